@@ -1,0 +1,83 @@
+// Package envfile reads .env files in the subset of syntax that bash's
+// `set -a; source FILE` and systemd's EnvironmentFile= read identically, and
+// refuses everything else with the file, the line, a reason and a fix.
+package envfile
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+)
+
+// Entry is one assignment, in file order.
+type Entry struct {
+	Name  string
+	Value string
+	Line  int // line the assignment starts on, counting from 1
+}
+
+// File is a parsed env file.
+type File struct {
+	Path    string
+	Entries []Entry
+}
+
+// Problem is one refused construct.
+type Problem struct {
+	Path string
+	Line int
+	Name string // the variable concerned, when known; never its value
+	Msg  string // what is wrong; how to write it instead
+}
+
+func (p Problem) Error() string {
+	if p.Name != "" {
+		return fmt.Sprintf("%s:%d: %s: %s", p.Path, p.Line, p.Name, p.Msg)
+	}
+	return fmt.Sprintf("%s:%d: %s", p.Path, p.Line, p.Msg)
+}
+
+// Error lists every refused line of a file, in line order.
+type Error struct {
+	Problems []Problem
+}
+
+func (e *Error) Error() string {
+	lines := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		lines[i] = p.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Read reads and parses the file at path. An I/O error is returned as is
+// (wrapped with the path); a file with refused constructs returns *Error.
+func Read(path string) (*File, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read env file: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse parses data, naming it path in problems. It returns *Error listing
+// every refused line when the file is not accepted; it never returns a
+// partial File.
+func Parse(path string, data []byte) (*File, error) {
+	entries, problems := scan(data)
+	if len(problems) > 0 {
+		for i := range problems {
+			problems[i].Path = path
+		}
+		return nil, &Error{Problems: problems}
+	}
+	return &File{Path: path, Entries: entries}, nil
+}
+
+// AsError returns the *Error inside err, if any.
+func AsError(err error) (*Error, bool) {
+	var e *Error
+	ok := errors.As(err, &e)
+	return e, ok
+}

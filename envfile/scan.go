@@ -1,0 +1,373 @@
+package envfile
+
+import (
+	"fmt"
+	"unicode/utf8"
+)
+
+// bashSpecial lists names whose assignment bash does not simply store and
+// export: read-only variables (assigning them aborts `source`), variables
+// bash computes or resets itself, and variables that change how bash goes on
+// reading the file. systemd stores them like any other name, so the two
+// readers would disagree.
+var bashSpecial = map[string]bool{
+	"_": true, "BASH": true, "BASHOPTS": true, "BASHPID": true, "BASH_ALIASES": true,
+	"BASH_ARGC": true, "BASH_ARGV": true, "BASH_ARGV0": true, "BASH_CMDS": true,
+	"BASH_COMMAND": true, "BASH_COMPAT": true, "BASH_ENV": true, "BASH_EXECUTION_STRING": true,
+	"BASH_LINENO": true, "BASH_LOADABLES_PATH": true, "BASH_REMATCH": true, "BASH_SOURCE": true,
+	"BASH_SUBSHELL": true, "BASH_VERSINFO": true, "BASH_VERSION": true, "BASH_XTRACEFD": true,
+	"COMP_CWORD": true, "COMP_KEY": true, "COMP_LINE": true, "COMP_POINT": true,
+	"COMP_TYPE": true, "COMP_WORDBREAKS": true, "COMP_WORDS": true, "DIRSTACK": true,
+	"EPOCHREALTIME": true, "EPOCHSECONDS": true, "EUID": true, "FUNCNAME": true,
+	"GLOBIGNORE": true, "GROUPS": true, "HISTCMD": true, "HOSTTYPE": true, "IFS": true,
+	"LINENO": true, "MACHTYPE": true, "OLDPWD": true, "OPTARG": true, "OPTERR": true,
+	"OPTIND": true, "OSTYPE": true, "PIPESTATUS": true, "POSIXLY_CORRECT": true, "PPID": true,
+	"PS4": true, "PWD": true, "RANDOM": true, "SECONDS": true, "SHELLOPTS": true,
+	"SHLVL": true, "SRANDOM": true, "UID": true,
+}
+
+// Fixes shared by several problems.
+const (
+	fixSingleQuote = "put the whole value in single quotes: NAME='...'"
+	fixSeparate    = "put the comment on a line of its own"
+)
+
+type scanner struct {
+	data     []byte
+	pos      int
+	line     int
+	entries  []Entry
+	problems []Problem
+}
+
+func scan(data []byte) ([]Entry, []Problem) {
+	s := &scanner{data: data, line: 1}
+	if len(data) >= 3 && data[0] == 0xEF && data[1] == 0xBB && data[2] == 0xBF {
+		s.problem(1, "", "the file starts with a UTF-8 byte-order mark, which bash reads as part of the first name; save the file as UTF-8 without BOM")
+		s.pos = 3
+	}
+	for s.pos < len(s.data) {
+		s.statement()
+	}
+	return s.entries, s.problems
+}
+
+func (s *scanner) problem(line int, name, format string, args ...any) {
+	s.problems = append(s.problems, Problem{Line: line, Name: name, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (s *scanner) peek() byte {
+	if s.pos < len(s.data) {
+		return s.data[s.pos]
+	}
+	return 0
+}
+
+func (s *scanner) atEOL() bool {
+	return s.pos >= len(s.data) || s.data[s.pos] == '\n'
+}
+
+// skipLine moves past the end of the current physical line.
+func (s *scanner) skipLine() {
+	for s.pos < len(s.data) && s.data[s.pos] != '\n' {
+		s.pos++
+	}
+	if s.pos < len(s.data) {
+		s.pos++
+		s.line++
+	}
+}
+
+func (s *scanner) skipBlanks() {
+	for s.pos < len(s.data) && (s.data[s.pos] == ' ' || s.data[s.pos] == '\t') {
+		s.pos++
+	}
+}
+
+// byteProblem describes a byte that neither reader handles the same way
+// wherever it stands, or "" when the byte may appear in a quoted value.
+// It also consumes a whole UTF-8 sequence, so the caller advances by size.
+func (s *scanner) byteProblem() (msg string, size int) {
+	c := s.data[s.pos]
+	switch {
+	case c == 0:
+		return "NUL byte: bash drops it, systemd ends the file there; remove it", 1
+	case c == '\r':
+		return "carriage return (CRLF line ending?): bash keeps it in the value, systemd ends the line there; convert the file with: sed -i 's/\\r$//' FILE", 1
+	case c < 0x20 && c != '\t' && c != '\n', c == 0x7f:
+		return "control character: remove it", 1
+	case c >= 0x80:
+		r, n := utf8.DecodeRune(s.data[s.pos:])
+		if r == utf8.RuneError && n <= 1 {
+			return "invalid UTF-8: systemd refuses the whole file; save it as UTF-8", 1
+		}
+		return "", n
+	}
+	return "", 1
+}
+
+// statement reads one line, or one assignment whose quoted value spans lines.
+func (s *scanner) statement() {
+	s.skipBlanks()
+	if s.atEOL() {
+		s.skipLine()
+		return
+	}
+	start := s.line
+	if s.peek() == '#' {
+		s.comment()
+		return
+	}
+	nameStart := s.pos
+	for s.pos < len(s.data) && isNameByte(s.data[s.pos]) {
+		s.pos++
+	}
+	name := string(s.data[nameStart:s.pos])
+	if s.peek() != '=' {
+		s.notAssignment(start, name)
+		return
+	}
+	switch {
+	case name == "":
+		s.problem(start, "", "line starts with \"=\": there is no name; write NAME=value")
+		s.skipLine()
+		return
+	case name[0] >= '0' && name[0] <= '9':
+		s.problem(start, "", "a name cannot start with a digit; names are [A-Za-z_][A-Za-z0-9_]*")
+		s.skipLine()
+		return
+	case bashSpecial[name]:
+		s.problem(start, name, "%s is a variable bash sets or treats specially, so bash would not simply export the value; pick another name", name)
+		s.skipLine()
+		return
+	}
+	s.pos++ // '='
+	value, ok := s.value(start, name)
+	if !ok {
+		return
+	}
+	s.skipBlanks()
+	if !s.atEOL() {
+		line := s.line
+		if s.peek() == '#' {
+			s.problem(line, name, "inline comment: bash drops it, systemd keeps it as part of the value; %s", fixSeparate)
+		} else {
+			s.problem(line, name, "unquoted space in the value: bash ends the value there and runs the rest as a command, systemd keeps it; %s", fixSingleQuote)
+		}
+		s.skipLine()
+		return
+	}
+	s.skipLine()
+	s.entries = append(s.entries, Entry{Name: name, Value: value, Line: start})
+}
+
+func isNameByte(c byte) bool {
+	return c == '_' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9'
+}
+
+// notAssignment explains a line whose first word is not NAME=.
+func (s *scanner) notAssignment(line int, word string) {
+	c := s.peek()
+	switch {
+	case (c == ' ' || c == '\t') && word == "export":
+		s.problem(line, "", "\"export\" prefix: systemd does not understand it and `set -a` already exports; remove \"export \"")
+	case c == ' ' || c == '\t':
+		s.skipBlanks()
+		if s.peek() == '=' {
+			s.problem(line, word, "space before \"=\": bash runs %s as a command; write NAME=value with no spaces around \"=\"", word)
+		} else {
+			s.problem(line, word, "not an assignment: bash runs this line as a command, systemd ignores it; write NAME=value or start the line with #")
+		}
+	case s.atEOL():
+		s.problem(line, word, "not an assignment: bash runs this line as a command, systemd ignores it; write NAME=value or start the line with #")
+	case c == '\r':
+		s.problem(line, word, "carriage return (CRLF line ending?): bash keeps it, systemd ends the line there; convert the file with: sed -i 's/\\r$//' FILE")
+	default:
+		s.problem(line, "", "invalid variable name: names are [A-Za-z_][A-Za-z0-9_]* followed directly by \"=\"")
+	}
+	s.skipLine()
+}
+
+// comment reads a full-line comment. systemd lets a backslash escape the
+// newline of a comment, continuing it onto the next line; bash does not.
+func (s *scanner) comment() {
+	line := s.line
+	var last byte
+	for !s.atEOL() {
+		msg, n := s.byteProblem()
+		if msg != "" {
+			s.problem(line, "", "%s", msg)
+			s.skipLine()
+			return
+		}
+		last = s.data[s.pos]
+		s.pos += n
+	}
+	if last == '\\' {
+		s.problem(line, "", "comment ends with a backslash: systemd continues the comment onto the next line, bash does not; remove the backslash")
+	}
+	s.skipLine()
+}
+
+// value reads the value after "=". It reports at most one problem and
+// returns ok=false after one, positioned at the start of the next statement.
+func (s *scanner) value(start int, name string) (string, bool) {
+	switch s.peek() {
+	case '\'':
+		return s.singleQuoted(start, name)
+	case '"':
+		return s.doubleQuoted(start, name)
+	}
+	return s.unquoted(name)
+}
+
+func (s *scanner) unquoted(name string) (string, bool) {
+	begin := s.pos
+	for !s.atEOL() {
+		c := s.data[s.pos]
+		if c == ' ' || c == '\t' {
+			break
+		}
+		msg, n := s.byteProblem()
+		if msg != "" {
+			s.problem(s.line, name, "%s", msg)
+			s.skipLine()
+			return "", false
+		}
+		if n > 1 {
+			s.pos += n
+			continue
+		}
+		if msg := unquotedProblem(c); msg != "" {
+			s.problem(s.line, name, "%s", msg)
+			s.skipLine()
+			return "", false
+		}
+		s.pos++
+	}
+	return string(s.data[begin:s.pos]), true
+}
+
+// unquotedProblem says why an ASCII byte cannot stand unquoted, or "".
+func unquotedProblem(c byte) string {
+	switch {
+	case isNameByte(c):
+		return ""
+	}
+	switch c {
+	case '-', '.', '/', ':', '@', '%', '+', ',', '=', '^':
+		return ""
+	case '$', '`':
+		return "\"" + string(c) + "\" outside single quotes: bash expands it, systemd keeps it as is; " + fixSingleQuote
+	case '\\':
+		return "backslash in an unquoted value: bash and systemd unescape differently; " + fixSingleQuote
+	case '\'', '"':
+		return "quote inside an unquoted value: systemd keeps it, bash removes it; quote the whole value instead"
+	case '#':
+		return "\"#\" in an unquoted value: some readers take it for a comment; " + fixSingleQuote
+	case '~':
+		return "\"~\" in an unquoted value: bash expands it to a home directory, systemd keeps it; " + fixSingleQuote
+	case ';', '&', '|', '<', '>', '(', ')':
+		return "shell metacharacter \"" + string(c) + "\" in an unquoted value: bash runs it as syntax, systemd keeps it; " + fixSingleQuote
+	}
+	return "character \"" + string(c) + "\" is special to the shell in an unquoted value; " + fixSingleQuote
+}
+
+// afterQuote checks what follows a closing quote on the same line.
+func (s *scanner) afterQuote(name string) bool {
+	c := s.peek()
+	if s.atEOL() || c == ' ' || c == '\t' {
+		return true
+	}
+	s.problem(s.line, name, "text right after the closing quote: systemd keeps the quotes of the second part, bash joins the parts; quote the whole value once")
+	s.skipLine()
+	return false
+}
+
+func (s *scanner) singleQuoted(start int, name string) (string, bool) {
+	s.pos++
+	begin := s.pos
+	bad := ""
+	badLine := 0
+	for s.pos < len(s.data) && s.data[s.pos] != '\'' {
+		if s.data[s.pos] == '\n' {
+			s.pos++
+			s.line++
+			continue
+		}
+		msg, n := s.byteProblem()
+		if msg != "" && bad == "" {
+			bad, badLine = msg, s.line
+		}
+		s.pos += n
+	}
+	if s.pos >= len(s.data) {
+		s.problem(start, name, "single quote is never closed: bash refuses the file, systemd takes the rest of the file as the value; close the quote")
+		return "", false
+	}
+	value := string(s.data[begin:s.pos])
+	s.pos++
+	if bad != "" {
+		s.problem(badLine, name, "%s", bad)
+		s.skipLine()
+		return "", false
+	}
+	return value, s.afterQuote(name)
+}
+
+func (s *scanner) doubleQuoted(start int, name string) (string, bool) {
+	s.pos++
+	var value []byte
+	bad := ""
+	badLine := 0
+	note := func(msg string) {
+		if bad == "" {
+			bad, badLine = msg, s.line
+		}
+	}
+	for s.pos < len(s.data) && s.data[s.pos] != '"' {
+		c := s.data[s.pos]
+		switch c {
+		case '\n':
+			value = append(value, c)
+			s.pos++
+			s.line++
+			continue
+		case '\\':
+			next := byte(0)
+			if s.pos+1 < len(s.data) {
+				next = s.data[s.pos+1]
+			}
+			switch next {
+			case '"', '\\', '$', '`':
+				value = append(value, next)
+				s.pos += 2
+			default:
+				note("backslash escape other than \\\" \\\\ \\$ \\` inside double quotes: bash and systemd read it differently; write the character itself, or use single quotes")
+				s.pos++
+			}
+			continue
+		case '$', '`':
+			note("\"" + string(c) + "\" inside double quotes: bash expands it, systemd keeps it as is; escape it as \\" + string(c) + " or use single quotes")
+			s.pos++
+			continue
+		}
+		msg, n := s.byteProblem()
+		if msg != "" {
+			note(msg)
+		}
+		value = append(value, s.data[s.pos:s.pos+n]...)
+		s.pos += n
+	}
+	if s.pos >= len(s.data) {
+		s.problem(start, name, "double quote is never closed: bash refuses the file, systemd takes the rest of the file as the value; close the quote")
+		return "", false
+	}
+	s.pos++
+	if bad != "" {
+		s.problem(badLine, name, "%s", bad)
+		s.skipLine()
+		return "", false
+	}
+	return string(value), s.afterQuote(name)
+}

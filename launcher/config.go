@@ -1,0 +1,21 @@
+// Package launcher turns a configuration, the inherited environment and the
+// env files into a Plan (program, argv, directory, environment and where each
+// variable came from) and execs it.
+package launcher
+
+// DefaultServer is the program serve runs when --server is not given.
+const DefaultServer = "gunicorn"
+
+// Config is what the command line says. The zero value of each field means
+// the documented default.
+type Config struct {
+	AppDir     string   // default: the current directory
+	EnvFiles   []string // relative to AppDir; a leading "-" makes a file optional; default ".env"
+	Venv       string   // default: VIRTUAL_ENV after the env files, else .venv or venv in AppDir
+	PythonPath []string // default: "src" in AppDir when it exists
+	Server     string   // NAME or PATH; default DefaultServer
+	Args       []string // SERVER-ARGS, or COMMAND ARGS for exec
+	// Command makes the plan run Args[0] with Args[1:] instead of the server
+	// (runapp exec).
+	Command bool
+}
