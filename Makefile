@@ -1,0 +1,37 @@
+# runapp: the last step between systemd and a Python web app.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+GO      ?= go
+BIN     := bin/runapp
+LDFLAGS := -s -w -X main.version=$(VERSION)
+PYTHON  ?= /usr/bin/python3
+
+.PHONY: all build test e2e lint bench fuzz demo clean help
+
+all: build
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+
+build: ## static, version-stamped binary in bin/runapp
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/runapp
+
+test: ## every test: unit, differential, integration and end-to-end
+	$(GO) test -count=1 -timeout 60m ./...
+
+e2e: ## only the end-to-end tests under a booted systemd
+	$(GO) test -count=1 -timeout 60m -run 'TestE2E' -v ./integration/...
+
+lint: ## gofmt, go vet, staticcheck
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@latest ./...
+
+fuzz: ## fuzz the env-file parser (FUZZTIME=1m)
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(or $(FUZZTIME),1m) ./envfile
+
+demo: build ## serve the example Django app through runapp on http://127.0.0.1:8000/
+	scripts/mkvenv example/.venv
+	$(BIN) --app-dir example -- --bind 127.0.0.1:8000
+
+clean: ## remove what the build made
+	rm -rf bin example/.venv
