@@ -1,0 +1,89 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/runapp/runapp/launcher"
+)
+
+// mask stands for a value that is not shown. It has a fixed length so that
+// it says nothing about the value.
+const mask = "***"
+
+// runEnv prints the plan serve (or, with --exec, exec) would carry out.
+func runEnv(args []string, stdout, _ io.Writer) error {
+	fs := newFlagSet("env", "runapp env [FLAGS] [--show-values] [-- SERVER-ARGS...]", stdout)
+	cfg := addCommon(fs)
+	show := fs.Bool("show-values", false, "print the values from env files and the inherited environment (they may be secrets)")
+	if err := parse(fs, args); err != nil {
+		return helpOK(err)
+	}
+	cfg.Args = fs.Args()
+	plan, err := launcher.Build(*cfg, os.Environ())
+	if err != nil {
+		return err
+	}
+	writePlan(stdout, plan, *show)
+	return nil
+}
+
+// writePlan prints the plan in a stable order. Values are shell-quoted, so
+// with --show-values the environment lines are themselves a valid env file.
+func writePlan(w io.Writer, p *launcher.Plan, show bool) {
+	fmt.Fprintf(w, "program: %s\n", p.Program)
+	fmt.Fprintf(w, "argv:    %s\n", quoteArgs(p.Argv))
+	fmt.Fprintf(w, "dir:     %s\n", p.Dir)
+	venv := p.Venv
+	if venv == "" {
+		venv = "(none)"
+	}
+	fmt.Fprintf(w, "venv:    %s\n", venv)
+	fmt.Fprintf(w, "environment:\n")
+	width := 0
+	lines := make([]string, len(p.Env))
+	for i, v := range p.Env {
+		lines[i] = v.Name + "=" + displayValue(v, show)
+		width = max(width, len(lines[i]))
+	}
+	for i, v := range p.Env {
+		where := v.Where()
+		if len(v.Replaced) > 0 {
+			where += ", replaces " + strings.Join(v.Replaced, ", ")
+		}
+		fmt.Fprintf(w, "  %-*s  # %s\n", width, lines[i], where)
+	}
+}
+
+// displayValue shows what runapp itself computed and masks the rest unless
+// show is set.
+func displayValue(v launcher.Var, show bool) string {
+	switch {
+	case show:
+		return shellQuote(v.Value)
+	case v.Origin == launcher.ByRunapp && v.Own == v.Value:
+		return shellQuote(v.Value)
+	case v.Origin == launcher.ByRunapp:
+		return shellQuote(v.Own) + ":" + mask
+	}
+	return mask
+}
+
+func quoteArgs(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		q[i] = shellQuote(a)
+	}
+	return strings.Join(q, " ")
+}
+
+// shellQuote quotes s for bash when it needs quoting, in the single-quoted
+// form runapp's env-file syntax accepts.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:@%+,=") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

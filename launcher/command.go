@@ -1,0 +1,198 @@
+package launcher
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// command fills Program and Argv: the server with its arguments, or for
+// runapp exec the given command.
+func (p *Plan) command(cfg Config, e env, roots []string) error {
+	name := cfg.Server
+	args := cfg.Args
+	if cfg.Command {
+		if len(args) == 0 {
+			return Errorf(ExitUsage, "no command given; usage: runapp exec [FLAGS] [--] COMMAND [ARGS...]")
+		}
+		name, args = args[0], args[1:]
+	} else if name == "" {
+		name = DefaultServer
+	}
+	path, err := resolve(name, p.Dir, p.Venv, e)
+	if err != nil {
+		return err
+	}
+	if err := runnable(name, path); err != nil {
+		return err
+	}
+	if !cfg.Command && len(args) == 0 && filepath.Base(name) == DefaultServer {
+		if _, err := os.Stat(filepath.Join(p.Dir, "gunicorn.conf.py")); err != nil {
+			module, err := wsgiModule(p.Dir, roots)
+			if err != nil {
+				return err
+			}
+			args = []string{module}
+		}
+	}
+	p.Program = path
+	p.Argv = append([]string{name}, args...)
+	return nil
+}
+
+// resolve finds the program the way execvp would on the new PATH, except
+// that a name with a slash is relative to the app directory, where the
+// program will run, and the virtualenv's bin comes first.
+func resolve(name, dir, venv string, e env) (string, error) {
+	if strings.Contains(name, "/") {
+		path := name
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(dir, path)
+		}
+		if _, err := os.Stat(path); err != nil {
+			return "", Errorf(ExitNotFound, "%s: not found", path)
+		}
+		return path, nil
+	}
+	var search []string
+	if venv != "" {
+		search = append(search, filepath.Join(venv, "bin"))
+	}
+	pathVar, ok := e.get("PATH")
+	if !ok {
+		pathVar = defaultPath
+	}
+	for _, d := range strings.Split(pathVar, ":") {
+		if d == "" {
+			d = "." // as execvp does
+		}
+		if !filepath.IsAbs(d) {
+			d = filepath.Join(dir, d)
+		}
+		search = appendNew(search, d)
+	}
+	var notExec string
+	for _, d := range search {
+		path := filepath.Join(d, name)
+		fi, err := os.Stat(path)
+		if err != nil || fi.IsDir() {
+			continue
+		}
+		if unix.Access(path, unix.X_OK) == nil {
+			return path, nil
+		}
+		if notExec == "" {
+			notExec = path
+		}
+	}
+	if notExec != "" {
+		return "", Errorf(ExitCannotRun, "%s is not executable; make it so with: chmod +x %s", notExec, notExec)
+	}
+	where := "PATH"
+	if venv != "" {
+		where = filepath.Join(venv, "bin") + " or PATH"
+	}
+	hint := ""
+	if name == DefaultServer {
+		hint = "; install it in the virtualenv, or name it with --server PATH"
+	}
+	return "", Errorf(ExitNotFound, "%s: not found in %s%s", name, where, hint)
+}
+
+// runnable checks what execve would refuse, to say why in words: a file
+// without execute permission, or a script whose #! interpreter is gone (a
+// virtualenv moved or rebuilt against a removed Python; execve says ENOENT
+// about a file that exists, and systemd says 203/EXEC).
+func runnable(name, path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return Errorf(ExitNotFound, "%s: not found", path)
+	}
+	if fi.IsDir() {
+		return Errorf(ExitCannotRun, "%s is a directory, not a program", path)
+	}
+	if unix.Access(path, unix.X_OK) != nil {
+		return Errorf(ExitCannotRun, "%s is not executable; make it so with: chmod +x %s", path, path)
+	}
+	interp, err := shebang(path)
+	if err != nil || interp == "" {
+		return nil // execve will say what is wrong, if anything
+	}
+	if unix.Access(interp, unix.X_OK) != nil {
+		return Errorf(ExitCannotRun, "%s starts with #!%s, which does not exist or cannot be run: the virtualenv was probably moved or its Python removed; recreate it (python3 -m venv --clear DIR) and reinstall its packages", path, interp)
+	}
+	return nil
+}
+
+// shebang returns the interpreter named on a script's #! line, or "".
+func shebang(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	buf := make([]byte, 256)
+	n, err := io.ReadFull(f, buf)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return "", err
+	}
+	buf = buf[:n]
+	if !bytes.HasPrefix(buf, []byte("#!")) {
+		return "", nil
+	}
+	line, _, _ := bytes.Cut(buf[2:], []byte("\n"))
+	fields := strings.Fields(string(line))
+	if len(fields) == 0 {
+		return "", nil
+	}
+	return fields[0], nil
+}
+
+// wsgiModule finds the one Django WSGI module: a */wsgi.py directly under a
+// PYTHONPATH root or the app directory.
+func wsgiModule(dir string, roots []string) (string, error) {
+	var found, modules []string
+	for _, root := range appendNew(append([]string(nil), roots...), dir) {
+		matches, _ := filepath.Glob(filepath.Join(root, "*", "wsgi.py"))
+		for _, m := range matches {
+			if slices.Contains(found, m) {
+				continue
+			}
+			found = append(found, m)
+			modules = append(modules, filepath.Base(filepath.Dir(m))+".wsgi")
+		}
+	}
+	switch len(found) {
+	case 1:
+		return modules[0], nil
+	case 0:
+		return "", Errorf(ExitConfig, "no application given and no Django WSGI module found (looked for */wsgi.py in %s); name it after --, e.g. runapp -- project.wsgi", strings.Join(appendNew(append([]string(nil), roots...), dir), ", "))
+	}
+	return "", Errorf(ExitConfig, "no application given and several WSGI modules found (%s); name one after --, e.g. runapp -- %s", strings.Join(found, ", "), modules[0])
+}
+
+// execve is the seam tests replace to capture what would be exec'd.
+var execve = unix.Exec
+
+// Exec changes to the plan's directory and replaces runapp with its program.
+// It returns only on failure. Nothing runs between here and the exec: no
+// goroutine, no signal handler, so the signal mask and ignored signals the
+// program sees are the ones runapp was started with.
+func Exec(p *Plan) error {
+	if err := unix.Chdir(p.Dir); err != nil {
+		return Errorf(ExitConfig, "cannot change to app directory: %w", err)
+	}
+	err := execve(p.Program, p.Argv, p.Environ())
+	code := ExitCannotRun
+	if errors.Is(err, unix.ENOENT) {
+		code = ExitNotFound
+	}
+	return &Error{Code: code, Err: fmt.Errorf("cannot run %s: %w", p.Program, err)}
+}

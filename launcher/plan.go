@@ -1,0 +1,334 @@
+package launcher
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/runapp/runapp/envfile"
+)
+
+// Origin says where a variable's value came from.
+type Origin int
+
+const (
+	Inherited Origin = iota // runapp's own environment
+	FromFile                // an env file
+	ByRunapp                // computed by runapp (VIRTUAL_ENV, PATH, PYTHONPATH)
+)
+
+// Var is one variable of the planned environment.
+type Var struct {
+	Name   string
+	Value  string
+	Origin Origin
+	File   string // FromFile: the env file as given on the command line
+	Line   int    // FromFile: its line
+	// Replaced lists, oldest first, the definitions this one overrides
+	// ("inherited", ".env:3"), so duplicates can be shown.
+	Replaced []string
+	// Own is the leading part of Value that runapp itself put there (a path
+	// it computed); the rest came from elsewhere and is masked when shown.
+	Own string
+}
+
+// Where names the origin of v: "inherited", ".env:12" or "runapp".
+func (v Var) Where() string {
+	switch v.Origin {
+	case FromFile:
+		return fmt.Sprintf("%s:%d", v.File, v.Line)
+	case ByRunapp:
+		return "runapp"
+	}
+	return "inherited"
+}
+
+// Plan is everything runapp will do at exec: the one value every subcommand
+// shares.
+type Plan struct {
+	Program string   // absolute path of the program to execve
+	Argv    []string // argv, argv[0] as the user named the program
+	Dir     string   // absolute working directory
+	Venv    string   // absolute virtualenv path, "" when none
+	Env     []Var    // sorted by name
+}
+
+// Environ returns the environment in "NAME=value" form, sorted by name.
+func (p *Plan) Environ() []string {
+	env := make([]string, len(p.Env))
+	for i, v := range p.Env {
+		env[i] = v.Name + "=" + v.Value
+	}
+	return env
+}
+
+// Lookup returns the variable called name.
+func (p *Plan) Lookup(name string) (Var, bool) {
+	i := sort.Search(len(p.Env), func(i int) bool { return p.Env[i].Name >= name })
+	if i < len(p.Env) && p.Env[i].Name == name {
+		return p.Env[i], true
+	}
+	return Var{}, false
+}
+
+// defaultPath is systemd's default PATH, used when none is inherited so that
+// prepending the virtualenv never leaves an empty entry (the current
+// directory) behind.
+const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// Build computes the plan for cfg from the inherited environment environ
+// (as os.Environ returns it). It reads the env files and looks at the file
+// system but changes nothing. Errors are *Error with the exit code to use.
+func Build(cfg Config, environ []string) (*Plan, error) {
+	appDir, err := appDirectory(cfg.AppDir)
+	if err != nil {
+		return nil, err
+	}
+	env := newEnv(environ)
+	if err := env.applyFiles(appDir, cfg.EnvFiles); err != nil {
+		return nil, err
+	}
+	p := &Plan{Dir: appDir}
+	if p.Venv, err = virtualenv(appDir, cfg.Venv, env); err != nil {
+		return nil, err
+	}
+	if p.Venv != "" {
+		activate(env, p.Venv)
+	}
+	roots, err := pythonPath(appDir, cfg.PythonPath, env)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.command(cfg, env, roots); err != nil {
+		return nil, err
+	}
+	p.Env = env.sorted()
+	return p, nil
+}
+
+func appDirectory(dir string) (string, error) {
+	if dir == "" {
+		dir = "."
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", Errorf(ExitConfig, "cannot use app directory: %w", err)
+	}
+	fi, err := os.Stat(abs)
+	if err != nil {
+		return "", Errorf(ExitConfig, "cannot use app directory: %w", err)
+	}
+	if !fi.IsDir() {
+		return "", Errorf(ExitConfig, "app directory %s is not a directory", abs)
+	}
+	return abs, nil
+}
+
+// env is the environment being built: a map plus the order of first
+// appearance is not needed, since the plan is sorted by name.
+type env map[string]*Var
+
+func newEnv(environ []string) env {
+	e := env{}
+	for _, kv := range environ {
+		name, value, ok := strings.Cut(kv, "=")
+		if !ok || name == "" {
+			continue
+		}
+		if _, dup := e[name]; dup {
+			continue // getenv(3) returns the first
+		}
+		e[name] = &Var{Name: name, Value: value, Origin: Inherited}
+	}
+	return e
+}
+
+func (e env) get(name string) (string, bool) {
+	if v, ok := e[name]; ok {
+		return v.Value, true
+	}
+	return "", false
+}
+
+// set replaces name's value, remembering what it replaced.
+func (e env) set(v Var) {
+	if old, ok := e[v.Name]; ok {
+		v.Replaced = append(append([]string(nil), old.Replaced...), old.Where())
+	}
+	e[v.Name] = &v
+}
+
+func (e env) sorted() []Var {
+	vars := make([]Var, 0, len(e))
+	for _, v := range e {
+		vars = append(vars, *v)
+	}
+	sort.Slice(vars, func(i, j int) bool { return vars[i].Name < vars[j].Name })
+	return vars
+}
+
+// applyFiles reads every env file before applying any, so that all refused
+// lines of all files are reported together.
+func (e env) applyFiles(appDir string, names []string) error {
+	if len(names) == 0 {
+		names = []string{".env"}
+	}
+	var files []*envfile.File
+	var given []string
+	var problems []envfile.Problem
+	for _, name := range names {
+		optional := strings.HasPrefix(name, "-")
+		name = strings.TrimPrefix(name, "-")
+		path := name
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(appDir, path)
+		}
+		f, err := envfile.Read(path)
+		if ef, ok := envfile.AsError(err); ok {
+			problems = append(problems, ef.Problems...)
+			continue
+		}
+		if err != nil {
+			if optional && errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			if errors.Is(err, fs.ErrNotExist) {
+				return Errorf(ExitConfig, "env file %s does not exist; create it, or write --env-file -%s to make it optional", path, name)
+			}
+			return &Error{Code: ExitConfig, Err: err}
+		}
+		files = append(files, f)
+		given = append(given, name)
+	}
+	if len(problems) > 0 {
+		return &Error{Code: ExitConfig, Err: &envfile.Error{Problems: problems}}
+	}
+	for i, f := range files {
+		for _, en := range f.Entries {
+			e.set(Var{Name: en.Name, Value: en.Value, Origin: FromFile, File: given[i], Line: en.Line})
+		}
+	}
+	return nil
+}
+
+// virtualenv finds the virtualenv: --venv, else VIRTUAL_ENV after the env
+// files, else .venv or venv in the app directory.
+func virtualenv(appDir, flag string, e env) (string, error) {
+	what := "--venv"
+	dir := flag
+	if dir == "" {
+		if v, ok := e["VIRTUAL_ENV"]; ok && v.Value != "" {
+			dir, what = v.Value, "VIRTUAL_ENV ("+v.Where()+")"
+		}
+	}
+	if dir == "" {
+		for _, name := range []string{".venv", "venv"} {
+			if isVenv(filepath.Join(appDir, name)) {
+				return filepath.Join(appDir, name), nil
+			}
+		}
+		return "", nil
+	}
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(appDir, dir)
+	}
+	dir = filepath.Clean(dir)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		// The path is not printed when it came from an env file: values are
+		// never printed.
+		if flag != "" {
+			return "", Errorf(ExitConfig, "virtualenv %s given by --venv does not exist; create it with: python3 -m venv %s", dir, dir)
+		}
+		return "", Errorf(ExitConfig, "the virtualenv named by %s does not exist; create it, or fix or remove the variable", what)
+	}
+	if !isVenv(dir) {
+		return "", Errorf(ExitConfig, "the virtualenv named by %s has no bin/python; recreate it with: python3 -m venv DIR", what)
+	}
+	return dir, nil
+}
+
+func isVenv(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, "bin", "python"))
+	return err == nil
+}
+
+// activate does what a virtualenv's bin/activate does to the environment.
+func activate(e env, venv string) {
+	bin := filepath.Join(venv, "bin")
+	e.set(Var{Name: "VIRTUAL_ENV", Value: venv, Origin: ByRunapp, Own: venv})
+	path, ok := e.get("PATH")
+	if !ok {
+		path = defaultPath
+	}
+	entries := []string{bin}
+	for _, p := range strings.Split(path, ":") {
+		if p != bin {
+			entries = append(entries, p)
+		}
+	}
+	e.set(Var{Name: "PATH", Value: strings.Join(entries, ":"), Origin: ByRunapp, Own: bin})
+	delete(e, "PYTHONHOME")
+}
+
+// pythonPath puts the --pythonpath directories (default: src, when it exists)
+// in front of PYTHONPATH, without empty entries (an empty entry puts the
+// working directory on sys.path) or duplicates. It returns the directories
+// to search for a WSGI module.
+func pythonPath(appDir string, dirs []string, e env) ([]string, error) {
+	if len(dirs) == 0 {
+		if fi, err := os.Stat(filepath.Join(appDir, "src")); err == nil && fi.IsDir() {
+			dirs = []string{"src"}
+		}
+	}
+	var own []string
+	for _, d := range dirs {
+		if !filepath.IsAbs(d) {
+			d = filepath.Join(appDir, d)
+		}
+		d = filepath.Clean(d)
+		if fi, err := os.Stat(d); err != nil || !fi.IsDir() {
+			return nil, Errorf(ExitConfig, "--pythonpath %s is not a directory", d)
+		}
+		own = appendNew(own, d)
+	}
+	existing, _ := e.get("PYTHONPATH")
+	if len(own) == 0 {
+		return splitPath(appDir, existing), nil
+	}
+	entries := own
+	for _, p := range strings.Split(existing, ":") {
+		if p != "" {
+			entries = appendNew(entries, p)
+		}
+	}
+	e.set(Var{Name: "PYTHONPATH", Value: strings.Join(entries, ":"), Origin: ByRunapp, Own: strings.Join(own, ":")})
+	return splitPath(appDir, strings.Join(entries, ":")), nil
+}
+
+// splitPath returns the non-empty entries of a PYTHONPATH, made absolute
+// against the app directory, which is where the program will run.
+func splitPath(appDir, path string) []string {
+	var roots []string
+	for _, p := range strings.Split(path, ":") {
+		if p == "" {
+			continue
+		}
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(appDir, p)
+		}
+		roots = appendNew(roots, filepath.Clean(p))
+	}
+	return roots
+}
+
+func appendNew(list []string, s string) []string {
+	if slices.Contains(list, s) {
+		return list
+	}
+	return append(list, s)
+}
