@@ -1,0 +1,232 @@
+package launcher
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// app lays out an app directory: files maps relative paths to contents; a
+// path ending in "/" is a directory; "venv:DIR" makes a fake virtualenv
+// whose bin/python and bin/gunicorn are executable scripts.
+func app(t *testing.T, files ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for i := 0; i < len(files); i += 2 {
+		name, content := files[i], files[i+1]
+		path := filepath.Join(dir, name)
+		if venv, ok := strings.CutPrefix(name, "venv:"); ok {
+			bin := filepath.Join(dir, venv, "bin")
+			require.NoError(t, os.MkdirAll(bin, 0o755))
+			for _, p := range []string{"python", "gunicorn"} {
+				require.NoError(t, os.WriteFile(filepath.Join(bin, p), []byte("#!/bin/sh\n"), 0o755))
+			}
+			continue
+		}
+		if strings.HasSuffix(name, "/") {
+			require.NoError(t, os.MkdirAll(path, 0o755))
+			continue
+		}
+		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+		require.NoError(t, os.WriteFile(path, []byte(content), 0o644))
+	}
+	return dir
+}
+
+func value(t *testing.T, p *Plan, name string) string {
+	t.Helper()
+	v, ok := p.Lookup(name)
+	require.True(t, ok, "%s not in plan", name)
+	return v.Value
+}
+
+func TestBuildEnvironment(t *testing.T) {
+	dir := app(t,
+		".env", "A=file\nB='two words'\nA=again\n",
+		"local.env", "B=local\n",
+		"venv:.venv", "",
+		"src/project/wsgi.py", "",
+	)
+	environ := []string{
+		"A=inherited", "PATH=/usr/bin:/bin", "PYTHONHOME=/opt/py", "PYTHONPATH=/lib/x::/lib/y:/lib/x",
+		"NOTIFY_SOCKET=/run/n", "LISTEN_FDS=1", "LISTEN_PID=42", "LISTEN_FDNAMES=web",
+		"JOURNAL_STREAM=8:9", "WATCHDOG_USEC=100", "WATCHDOG_PID=42",
+	}
+	p, err := Build(Config{AppDir: dir, EnvFiles: []string{".env", "-local.env", "-missing.env"}}, environ)
+	require.NoError(t, err)
+
+	venv := filepath.Join(dir, ".venv")
+	assert.Equal(t, filepath.Join(venv, "bin", "gunicorn"), p.Program)
+	assert.Equal(t, []string{"gunicorn", "project.wsgi"}, p.Argv)
+	assert.Equal(t, dir, p.Dir)
+	assert.Equal(t, venv, p.Venv)
+	assert.Equal(t, "again", value(t, p, "A"))
+	assert.Equal(t, "local", value(t, p, "B"))
+	assert.Equal(t, venv, value(t, p, "VIRTUAL_ENV"))
+	assert.Equal(t, venv+"/bin:/usr/bin:/bin", value(t, p, "PATH"))
+	assert.Equal(t, filepath.Join(dir, "src")+":/lib/x:/lib/y", value(t, p, "PYTHONPATH"))
+	_, ok := p.Lookup("PYTHONHOME")
+	assert.False(t, ok, "PYTHONHOME is removed, as activate does")
+	for _, kv := range environ[4:] {
+		name, val, _ := strings.Cut(kv, "=")
+		assert.Equal(t, val, value(t, p, name), "%s passes through untouched", name)
+	}
+
+	a, _ := p.Lookup("A")
+	assert.Equal(t, []string{"inherited", ".env:1"}, a.Replaced)
+	assert.Equal(t, ".env:3", a.Where())
+	b, _ := p.Lookup("B")
+	assert.Equal(t, "local.env:1", b.Where())
+
+	env := p.Environ()
+	assert.IsIncreasing(t, env, "environment is sorted")
+}
+
+func TestBuildVirtualenv(t *testing.T) {
+	tests := []struct {
+		name    string
+		files   []string
+		venv    string
+		environ []string
+		want    string // relative to the app dir; "" for none
+	}{
+		{"flag", []string{"venv:envs/a", ""}, "envs/a", nil, "envs/a"},
+		{"from .env", []string{"venv:envs/b", "", ".env", "VIRTUAL_ENV=envs/b\n"}, "", nil, "envs/b"},
+		{"inherited", []string{"venv:envs/c", ""}, "", []string{"VIRTUAL_ENV=ENVS/c"}, "envs/c"},
+		{".venv before venv", []string{"venv:.venv", "", "venv:venv", ""}, "", nil, ".venv"},
+		{"venv", []string{"venv:venv", ""}, "", nil, "venv"},
+		{"none", []string{"venv/", ""}, "", nil, ""},
+		{"flag wins over .env", []string{"venv:a", "", "venv:b", "", ".env", "VIRTUAL_ENV=b\n"}, "a", nil, "a"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			files := append([]string{".env", ""}, tt.files...)
+			dir := app(t, files...)
+			environ := []string{"PATH=/bin"}
+			for _, kv := range tt.environ {
+				environ = append(environ, strings.Replace(kv, "ENVS", filepath.Join(dir, "envs"), 1))
+			}
+			p, err := Build(Config{AppDir: dir, Command: true, Args: []string{"sh"}, Venv: tt.venv}, environ)
+			require.NoError(t, err)
+			if tt.want == "" {
+				assert.Empty(t, p.Venv)
+				_, ok := p.Lookup("VIRTUAL_ENV")
+				assert.False(t, ok)
+				assert.Equal(t, "/bin", value(t, p, "PATH"))
+				return
+			}
+			want := filepath.Join(dir, tt.want)
+			assert.Equal(t, want, p.Venv)
+			assert.Equal(t, want, value(t, p, "VIRTUAL_ENV"))
+			assert.Equal(t, want+"/bin:/bin", value(t, p, "PATH"))
+		})
+	}
+}
+
+func TestBuildPathEdges(t *testing.T) {
+	dir := app(t, ".env", "", "venv:.venv", "")
+	bin := filepath.Join(dir, ".venv", "bin")
+	t.Run("no PATH inherited", func(t *testing.T) {
+		p, err := Build(Config{AppDir: dir, Command: true, Args: []string{"python"}}, nil)
+		require.NoError(t, err)
+		assert.Equal(t, bin+":"+defaultPath, value(t, p, "PATH"))
+		assert.Equal(t, filepath.Join(bin, "python"), p.Program)
+	})
+	t.Run("already activated", func(t *testing.T) {
+		p, err := Build(Config{AppDir: dir, Command: true, Args: []string{"python"}}, []string{"PATH=" + bin + ":/bin"})
+		require.NoError(t, err)
+		assert.Equal(t, bin+":/bin", value(t, p, "PATH"))
+	})
+	t.Run("pythonpath flags", func(t *testing.T) {
+		require.NoError(t, os.MkdirAll(filepath.Join(dir, "lib", "a"), 0o755))
+		p, err := Build(Config{AppDir: dir, Command: true, Args: []string{"python"}, PythonPath: []string{"lib/a", filepath.Join(dir, "lib", "a"), "lib"}}, []string{"PYTHONPATH="})
+		require.NoError(t, err)
+		assert.Equal(t, filepath.Join(dir, "lib", "a")+":"+filepath.Join(dir, "lib"), value(t, p, "PYTHONPATH"))
+	})
+}
+
+func TestBuildErrors(t *testing.T) {
+	tests := []struct {
+		name  string
+		files []string
+		cfg   Config
+		code  int
+		msg   []string
+	}{
+		{"bad env file, every line", []string{".env", "A=$SECRETVALUE\nB=ok\nC=x y\n"}, Config{}, ExitConfig,
+			[]string{".env:1: A:", ".env:3: C:"}},
+		{"missing env file", nil, Config{EnvFiles: []string{"prod.env"}}, ExitConfig, []string{"prod.env does not exist", "--env-file -prod.env"}},
+		{"missing venv flag", []string{".env", ""}, Config{Venv: "nope"}, ExitConfig, []string{"given by --venv does not exist"}},
+		{"missing venv from .env", []string{".env", "VIRTUAL_ENV=/secret/place\n"}, Config{}, ExitConfig, []string{"VIRTUAL_ENV (.env:1) does not exist"}},
+		{"no wsgi", []string{".env", "", "venv:.venv", ""}, Config{}, ExitConfig, []string{"no Django WSGI module found"}},
+		{"two wsgi", []string{".env", "", "venv:.venv", "", "a/wsgi.py", "", "src/b/wsgi.py", ""}, Config{}, ExitConfig, []string{"several WSGI modules", "a/wsgi.py", "b/wsgi.py"}},
+		{"server not found", []string{".env", ""}, Config{Server: "nosuchserver"}, ExitNotFound, []string{"nosuchserver: not found"}},
+		{"server not executable", []string{".env", "", "srv", "#!/bin/sh\n"}, Config{Server: "./srv"}, ExitCannotRun, []string{"not executable", "chmod +x"}},
+		{"interpreter missing", []string{".env", "", "venv:.venv", ""}, Config{Server: "./run"}, ExitCannotRun, []string{"#!/nonexistent/python3", "recreate it"}},
+		{"exec without command", []string{".env", ""}, Config{Command: true}, ExitUsage, []string{"no command given"}},
+		{"app dir missing", nil, Config{AppDir: "/nonexistent/app"}, ExitConfig, []string{"cannot use app directory"}},
+		{"pythonpath missing", []string{".env", ""}, Config{PythonPath: []string{"nope"}}, ExitConfig, []string{"--pythonpath"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := app(t, tt.files...)
+			if tt.name == "interpreter missing" {
+				require.NoError(t, os.WriteFile(filepath.Join(dir, "run"), []byte("#!/nonexistent/python3\n"), 0o755))
+			}
+			cfg := tt.cfg
+			if cfg.AppDir == "" {
+				cfg.AppDir = dir
+			}
+			_, err := Build(cfg, []string{"PATH=/usr/bin:/bin"})
+			require.Error(t, err)
+			assert.Equal(t, tt.code, ExitCode(err))
+			for _, m := range tt.msg {
+				assert.Contains(t, err.Error(), m)
+			}
+			assert.NotContains(t, err.Error(), "SECRETVALUE")
+			assert.NotContains(t, err.Error(), "/secret/place")
+		})
+	}
+}
+
+func TestBuildGunicornConfigSkipsDetection(t *testing.T) {
+	dir := app(t, ".env", "", "venv:.venv", "", "gunicorn.conf.py", "wsgi_app = 'x.wsgi'\n")
+	p, err := Build(Config{AppDir: dir}, nil)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"gunicorn"}, p.Argv)
+}
+
+func TestExecSeam(t *testing.T) {
+	dir := app(t, ".env", "A=1\n", "venv:.venv", "")
+	p, err := Build(Config{AppDir: dir, Args: []string{"--bind", "127.0.0.1:1", "m.wsgi"}}, []string{"PATH=/bin"})
+	require.NoError(t, err)
+
+	var gotPath string
+	var gotArgv, gotEnv []string
+	orig := execve
+	execve = func(path string, argv, env []string) error {
+		gotPath, gotArgv, gotEnv = path, argv, env
+		wd, err := os.Getwd()
+		require.NoError(t, err)
+		assert.Equal(t, dir, wd)
+		return os.ErrPermission
+	}
+	wd, err := os.Getwd()
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		execve = orig
+		require.NoError(t, os.Chdir(wd))
+	})
+
+	err = Exec(p)
+	require.Error(t, err)
+	assert.Equal(t, ExitCannotRun, ExitCode(err))
+	assert.Equal(t, p.Program, gotPath)
+	assert.Equal(t, []string{"gunicorn", "--bind", "127.0.0.1:1", "m.wsgi"}, gotArgv)
+	assert.Contains(t, gotEnv, "A=1")
+	assert.Equal(t, p.Environ(), gotEnv)
+}
