@@ -31,7 +31,7 @@ fuzz: ## fuzz the env-file parser (FUZZTIME=1m)
 
 demo: build ## serve the example Django app through runapp on http://127.0.0.1:8000/
 	scripts/mkvenv example/.venv
-	$(BIN) --app-dir example -- --bind 127.0.0.1:8000
+	$(BIN) --app-dir example -- --bind 127.0.0.1:8000 project.wsgi
 
 clean: ## remove what the build made
 	rm -rf bin example/.venv
