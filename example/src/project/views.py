@@ -33,6 +33,8 @@ def index(request):
 def slow(request):
     """Answer after ?s=N seconds: a request in flight for graceful-stop tests."""
     seconds = float(request.GET.get("s", "1"))
+    # Tells a test the request is in flight, so it can signal the server.
+    print(f"slow: worker {os.getpid()} sleeps {seconds}s", file=sys.stderr, flush=True)
     time.sleep(seconds)
     return JsonResponse({"slept": seconds, "pid": os.getpid()})
 
