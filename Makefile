@@ -16,20 +16,23 @@ build: ## static, version-stamped binary in bin/runapp
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/runapp
 
 test: ## every test: unit, differential, integration and end-to-end
+	scripts/deps test
 	$(GO) test -count=1 -timeout 60m ./...
 
 e2e: ## only the end-to-end tests under a booted systemd
+	scripts/deps test
 	$(GO) test -count=1 -timeout 60m -run 'TestE2E' -v ./integration/...
 
 lint: ## gofmt, go vet, staticcheck
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
-	$(GO) run honnef.co/go/tools/cmd/staticcheck@latest ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 fuzz: ## fuzz the env-file parser (FUZZTIME=1m)
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(or $(FUZZTIME),1m) ./envfile
 
 demo: build ## serve the example Django app through runapp on http://127.0.0.1:8000/
+	scripts/deps demo
 	scripts/mkvenv example/.venv
 	$(BIN) --app-dir example -- --bind 127.0.0.1:8000 project.wsgi
 
