@@ -1,0 +1,358 @@
+package integration
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+)
+
+// How long gunicorn may take to boot Django on a busy two-core machine.
+const bootTimeout = 60 * time.Second
+
+// newApp copies the example app (its .env and src/) into a temporary
+// directory, so a test can change it without touching the repository.
+func newApp(t *testing.T) string {
+	t.Helper()
+	src := filepath.Join(repoRoot, "example")
+	dst := filepath.Join(t.TempDir(), "app")
+	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		if d.IsDir() && (d.Name() == "__pycache__" || d.Name() == ".venv") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
+	})
+	require.NoError(t, err)
+	return dst
+}
+
+// writeFile writes data to path, making its directory.
+func writeFile(t *testing.T, path, data string, perm os.FileMode) {
+	t.Helper()
+	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+	require.NoError(t, os.WriteFile(path, []byte(data), perm))
+}
+
+// baseEnv is the test's environment without the variables that would change
+// what runapp or gunicorn do; tests add what they mean to set.
+func baseEnv(extra ...string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		switch {
+		case name == "PYTHONPATH", name == "PYTHONHOME", name == "VIRTUAL_ENV",
+			name == "GUNICORN_CMD_ARGS", name == "NOTIFY_SOCKET", name == "JOURNAL_STREAM",
+			strings.HasPrefix(name, "LISTEN_"), strings.HasPrefix(name, "WATCHDOG_"):
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, extra...)
+}
+
+// freeAddr returns a 127.0.0.1 address no one listens on right now.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close())
+	return addr
+}
+
+// logBuffer collects a process's output and lets a test wait for a line.
+type logBuffer struct {
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	changed chan struct{} // closed and replaced on every write
+}
+
+func newLogBuffer() *logBuffer { return &logBuffer{changed: make(chan struct{})} }
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	close(b.changed)
+	b.changed = make(chan struct{})
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// count returns how many times s occurs in the output so far.
+func (b *logBuffer) count(s string) int { return strings.Count(b.String(), s) }
+
+// waitCount waits until s occurs n times in the output.
+func (b *logBuffer) waitCount(t *testing.T, s string, n int, timeout time.Duration) {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		b.mu.Lock()
+		found, changed := strings.Count(b.buf.String(), s) >= n, b.changed
+		b.mu.Unlock()
+		if found {
+			return
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			t.Fatalf("%q did not appear %d times within %v; output:\n%s", s, n, timeout, b)
+		}
+	}
+}
+
+// proc is a started process: runapp, or what starts runapp.
+type proc struct {
+	cmd  *exec.Cmd
+	pid  int
+	log  *logBuffer // stdout and stderr
+	done chan struct{}
+	err  error // cmd.Wait's result, once done is closed
+}
+
+// start starts argv in dir with env, and kills it and its children (its
+// process group) when the test ends.
+func start(t *testing.T, dir string, env []string, argv ...string) *proc {
+	t.Helper()
+	p := &proc{cmd: exec.Command(argv[0], argv[1:]...), log: newLogBuffer(), done: make(chan struct{})}
+	p.cmd.Dir = dir
+	p.cmd.Env = env
+	p.cmd.Stdout = p.log
+	p.cmd.Stderr = p.log
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	require.NoError(t, p.cmd.Start())
+	p.pid = p.cmd.Process.Pid
+	go func() {
+		p.err = p.cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		_ = unix.Kill(-p.pid, unix.SIGKILL)
+		<-p.done
+		if t.Failed() {
+			t.Logf("output of %s:\n%s", argv[0], p.log)
+		}
+	})
+	return p
+}
+
+// signal sends sig to the process.
+func (p *proc) signal(t *testing.T, sig unix.Signal) {
+	t.Helper()
+	require.NoError(t, unix.Kill(p.pid, sig))
+}
+
+// wait waits for the process to exit and returns its exit code.
+func (p *proc) wait(t *testing.T, timeout time.Duration) int {
+	t.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(timeout):
+		t.Fatalf("still running after %v; output:\n%s", timeout, p.log)
+	}
+	return p.cmd.ProcessState.ExitCode()
+}
+
+// exited reports whether the process has exited.
+func (p *proc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// client does not reuse connections: each request may go to another worker,
+// and a kept-alive connection would hold a worker during graceful stops.
+var client = &http.Client{
+	Transport: &http.Transport{DisableKeepAlives: true},
+	Timeout:   bootTimeout,
+}
+
+// get requests url and returns the status and body.
+func get(url string) (int, []byte, error) {
+	resp, err := client.Get(url)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, body, err
+}
+
+// waitHTTP polls url until it answers 200 and returns the body. It fails
+// the test if the process exits first.
+func (p *proc) waitHTTP(t *testing.T, url string) []byte {
+	t.Helper()
+	deadline := time.Now().Add(bootTimeout)
+	for {
+		status, body, err := get(url)
+		if err == nil && status == http.StatusOK {
+			return body
+		}
+		if p.exited() {
+			t.Fatalf("exited (%v) before %s answered; output:\n%s", p.err, url, p.log)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: no 200 within %v (last: %d %v); output:\n%s", url, bootTimeout, status, err, p.log)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// index is what the example app's / view answers.
+type index struct {
+	Env             map[string]*string `json:"env"`
+	SecretKeySHA256 string             `json:"secret_key_sha256"`
+	VirtualEnv      string             `json:"VIRTUAL_ENV"`
+	PythonPath      string             `json:"PYTHONPATH"`
+	Path            string             `json:"PATH"`
+	SysPrefix       string             `json:"sys_prefix"`
+	SysPath         []string           `json:"sys_path"`
+	Cwd             string             `json:"cwd"`
+	PID             int                `json:"pid"`
+	PPID            int                `json:"ppid"`
+}
+
+func (p *proc) index(t *testing.T, addr string) index {
+	t.Helper()
+	var got index
+	require.NoError(t, json.Unmarshal(p.waitHTTP(t, "http://"+addr+"/"), &got))
+	return got
+}
+
+// children returns the PIDs whose parent is pid, sorted, from /proc.
+func children(t *testing.T, pid int) []int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	require.NoError(t, err)
+	var kids []int
+	for _, e := range entries {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue // exited meanwhile
+		}
+		// pid (comm) state ppid ...: comm may hold spaces and parentheses.
+		i := bytes.LastIndexByte(stat, ')')
+		fields := strings.Fields(string(stat[i+1:]))
+		if len(fields) > 1 && fields[1] == strconv.Itoa(pid) {
+			kids = append(kids, child)
+		}
+	}
+	slices.Sort(kids)
+	return kids
+}
+
+// waitChildren waits until the children of pid satisfy ok, and returns them.
+func waitChildren(t *testing.T, pid int, what string, ok func([]int) bool) []int {
+	t.Helper()
+	deadline := time.Now().Add(bootTimeout)
+	for {
+		kids := children(t, pid)
+		if ok(kids) {
+			return kids
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("children of %d: want %s, have %v after %v", pid, what, kids, bootTimeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// procStatus returns the fields of /proc/PID/status.
+func procStatus(t *testing.T, pid int) map[string]string {
+	t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	require.NoError(t, err)
+	fields := map[string]string{}
+	for _, line := range strings.Split(string(data), "\n") {
+		if name, value, ok := strings.Cut(line, ":"); ok {
+			fields[name] = strings.TrimSpace(value)
+		}
+	}
+	return fields
+}
+
+// notifySocket is a NOTIFY_SOCKET as systemd makes one: a unixgram socket
+// that receives the sender's credentials with each datagram.
+type notifySocket struct {
+	path string
+	conn *net.UnixConn
+}
+
+func newNotifySocket(t *testing.T) *notifySocket {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "notify")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close() })
+	raw, err := conn.SyscallConn()
+	require.NoError(t, err)
+	var sockErr error
+	require.NoError(t, raw.Control(func(fd uintptr) {
+		sockErr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_PASSCRED, 1)
+	}))
+	require.NoError(t, sockErr)
+	return &notifySocket{path: path, conn: conn}
+}
+
+// notification is one datagram and the PID of the process that sent it.
+type notification struct {
+	msg string
+	pid int
+}
+
+// receive returns the next datagram, or ok false after timeout.
+func (n *notifySocket) receive(t *testing.T, timeout time.Duration) (_ notification, ok bool) {
+	t.Helper()
+	require.NoError(t, n.conn.SetReadDeadline(time.Now().Add(timeout)))
+	buf := make([]byte, 4096)
+	oob := make([]byte, unix.CmsgSpace(unix.SizeofUcred))
+	nb, noob, _, _, err := n.conn.ReadMsgUnix(buf, oob)
+	if os.IsTimeout(err) {
+		return notification{}, false
+	}
+	require.NoError(t, err)
+	msgs, err := unix.ParseSocketControlMessage(oob[:noob])
+	require.NoError(t, err)
+	require.Len(t, msgs, 1, "credentials")
+	cred, err := unix.ParseUnixCredentials(&msgs[0])
+	require.NoError(t, err)
+	return notification{msg: string(buf[:nb]), pid: int(cred.Pid)}, true
+}

@@ -1,0 +1,130 @@
+// Package integration runs real programs: the built runapp binary, gunicorn
+// and Django in a real virtualenv, bash, systemd's tools.
+package integration
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/runapp/runapp/internal/testenv"
+)
+
+// Made once by TestMain for every test in the package.
+var (
+	repoRoot  string // the module's root directory
+	runappBin string // runapp built as `make build` builds it
+	buildErr  error  // why runappBin could not be built
+	venvDir   string // a virtualenv made by scripts/mkvenv
+	venvErr   error  // why venvDir could not be made: tests needing it skip
+)
+
+// starterEnv makes the test binary play a service manager: see starter.
+const starterEnv = "RUNAPP_TEST_STARTER"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(starterEnv) != "" {
+		starter(os.Args[1:])
+	}
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	tmp, err := os.MkdirTemp("", "runapp-integration-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(tmp)
+	wd, err := os.Getwd()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	repoRoot = filepath.Dir(wd)
+	runappBin, buildErr = build(tmp)
+	venvDir, venvErr = mkvenv(filepath.Join(tmp, "venv"))
+	return m.Run()
+}
+
+// build builds cmd/runapp as the Makefile does: static, without paths.
+func build(dir string) (string, error) {
+	bin := filepath.Join(dir, "runapp")
+	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./cmd/runapp")
+	cmd.Dir = repoRoot
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("cannot build runapp: %w\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// mkvenv makes a virtualenv with scripts/mkvenv, which needs Debian's python
+// with python3-gunicorn and python3-django.
+func mkvenv(dir string) (string, error) {
+	if _, err := os.Stat("/usr/bin/python3"); err != nil {
+		return "", fmt.Errorf("no /usr/bin/python3: %w", err)
+	}
+	out, err := exec.Command(filepath.Join(repoRoot, "scripts", "mkvenv"), dir).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("scripts/mkvenv: %w: %s", err, out)
+	}
+	return dir, nil
+}
+
+// needRunapp returns the built binary, failing the test if it could not be
+// built: a build failure is a bug, never a reason to skip.
+func needRunapp(t testing.TB) string {
+	t.Helper()
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return runappBin
+}
+
+// needVenv returns the shared virtualenv, or skips the test without one.
+func needVenv(t testing.TB) string {
+	t.Helper()
+	if venvErr != nil {
+		testenv.Skip(t, venvErr.Error())
+	}
+	return venvDir
+}
+
+// starter execs argv as a service manager or nohup would start it: SIGUSR2
+// blocked, SIGPIPE and SIGHUP ignored. Both stay across execve, so whatever
+// argv[0] execs next sees them unless something in between resets them.
+func starter(argv []string) {
+	// The mask is per thread: set it on the thread that calls execve.
+	runtime.LockOSThread()
+	var set unix.Sigset_t
+	sigaddset(&set, unix.SIGUSR2)
+	if err := unix.PthreadSigmask(unix.SIG_BLOCK, &set, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "starter:", err)
+		os.Exit(1)
+	}
+	// The runtime sets SIG_IGN in the kernel for these (TestSignalDisposition
+	// checks the result in /proc).
+	signal.Ignore(unix.SIGPIPE, unix.SIGHUP)
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, starterEnv+"=") {
+			env = append(env, kv)
+		}
+	}
+	err := unix.Exec(argv[0], argv, env)
+	fmt.Fprintln(os.Stderr, "starter:", err)
+	os.Exit(1)
+}
+
+func sigaddset(set *unix.Sigset_t, sig unix.Signal) {
+	n := uint(sig) - 1
+	set.Val[n/64] |= 1 << (n % 64)
+}
