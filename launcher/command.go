@@ -14,37 +14,40 @@ import (
 )
 
 // command fills Program and Argv: the server with its arguments, or for
-// runapp exec the given command.
-func (p *Plan) command(cfg Config, e env, roots []string) error {
+// runapp exec the given command. Each failure goes to stop, which says
+// whether to give up (Build) or carry on (Inspect); command returns that.
+func (p *Plan) command(cfg Config, e env, roots []string, stop func(Step, error) bool) bool {
 	name := cfg.Server
 	args := cfg.Args
 	if cfg.Command {
 		if len(args) == 0 {
-			return Errorf(ExitUsage, "no command given; usage: runapp exec [FLAGS] [--] COMMAND [ARGS...]")
+			return stop(StepProgram, Errorf(ExitUsage, "no command given; usage: runapp exec [FLAGS] [--] COMMAND [ARGS...]"))
 		}
 		name, args = args[0], args[1:]
 	} else if name == "" {
 		name = DefaultServer
 	}
 	path, err := resolve(name, p.Dir, p.Venv, e)
-	if err != nil {
-		return err
+	if err == nil {
+		err = runnable(name, path)
+	} else {
+		path = ""
 	}
-	if err := runnable(name, path); err != nil {
-		return err
+	if err != nil && stop(StepProgram, err) {
+		return true
 	}
+	p.Program = path
+	p.Argv = append([]string{name}, args...)
 	if !cfg.Command && len(args) == 0 && filepath.Base(name) == DefaultServer {
 		if _, err := os.Stat(filepath.Join(p.Dir, "gunicorn.conf.py")); err != nil {
 			module, err := wsgiModule(p.Dir, roots)
 			if err != nil {
-				return err
+				return stop(StepApp, err)
 			}
-			args = []string{module}
+			p.Argv = append(p.Argv, module)
 		}
 	}
-	p.Program = path
-	p.Argv = append([]string{name}, args...)
-	return nil
+	return false
 }
 
 // resolve finds the program the way execvp would on the new PATH, except

@@ -85,30 +85,74 @@ const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 // (as os.Environ returns it). It reads the env files and looks at the file
 // system but changes nothing. Errors are *Error with the exit code to use.
 func Build(cfg Config, environ []string) (*Plan, error) {
+	p, failures := build(cfg, environ, false)
+	if len(failures) > 0 {
+		return nil, failures[0].Err
+	}
+	return p, nil
+}
+
+// Step is the part of building a plan that a Failure comes from.
+type Step string
+
+// The steps of building a plan, in order.
+const (
+	StepAppDir     Step = "appdir"
+	StepEnvFiles   Step = "envfile"
+	StepVenv       Step = "venv"
+	StepPythonPath Step = "pythonpath"
+	StepProgram    Step = "program" // not found, or found but cannot be run
+	StepApp        Step = "app"     // no WSGI module given and none (or several) found
+)
+
+// Failure is what stopped one step of building a plan.
+type Failure struct {
+	Step Step
+	Err  error // an *Error
+}
+
+// Inspect builds the plan as Build does, for runapp check, which reports
+// every problem rather than the first: where Build stops, Inspect records the
+// failure and carries on. Env files are applied only when all of them are
+// accepted; an unusable virtualenv is left out; a --pythonpath that is not a
+// directory leaves PYTHONPATH as inherited; a program that cannot be run is
+// still named in Program, one that is not found leaves Program empty; the
+// WSGI module is looked for either way. The plan is nil only when the app
+// directory is unusable.
+func Inspect(cfg Config, environ []string) (*Plan, []Failure) {
+	return build(cfg, environ, true)
+}
+
+func build(cfg Config, environ []string, keepGoing bool) (*Plan, []Failure) {
+	var failures []Failure
+	stop := func(step Step, err error) bool {
+		failures = append(failures, Failure{step, err})
+		return !keepGoing
+	}
 	appDir, err := appDirectory(cfg.AppDir)
 	if err != nil {
-		return nil, err
+		return nil, []Failure{{StepAppDir, err}}
 	}
 	env := newEnv(environ)
-	if err := env.applyFiles(appDir, cfg.EnvFiles); err != nil {
-		return nil, err
+	if err := env.applyFiles(appDir, cfg.EnvFiles); err != nil && stop(StepEnvFiles, err) {
+		return nil, failures
 	}
 	p := &Plan{Dir: appDir}
-	if p.Venv, err = virtualenv(appDir, cfg.Venv, env); err != nil {
-		return nil, err
+	if p.Venv, err = virtualenv(appDir, cfg.Venv, env); err != nil && stop(StepVenv, err) {
+		return nil, failures
 	}
 	if p.Venv != "" {
 		activate(env, p.Venv)
 	}
 	roots, err := pythonPath(appDir, cfg.PythonPath, env)
-	if err != nil {
-		return nil, err
+	if err != nil && stop(StepPythonPath, err) {
+		return nil, failures
 	}
-	if err := p.command(cfg, env, roots); err != nil {
-		return nil, err
+	if p.command(cfg, env, roots, stop) {
+		return nil, failures
 	}
 	p.Env = env.sorted()
-	return p, nil
+	return p, failures
 }
 
 func appDirectory(dir string) (string, error) {
