@@ -110,9 +110,6 @@ func (b *logBuffer) String() string {
 	return b.buf.String()
 }
 
-// count returns how many times s occurs in the output so far.
-func (b *logBuffer) count(s string) int { return strings.Count(b.String(), s) }
-
 // waitCount waits until s occurs n times in the output.
 func (b *logBuffer) waitCount(t *testing.T, s string, n int, timeout time.Duration) {
 	t.Helper()
