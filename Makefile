@@ -2,7 +2,9 @@
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GO      ?= go
 BIN     := bin/runapp
-LDFLAGS := -s -w -X main.version=$(VERSION)
+# -E: the entry point that records the signal state the runtime changes
+# (internal/startsig).
+LDFLAGS := -s -w -X main.version=$(VERSION) -E github.com/runapp/runapp/internal/startsig.entry
 PYTHON  ?= /usr/bin/python3
 
 .PHONY: all build test e2e lint bench fuzz demo clean help

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/runapp/runapp/internal/startsig"
 )
 
 // command fills Program and Argv: the server with its arguments, or for
@@ -185,14 +187,17 @@ func wsgiModule(dir string, roots []string) (string, error) {
 var execve = unix.Exec
 
 // Exec changes to the plan's directory and replaces runapp with its program.
-// It returns only on failure. Nothing runs between here and the exec: no
-// goroutine, no signal handler, so the signal mask and ignored signals the
-// program sees are the ones runapp was started with.
+// It returns only on failure. runapp starts no goroutine and installs no
+// signal handler of its own, and startsig puts back the signal mask and
+// ignored signals the Go runtime changed, so the program starts with the ones
+// runapp was started with.
 func Exec(p *Plan) error {
 	if err := unix.Chdir(p.Dir); err != nil {
 		return Errorf(ExitConfig, "cannot change to app directory: %w", err)
 	}
-	err := execve(p.Program, p.Argv, p.Environ())
+	env := p.Environ()
+	startsig.Restore()
+	err := execve(p.Program, p.Argv, env)
 	code := ExitCannotRun
 	if errors.Is(err, unix.ENOENT) {
 		code = ExitNotFound

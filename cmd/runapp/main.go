@@ -13,6 +13,7 @@ import (
 	"github.com/coreos/go-systemd/v22/daemon"
 	"golang.org/x/sys/unix"
 
+	"github.com/runapp/runapp/internal/startsig"
 	"github.com/runapp/runapp/launcher"
 )
 
@@ -71,6 +72,9 @@ func runVersion(args []string, stdout, stderr io.Writer) error {
 		return usageErr("version takes no arguments")
 	}
 	fmt.Fprintf(stdout, "runapp %s\n", version)
+	if !startsig.Captured() {
+		fmt.Fprintf(stdout, "note: built without %q: the program runapp execs will not get the ignored signals and signal mask runapp was started with (use make build)\n", startsig.EntryFlag)
+	}
 	return nil
 }
 
