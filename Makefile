@@ -1,7 +1,7 @@
 # runapp: the last step between systemd and a Python web app.
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GO      ?= go
-BIN     := bin/runapp
+BIN     ?= bin/runapp
 # -E: the entry point that records the signal state the runtime changes
 # (internal/startsig).
 LDFLAGS := -s -w -X main.version=$(VERSION) -E github.com/runapp/runapp/internal/startsig.entry
