@@ -126,7 +126,7 @@ func runnable(name, path string) error {
 	if unix.Access(path, unix.X_OK) != nil {
 		return Errorf(ExitCannotRun, "%s is not executable; make it so with: chmod +x %s", path, path)
 	}
-	interp, err := shebang(path)
+	interp, _, err := Shebang(path)
 	if err != nil || interp == "" {
 		return nil // execve will say what is wrong, if anything
 	}
@@ -136,28 +136,31 @@ func runnable(name, path string) error {
 	return nil
 }
 
-// shebang returns the interpreter named on a script's #! line, or "".
-func shebang(path string) (string, error) {
+// Shebang returns the interpreter named on a script's #! line and the
+// optional argument after it, as the kernel splits them (the rest of the
+// line, trimmed, is one argument). interp is "" for a file without a #!
+// line.
+func Shebang(path string) (interp, arg string, err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	defer f.Close()
 	buf := make([]byte, 256)
 	n, err := io.ReadFull(f, buf)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
-		return "", err
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return "", "", err
 	}
 	buf = buf[:n]
 	if !bytes.HasPrefix(buf, []byte("#!")) {
-		return "", nil
+		return "", "", nil
 	}
 	line, _, _ := bytes.Cut(buf[2:], []byte("\n"))
-	fields := strings.Fields(string(line))
-	if len(fields) == 0 {
-		return "", nil
+	rest := strings.Trim(string(line), " \t")
+	if i := strings.IndexAny(rest, " \t"); i >= 0 {
+		return rest[:i], strings.TrimLeft(rest[i:], " \t"), nil
 	}
-	return fields[0], nil
+	return rest, "", nil
 }
 
 // wsgiModule finds the one Django WSGI module: a */wsgi.py directly under a

@@ -76,3 +76,24 @@ func TestInspectNeedsAppDir(t *testing.T) {
 	require.Len(t, failures, 1)
 	assert.Equal(t, StepAppDir, failures[0].Step)
 }
+
+func TestShebang(t *testing.T) {
+	tests := []struct {
+		content, interp, arg string
+	}{
+		{"#!/usr/bin/python3\nimport sys\n", "/usr/bin/python3", ""},
+		{"#! /usr/bin/env  python3 -u \n", "/usr/bin/env", "python3 -u"},
+		{"#!/bin/sh\t-e\n", "/bin/sh", "-e"},
+		{"#!/no/newline", "/no/newline", ""},
+		{"\x7fELF", "", ""},
+		{"", "", ""},
+	}
+	for _, tt := range tests {
+		path := filepath.Join(t.TempDir(), "script")
+		require.NoError(t, os.WriteFile(path, []byte(tt.content), 0o755))
+		interp, arg, err := Shebang(path)
+		require.NoError(t, err)
+		assert.Equal(t, tt.interp, interp, "%q", tt.content)
+		assert.Equal(t, tt.arg, arg, "%q", tt.content)
+	}
+}
