@@ -1,0 +1,117 @@
+package unitgen
+
+import (
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/runapp/runapp/launcher"
+)
+
+// gunicornGraceful is gunicorn's --graceful-timeout default, in seconds.
+const gunicornGraceful = 30
+
+// stopMargin is how much longer than gunicorn's graceful timeout systemd
+// waits after SIGTERM: gunicorn kills its workers itself at the graceful
+// timeout and then exits, which takes a moment more.
+const stopMargin = 10
+
+// gunicornArgs is what the unit needs to know from gunicorn's command line.
+// gunicorn.conf.py and GUNICORN_CMD_ARGS may say more; the unit cannot see
+// those, so it assumes the defaults.
+type gunicornArgs struct {
+	graceful int      // seconds
+	binds    []string // --bind values, in order
+}
+
+// parseGunicornArgs reads --graceful-timeout and --bind from gunicorn's
+// arguments, in the forms argparse accepts ("--bind X", "--bind=X", "-b X",
+// "-bX"); abbreviated long options are not recognised.
+func parseGunicornArgs(args []string) (gunicornArgs, error) {
+	g := gunicornArgs{graceful: gunicornGraceful}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			break
+		}
+		name, value, hasValue := strings.Cut(a, "=")
+		if !strings.HasPrefix(a, "--") {
+			name, value, hasValue = a, "", false
+			if strings.HasPrefix(a, "-b") && len(a) > 2 {
+				name, value, hasValue = "-b", a[2:], true
+			}
+		}
+		if name != "--graceful-timeout" && name != "--bind" && name != "-b" {
+			continue
+		}
+		if !hasValue {
+			if i+1 == len(args) {
+				return g, launcher.Errorf(launcher.ExitUsage, "server argument %s needs a value", name)
+			}
+			i++
+			value = args[i]
+		}
+		if name == "--graceful-timeout" {
+			n, err := strconv.Atoi(value)
+			if err != nil || n < 0 {
+				return g, launcher.Errorf(launcher.ExitUsage, "server argument --graceful-timeout %q is not a number of seconds", value)
+			}
+			g.graceful = n
+			continue
+		}
+		g.binds = append(g.binds, value)
+	}
+	return g, nil
+}
+
+// privileged says whether binding to the gunicorn address bind may need
+// CAP_NET_BIND_SERVICE: a TCP port below 1024, or one that can't be told.
+func privileged(bind string) bool {
+	if unixBind(bind) != "" || strings.HasPrefix(bind, "fd://") {
+		return false
+	}
+	bind = strings.TrimPrefix(bind, "tcp://")
+	_, port, err := net.SplitHostPort(bind)
+	if err != nil {
+		return true
+	}
+	n, err := strconv.Atoi(port)
+	return err != nil || n < 1024
+}
+
+// unixBind returns the socket path of a gunicorn unix: address, or "".
+func unixBind(bind string) string {
+	for _, prefix := range []string{"unix://", "unix:"} {
+		if strings.HasPrefix(bind, prefix) {
+			return strings.TrimPrefix(bind, prefix)
+		}
+	}
+	return ""
+}
+
+// socketDir is where gunicorn creates the unix socket at path, which the
+// service must be able to write to; rel is the path relative to /run when
+// that directory is directly under /run (made with RuntimeDirectory=, since
+// /run is empty at boot).
+func socketDir(path, appDir string) (dir, rel string) {
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(appDir, path)
+	}
+	dir = filepath.Dir(filepath.Clean(path))
+	if filepath.Dir(dir) == "/run" {
+		rel = filepath.Base(dir)
+	}
+	return dir, rel
+}
+
+// notifies says whether gunicorn version sends READY=1 to systemd, which it
+// does since 20.0.
+func notifies(version string) (bool, error) {
+	major, _, _ := strings.Cut(version, ".")
+	n, err := strconv.Atoi(major)
+	if err != nil {
+		return false, launcher.Errorf(launcher.ExitUsage, "gunicorn version %q is not a version number like 20.1.0", version)
+	}
+	return n >= 20, nil
+}

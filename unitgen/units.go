@@ -1,0 +1,281 @@
+package unitgen
+
+import (
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/coreos/go-systemd/v22/unit"
+
+	"github.com/runapp/runapp/launcher"
+)
+
+// restartPrevent are runapp's exit codes for a configuration that will not
+// fix itself: restarting a service with a broken .env only fills the journal.
+var restartPrevent = []int{launcher.ExitUsage, launcher.ExitConfig, launcher.ExitCannotRun, launcher.ExitNotFound}
+
+type section struct {
+	name string
+	opts []*unit.UnitOption
+}
+
+func (s *section) add(name string, values ...string) {
+	for _, v := range values {
+		s.opts = append(s.opts, unit.NewUnitOption(s.name, name, v))
+	}
+}
+
+func (u *units) description() string {
+	if u.Description != "" {
+		return u.Description
+	}
+	server := u.Config.Server
+	if server == "" {
+		server = launcher.DefaultServer
+	}
+	return filepath.Base(server) + " for " + u.Config.AppDir + ", started by runapp"
+}
+
+func (u *units) service() []*unit.UnitOption {
+	un := &section{name: "Unit"}
+	un.add("Description", specifiers(u.description()))
+	after := []string{"network.target"}
+	if u.Listen != "" {
+		after = append(after, u.name+".socket")
+		un.add("Requires", u.name+".socket")
+	}
+	un.add("After", strings.Join(append(after, u.After...), " "))
+	if len(u.Wants) > 0 {
+		un.add("Wants", strings.Join(u.Wants, " "))
+	}
+
+	s := &section{name: "Service"}
+	if u.notify {
+		// gunicorn sends READY=1 from the main process once it listens;
+		// runapp keeps the main PID by exec'ing it.
+		s.add("Type", "notify")
+		s.add("NotifyAccess", "main")
+	} else {
+		// exec: a start fails when runapp itself cannot be executed.
+		s.add("Type", "exec")
+	}
+	s.add("User", u.User)
+	if u.Group != "" {
+		s.add("Group", u.Group)
+	}
+	s.add("WorkingDirectory", specifiers(u.Config.AppDir))
+	if u.EnvironmentFile {
+		for _, f := range u.envFiles {
+			prefix := ""
+			if f.optional {
+				prefix = "-"
+			}
+			s.add("EnvironmentFile", prefix+specifiers(f.path))
+		}
+	}
+	if u.Credential {
+		for _, f := range u.envFiles {
+			s.add("LoadCredential", f.credential+":"+specifiers(f.path))
+		}
+	}
+	s.add("ExecStart", u.execStart())
+	s.add("ExecReload", "/bin/kill -HUP $MAINPID")
+	// mixed: SIGTERM to gunicorn's master only, which stops its workers
+	// gracefully; SIGKILL to whatever is left when the timeout ends.
+	s.add("KillMode", "mixed")
+	if u.gunicorn != nil {
+		s.add("TimeoutStopSec", strconv.Itoa(u.gunicorn.graceful+stopMargin))
+	}
+	s.add("Restart", "on-failure")
+	codes := make([]string, len(restartPrevent))
+	for i, c := range restartPrevent {
+		codes[i] = strconv.Itoa(c)
+	}
+	s.add("RestartPreventExitStatus", strings.Join(codes, " "))
+	if u.capability() {
+		s.add("AmbientCapabilities", "CAP_NET_BIND_SERVICE")
+	}
+	for _, d := range u.runtimeDirs {
+		s.add("RuntimeDirectory", pathWord(d))
+	}
+	u.harden(s)
+
+	in := &section{name: "Install"}
+	in.add("WantedBy", "multi-user.target")
+	return join(un, s, in)
+}
+
+// execStart is runapp's absolute path and the flags that recreate the
+// configuration, every path absolute, then "--" and the server arguments.
+func (u *units) execStart() string {
+	c := u.Config
+	words := []string{u.Runapp, "--app-dir", c.AppDir}
+	var credentials []string
+	for _, f := range u.envFiles {
+		if f.credential != "" {
+			credentials = append(credentials, f.credential)
+			continue
+		}
+		path := f.path
+		if f.optional {
+			path = "-" + path
+		}
+		words = append(words, "--env-file", path)
+	}
+	if c.Venv != "" {
+		words = append(words, "--venv", c.Venv)
+	}
+	for _, p := range c.PythonPath {
+		words = append(words, "--pythonpath", p)
+	}
+	if c.Server != "" {
+		words = append(words, "--server", c.Server)
+	}
+	quoted := make([]string, len(words))
+	for i, w := range words {
+		quoted[i] = execWord(w)
+	}
+	// The program's path gets no "$" expansion (and has no "$").
+	quoted[0] = quoteWord(specifiers(u.Runapp))
+	// %d is the credentials directory; the names need no quoting.
+	for _, name := range credentials {
+		quoted = append(quoted, "--env-file", "%d/"+name)
+	}
+	if len(c.Args) > 0 {
+		quoted = append(quoted, "--")
+		for _, a := range c.Args {
+			quoted = append(quoted, execWord(a))
+		}
+	}
+	return strings.Join(quoted, " ")
+}
+
+// harden adds the sandboxing of u.Hardening.
+func (u *units) harden(s *section) {
+	if u.Hardening == None {
+		return
+	}
+	root := u.User == "root" || u.User == "0"
+	bind := u.capability()
+	var writable []string
+	for _, w := range u.writable {
+		writable = append(writable, pathWord(w))
+	}
+	s.add("NoNewPrivileges", "yes")
+	if u.Hardening == Basic {
+		s.add("ProtectSystem", "full")
+		if len(writable) > 0 {
+			s.add("ReadWritePaths", strings.Join(writable, " "))
+		}
+	} else {
+		s.add("ProtectSystem", "strict")
+		if len(writable) > 0 {
+			s.add("ReadWritePaths", strings.Join(writable, " "))
+		}
+		// The app may live in a home directory; hide homes only when
+		// nothing the service uses is there.
+		if u.usesHome() {
+			s.add("ProtectHome", "read-only")
+		} else {
+			s.add("ProtectHome", "yes")
+		}
+	}
+	s.add("PrivateTmp", "yes")
+	s.add("PrivateDevices", "yes")
+	if u.Hardening == Strict {
+		s.add("PrivateMounts", "yes")
+		if !bind {
+			// A capability in a user namespace of its own does not let
+			// the service bind low ports of the host's network.
+			s.add("PrivateUsers", "yes")
+		}
+	}
+	s.add("ProtectKernelTunables", "yes")
+	s.add("ProtectKernelModules", "yes")
+	s.add("ProtectKernelLogs", "yes")
+	s.add("ProtectControlGroups", "yes")
+	s.add("ProtectClock", "yes")
+	s.add("ProtectHostname", "yes")
+	if u.Hardening == Strict {
+		s.add("ProtectProc", "invisible")
+		s.add("RestrictAddressFamilies", "AF_UNIX AF_INET AF_INET6")
+	}
+	s.add("RestrictNamespaces", "yes")
+	s.add("RestrictRealtime", "yes")
+	s.add("RestrictSUIDSGID", "yes")
+	s.add("LockPersonality", "yes")
+	s.add("SystemCallArchitectures", "native")
+	if u.Hardening == Basic {
+		if !root {
+			// A user other than root has no capabilities to lose.
+			s.add("CapabilityBoundingSet", capabilities(bind))
+		}
+		return
+	}
+	s.add("RemoveIPC", "yes")
+	// @system-service keeps what gunicorn needs: fork, signals, and its
+	// workers' setuid to their own user and fchmod of their heartbeat
+	// file. A call outside it fails with EPERM instead of killing the
+	// process, so the app can say what it tried.
+	s.add("SystemCallFilter", "@system-service")
+	s.add("SystemCallErrorNumber", "EPERM")
+	s.add("CapabilityBoundingSet", capabilities(bind))
+	s.add("UMask", "0027")
+}
+
+func capabilities(bind bool) string {
+	if bind {
+		return "CAP_NET_BIND_SERVICE"
+	}
+	return ""
+}
+
+// usesHome says whether a path the service reads or writes is under /home,
+// /root or /run/user, which ProtectHome=yes would hide.
+func (u *units) usesHome() bool {
+	paths := append([]string{u.Config.AppDir, u.Runapp, u.Config.Venv}, u.Config.PythonPath...)
+	paths = append(paths, u.writable...)
+	if strings.Contains(u.Config.Server, "/") {
+		paths = append(paths, u.Config.Server)
+	}
+	for _, f := range u.envFiles {
+		if f.credential == "" {
+			paths = append(paths, f.path)
+		}
+	}
+	for _, p := range paths {
+		for _, home := range []string{"/home", "/root", "/run/user"} {
+			if p == home || strings.HasPrefix(p, home+"/") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (u *units) socket() []*unit.UnitOption {
+	un := &section{name: "Unit"}
+	un.add("Description", specifiers(u.description())+" (socket)")
+	s := &section{name: "Socket"}
+	s.add("ListenStream", specifiers(u.Listen))
+	if u.listenUnix {
+		// systemd creates the socket; the service's user and group (a web
+		// server in that group) may connect to it.
+		s.add("SocketUser", u.User)
+		if u.Group != "" {
+			s.add("SocketGroup", u.Group)
+		}
+		s.add("SocketMode", "0660")
+	}
+	in := &section{name: "Install"}
+	in.add("WantedBy", "sockets.target")
+	return join(un, s, in)
+}
+
+func join(sections ...*section) []*unit.UnitOption {
+	var opts []*unit.UnitOption
+	for _, s := range sections {
+		opts = append(opts, s.opts...)
+	}
+	return opts
+}
