@@ -33,17 +33,17 @@ func (g *gen) pick(s []string) string { return s[g.r.IntN(len(s))] }
 
 var (
 	goodNames = []string{"A", "B", "C", "a", "_x", "A1", "x_Y", "DATABASE_URL", "SECRET_KEY",
-		"PATH", "HOME", "LANG", "TZ", "DEBUG", "_", "CamelCase"}
+		"PATH", "HOME", "LANG", "LC_ALL", "TZ", "DEBUG", "_", "CamelCase"}
 	badNames = []string{"1A", "A-B", "", "É", "RANDOM", "IFS", "UID", "SECONDS", "PWD", "SHLVL",
 		"BASH_ENV", "A[1]", "A+", "a.b", "export A", "export\tB"}
 	// Text any value may hold. Letters are few so that no word made of them
 	// names a real program: refused files are run by bash too.
-	plain    = []string{"a", "x", "Z", "q", "A", "0", "1", "9", "_", "é", "日本", "🚀", "\u00a0", "\u2028", "Ω"}
+	plain    = []string{"a", "x", "Z", "q", "A", "0", "1", "9", "_", "é", "日本", "🚀", "\u00a0", "\u2028", "Ω", "C.UTF-8"}
 	unquoted = []string{"-", ".", "/", ":", "@", "%", "+", ",", "=", "^"}
 	// Bytes that need quoting, or that no quoting makes safe.
 	tricky = []string{"$", "`", "\\", "'", "\"", "#", "~", ";", "&", "|", "<", ">", "(", ")", "*",
 		"?", "[", "]", "{", "}", "!", " ", "\t", "\n", "\r", "\x00", "\x01", "\x1b", "\x7f", "\xff",
-		"\xc3", "\xed\xa0\x80", "$A", "${B}", "$(", "$1", "\\n", "\\\n", "\\$", "\\\"", "\\\\", "\\`", "\\'"}
+		"\xc3", "\xed\xa0\x80", "\ufffe", "\ufdd0", "\U0010ffff", "$A", "${B}", "$(", "$1", "\\n", "\\\n", "\\$", "\\\"", "\\\\", "\\`", "\\'"}
 	// What single quotes keep as is, and the escapes double quotes allow.
 	singleSafe = []string{"$", "`", "\\", "\"", "#", "~", ";", "&", "|", "<", ">", "(", ")", "*",
 		"?", "[", "]", "{", "}", "!", " ", "\t", "\n", "$A", "${B}", "$(", "\\n", "\\\n"}
@@ -176,11 +176,13 @@ func TestRandom(t *testing.T) {
 		paths[i] = samples[i].path
 	}
 
+	// Batches alternate between bash's locales.
 	const batch = 500
 	var bash, systemd []refResult
 	for i := 0; i < len(paths); i += batch {
 		j := min(i+batch, len(paths))
-		bash = append(bash, runBash(t, d, paths[i:j])...)
+		locale := bashLocales[i/batch%len(bashLocales)]
+		bash = append(bash, runBash(t, d, locale, paths[i:j])...)
 		systemd = append(systemd, runSystemd(t, d, paths[i:j])...)
 	}
 

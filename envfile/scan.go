@@ -2,6 +2,7 @@ package envfile
 
 import (
 	"fmt"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -9,7 +10,8 @@ import (
 // export: read-only variables (assigning them aborts `source`), variables
 // bash computes or resets itself, and variables that change how bash goes on
 // reading the file. systemd stores them like any other name, so the two
-// readers would disagree.
+// readers would disagree. Every BASH_ name is refused too: bash keeps adding
+// special ones (5.3 has BASH_MONOSECONDS and BASH_TRAPSIG).
 var bashSpecial = map[string]bool{
 	"_": true, "BASH": true, "BASHOPTS": true, "BASHPID": true, "BASH_ALIASES": true,
 	"BASH_ARGC": true, "BASH_ARGV": true, "BASH_ARGV0": true, "BASH_CMDS": true,
@@ -25,6 +27,10 @@ var bashSpecial = map[string]bool{
 	"PS4": true, "PWD": true, "RANDOM": true, "SECONDS": true, "SHELLOPTS": true,
 	"SHLVL": true, "SRANDOM": true, "UID": true,
 }
+
+// maxArgStrlen is Linux's MAX_ARG_STRLEN: execve fails with E2BIG when one
+// NAME=VALUE string, with its NUL, is longer.
+const maxArgStrlen = 32 * 4096
 
 // Fixes shared by several problems.
 const (
@@ -101,9 +107,19 @@ func (s *scanner) byteProblem() (msg string, size int) {
 		if r == utf8.RuneError && n <= 1 {
 			return "invalid UTF-8: systemd refuses the whole file; save it as UTF-8", 1
 		}
+		if isNoncharacter(r) {
+			return fmt.Sprintf("Unicode noncharacter U+%04X: systemd takes it for invalid UTF-8 and refuses the whole file; remove it", r), n
+		}
 		return "", n
 	}
 	return "", 1
+}
+
+// isNoncharacter reports the code points Unicode reserves for internal use.
+// Go decodes them as valid UTF-8; systemd's utf8_is_valid does not, and
+// load_env_file then fails.
+func isNoncharacter(r rune) bool {
+	return r >= 0xFDD0 && r <= 0xFDEF || r&0xFFFE == 0xFFFE
 }
 
 // statement reads one line, or one assignment whose quoted value spans lines.
@@ -136,7 +152,7 @@ func (s *scanner) statement() {
 		s.problem(start, "", "a name cannot start with a digit; names are [A-Za-z_][A-Za-z0-9_]*")
 		s.skipLine()
 		return
-	case bashSpecial[name]:
+	case bashSpecial[name] || strings.HasPrefix(name, "BASH_"):
 		s.problem(start, name, "%s is a variable bash sets or treats specially, so bash would not simply export the value; pick another name", name)
 		s.skipLine()
 		return
@@ -158,6 +174,10 @@ func (s *scanner) statement() {
 		return
 	}
 	s.skipLine()
+	if len(name)+len("=")+len(value)+len("\x00") > maxArgStrlen {
+		s.problem(start, name, "the value is longer than Linux passes to a program in one variable (128 KiB), so neither bash nor systemd could start the server; put it in a file and pass the file's path")
+		return
+	}
 	s.entries = append(s.entries, Entry{Name: name, Value: value, Line: start})
 }
 
@@ -189,10 +209,11 @@ func (s *scanner) notAssignment(line int, word string) {
 }
 
 // comment reads a full-line comment. systemd lets a backslash escape the
-// newline of a comment, continuing it onto the next line; bash does not.
+// next character of a comment, so an odd number of backslashes at the end
+// continues the comment onto the next line; bash does not.
 func (s *scanner) comment() {
 	line := s.line
-	var last byte
+	backslashes := 0 // at the end of what has been read
 	for !s.atEOL() {
 		msg, n := s.byteProblem()
 		if msg != "" {
@@ -200,10 +221,14 @@ func (s *scanner) comment() {
 			s.skipLine()
 			return
 		}
-		last = s.data[s.pos]
+		if s.data[s.pos] == '\\' {
+			backslashes++
+		} else {
+			backslashes = 0
+		}
 		s.pos += n
 	}
-	if last == '\\' {
+	if backslashes%2 == 1 {
 		s.problem(line, "", "comment ends with a backslash: systemd continues the comment onto the next line, bash does not; remove the backslash")
 	}
 	s.skipLine()
@@ -279,7 +304,7 @@ func (s *scanner) afterQuote(name string) bool {
 	if s.atEOL() || c == ' ' || c == '\t' {
 		return true
 	}
-	s.problem(s.line, name, "text right after the closing quote: systemd keeps the quotes of the second part, bash joins the parts; quote the whole value once")
+	s.problem(s.line, name, "text right after the closing quote: bash and systemd join the parts by different rules; quote the whole value once")
 	s.skipLine()
 	return false
 }
