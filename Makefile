@@ -30,6 +30,9 @@ lint: ## gofmt, go vet, staticcheck
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
+bench: build ## launch cost against the bash run script, and Go benchmarks (BENCHMARKS.md)
+	$(GO) run ./bench/launch -runapp $(BIN)
+
 fuzz: ## fuzz the env-file parser (FUZZTIME=1m)
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(or $(FUZZTIME),1m) ./envfile
 

@@ -1,0 +1,319 @@
+// Command launch measures what runapp costs against the bash run script it
+// replaces (SEED-systemd.md) on the machine at hand, and prints a table:
+// the Go benchmarks, whole-process launch time and peak memory, and time from
+// start to gunicorn's READY=1. `make bench` runs it from the repository root.
+// See BENCHMARKS.md for what each figure means.
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// baseEnv is what systemd gives a service: PATH and the system locale.
+var baseEnv = []string{
+	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+	"LANG=C.UTF-8",
+}
+
+type options struct {
+	runapp             string
+	goCmd              string
+	goBench            bool
+	rounds, bigRounds  int
+	bigLines           int
+	rssRuns, readyRuns int
+	keep               bool
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.runapp, "runapp", "bin/runapp", "the runapp binary to measure")
+	flag.StringVar(&o.goCmd, "go", "go", "the go command")
+	flag.BoolVar(&o.goBench, "gobench", true, "run the Go benchmarks of envfile and launcher")
+	flag.IntVar(&o.rounds, "rounds", 500, "interleaved rounds with the realistic .env")
+	flag.IntVar(&o.bigRounds, "big-rounds", 30, "interleaved rounds with the big .env")
+	flag.IntVar(&o.bigLines, "big-lines", 10000, "lines of the big .env")
+	flag.IntVar(&o.rssRuns, "rss-runs", 21, "runs under GNU time for peak memory")
+	flag.IntVar(&o.readyRuns, "ready-runs", 7, "interleaved gunicorn starts per launcher")
+	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (apps, scripts, gunicorn logs)")
+	flag.Parse()
+	if err := run(o, os.Stdout); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func progress(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+}
+
+func run(o options, w io.Writer) error {
+	runapp, err := filepath.Abs(o.runapp)
+	if err != nil {
+		return err
+	}
+	runappInfo, err := os.Stat(runapp)
+	if err != nil {
+		return fmt.Errorf("%w (make build makes it)", err)
+	}
+	tmp, err := os.MkdirTemp("", "runapp-bench-")
+	if err != nil {
+		return err
+	}
+	if o.keep {
+		progress("keeping %s", tmp)
+	} else {
+		defer os.RemoveAll(tmp)
+	}
+
+	var benches []goBench
+	if o.goBench {
+		progress("go test -bench ./envfile ./launcher")
+		if benches, err = runGoBench(o.goCmd, []string{"./envfile", "./launcher"}); err != nil {
+			return err
+		}
+	}
+
+	progress("building the floor and the app directories")
+	floor := filepath.Join(tmp, "floor")
+	build := exec.Command(o.goCmd, "build", "-trimpath", "-ldflags", "-s -w", "-o", floor, "./bench/floor")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("cannot build the floor: %v\n%s", err, out)
+	}
+	floorInfo, err := os.Stat(floor)
+	if err != nil {
+		return err
+	}
+	small, err := newApp(tmp, "app", appEnv, "")
+	if err != nil {
+		return err
+	}
+	big, err := newApp(tmp, "big", bigEnv(o.bigLines), small.venv)
+	if err != nil {
+		return err
+	}
+
+	direct := launcher{"/bin/true directly", []string{"/bin/true"}}
+	floorL := launcher{"Go floor (exec only)", []string{floor}}
+	runappL := launcher{"runapp exec -- /bin/true", []string{runapp, "exec", "--", "/bin/true"}}
+	smallSet := []launcher{direct, floorL, {"seed bash script", []string{small.runTrue}}, runappL}
+	bigSet := []launcher{direct, {"seed bash script", []string{big.runTrue}}, runappL}
+
+	progress("launch, %d-line .env: %d interleaved rounds", lines(appEnv), o.rounds)
+	smallTimes, err := interleave(smallSet, small.dir, baseEnv, o.rounds/10+5, o.rounds)
+	if err != nil {
+		return err
+	}
+	progress("launch, %d-line .env: %d interleaved rounds", o.bigLines, o.bigRounds)
+	bigTimes, err := interleave(bigSet, big.dir, baseEnv, 2, o.bigRounds)
+	if err != nil {
+		return err
+	}
+
+	progress("peak memory: %d runs each under %s", o.rssRuns, gnuTime)
+	rss := map[string]int{}
+	rssErr := error(nil)
+	for _, c := range []struct {
+		key string
+		l   launcher
+		dir string
+	}{
+		{"direct", direct, small.dir}, {"floor", floorL, small.dir},
+		{"script", smallSet[2], small.dir}, {"runapp", runappL, small.dir},
+		{"script-big", bigSet[1], big.dir}, {"runapp-big", runappL, big.dir},
+	} {
+		if rss[c.key], rssErr = peakRSS(c.l, c.dir, baseEnv, o.rssRuns); rssErr != nil {
+			break
+		}
+	}
+
+	progress("start to READY=1: %d interleaved gunicorn starts each", o.readyRuns)
+	sock, err := listenNotify(filepath.Join(tmp, "notify.sock"))
+	if err != nil {
+		return err
+	}
+	defer sock.conn.Close()
+	readyEnv := append(baseEnv[:len(baseEnv):len(baseEnv)],
+		"NOTIFY_SOCKET="+sock.path,
+		// The seed's command line stays as it is; the bind goes through
+		// gunicorn's own variable, to a socket no other test uses.
+		"GUNICORN_CMD_ARGS=--bind unix:"+filepath.Join(tmp, "gunicorn.sock")+" --workers 1")
+	servers := []launcher{{"seed bash script", []string{small.runGun}}, {"runapp (serve)", []string{runapp}}}
+	ready := make([][]time.Duration, len(servers))
+	var checks []procCheck
+	for r := -1; r < o.readyRuns; r++ {
+		for i, l := range servers {
+			d, c, err := startToReady(l, small.dir, readyEnv, sock, filepath.Join(tmp, fmt.Sprintf("gunicorn-%d-%d.log", i, r+1)))
+			if err != nil {
+				return err
+			}
+			if r >= 0 {
+				ready[i] = append(ready[i], d)
+				checks = append(checks, c)
+			}
+		}
+	}
+
+	r := report{w: w}
+	r.header(runapp)
+	r.goBenches(benches)
+	r.launch(fmt.Sprintf("Launch with a %d-line .env: %d interleaved rounds", lines(appEnv), o.rounds), smallSet, smallTimes, true, 0.8)
+	r.launch(fmt.Sprintf("Launch with a %d-line .env: %d interleaved rounds", o.bigLines, o.bigRounds), bigSet, bigTimes, false, 1.0/20)
+	r.memory(rss, rssErr, o.rssRuns, o.bigLines, runappInfo.Size(), floorInfo.Size())
+	r.ready(servers, ready, checks)
+	return r.err
+}
+
+func lines(b []byte) int { return strings.Count(string(b), "\n") }
+
+// report prints the table.
+type report struct {
+	w   io.Writer
+	err error
+}
+
+func (r *report) printf(format string, args ...any) {
+	if r.err == nil {
+		_, r.err = fmt.Fprintf(r.w, format, args...)
+	}
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "MISSED"
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
+
+func (r *report) header(runapp string) {
+	var u unix.Utsname
+	_ = unix.Uname(&u)
+	version, _ := exec.Command(runapp, "version").Output()
+	r.printf("runapp benchmarks, %s\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
+	r.printf("machine: %d CPUs, %s, Linux %s, %s, %s, %s\n\n",
+		runtime.NumCPU(), cpuModel(), unix.ByteSliceToString(u.Release[:]), runtime.Version(),
+		strings.TrimSpace(string(version)), bashVersion())
+}
+
+func cpuModel() string {
+	f, err := os.Open("/proc/cpuinfo")
+	if err != nil {
+		return "unknown CPU"
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if name, value, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(name) == "model name" {
+			return strings.TrimSpace(value)
+		}
+	}
+	return "unknown CPU"
+}
+
+func bashVersion() string {
+	out, err := exec.Command("/bin/bash", "-c", "echo $BASH_VERSION").Output()
+	if err != nil {
+		return "bash unknown"
+	}
+	return "bash " + strings.TrimSpace(string(out))
+}
+
+func (r *report) goBenches(bs []goBench) {
+	if len(bs) == 0 {
+		return
+	}
+	r.printf("Go benchmarks (go test -bench . -benchmem)          time/op        B/op   allocs/op\n")
+	for _, b := range bs {
+		r.printf("  %-48s %10s %11d %11d\n", b.pkg+"."+b.name, humanNs(b.nsPerOp), b.bytesPerOp, b.allocsPerOp)
+	}
+	r.printf("\n")
+}
+
+func humanNs(ns float64) string {
+	switch {
+	case ns >= 1e6:
+		return fmt.Sprintf("%.2f ms", ns/1e6)
+	case ns >= 1e3:
+		return fmt.Sprintf("%.2f µs", ns/1e3)
+	}
+	return fmt.Sprintf("%.0f ns", ns)
+}
+
+// launch prints one launch table. ls[0] is the direct run, the script is
+// the one before runapp (the last), and with floor ls[1] is the floor.
+func (r *report) launch(title string, ls []launcher, times [][]time.Duration, floor bool, target float64) {
+	r.printf("%s (median, p10-p90)\n", title)
+	r.printf("  %-28s %-30s %s\n", "", "wall time", "overhead over direct")
+	ovh := make([]dist, len(ls))
+	for i, l := range ls {
+		d := summarize(times[i])
+		ovh[i] = overhead(times[i], times[0])
+		o := "-"
+		if i > 0 {
+			o = fmt.Sprintf("%s (%s to %s)", ms(ovh[i].p50), ms(ovh[i].p10), ms(ovh[i].p90))
+		}
+		r.printf("  %-28s %-30s %s\n", l.name, fmt.Sprintf("%s (%s to %s)", ms(d.p50), ms(d.p10), ms(d.p90)), o)
+	}
+	n := len(ls)
+	script, runapp := ovh[n-2].p50, ovh[n-1].p50
+	ratio := float64(runapp) / float64(script)
+	r.printf("  runapp overhead / script overhead: %.2f   target <= %.2f: %s\n", ratio, target, verdict(ratio <= target))
+	if floor {
+		f := float64(ovh[1].p50)
+		r.printf("  floor overhead / script overhead:  %.2f   (the least a Go launcher costs here)\n", f/float64(script))
+		r.printf("  runapp overhead / floor overhead:  %.2f   target <= 1.15: %s\n", float64(runapp)/f, verdict(float64(runapp)/f <= 1.15))
+	}
+	r.printf("\n")
+}
+
+func (r *report) memory(rss map[string]int, err error, runs, bigLines int, runappSize, floorSize int64) {
+	r.printf("Peak memory: ru_maxrss, median of %d runs under GNU time, /bin/true as the final program\n", runs)
+	if err != nil {
+		r.printf("  not measured: %v\n\n", err)
+	} else {
+		mib := func(k int) string { return fmt.Sprintf("%.2f MiB", float64(k)/1024) }
+		r.printf("  %-28s %s\n", "/bin/true directly", mib(rss["direct"]))
+		r.printf("  %-28s %s\n", "Go floor (exec only)", mib(rss["floor"]))
+		r.printf("  %-28s %-14s %d-line .env: %s\n", "seed bash script", mib(rss["script"]), bigLines, mib(rss["script-big"]))
+		r.printf("  %-28s %-14s %d-line .env: %s\n", "runapp exec -- /bin/true", mib(rss["runapp"]), bigLines, mib(rss["runapp-big"]))
+		r.printf("  runapp <= script: %s\n", verdict(rss["runapp"] <= rss["script"] && rss["runapp-big"] <= rss["script-big"]))
+	}
+	r.printf("Static binary: runapp %.2f MB, floor %.2f MB\n\n", float64(runappSize)/1e6, float64(floorSize)/1e6)
+}
+
+func (r *report) ready(servers []launcher, times [][]time.Duration, checks []procCheck) {
+	r.printf("Start to READY=1 on NOTIFY_SOCKET, gunicorn with the example app: %d interleaved starts each (median, p10-p90)\n", len(times[0]))
+	var ds []dist
+	for i, l := range servers {
+		d := summarize(times[i])
+		ds = append(ds, d)
+		r.printf("  %-28s %s (%s to %s)\n", l.name, ms(d.p50), ms(d.p10), ms(d.p90))
+	}
+	diff := ds[1].p50 - ds[0].p50
+	noise := max(ds[0].p90-ds[0].p10, ds[1].p90-ds[1].p10) / 2
+	r.printf("  runapp - script: %s; half the wider p10-p90 spread: %s; same within noise: %s\n", ms(diff), ms(noise), verdict(diff.Abs() <= noise))
+	left, notGunicorn := 0, 0
+	for _, c := range checks {
+		left += len(c.launcher)
+		if !strings.Contains(c.cmdline, "gunicorn") {
+			notGunicorn++
+		}
+	}
+	last := checks[len(checks)-1]
+	r.printf("  at READY=1 the started PID is gunicorn's master in %d of %d starts (last: PID %d, %q)\n", len(checks)-notGunicorn, len(checks), last.pid, last.cmdline)
+	r.printf("  runapp or bash processes left under the harness: %d; none left: %s\n", left, verdict(left == 0 && notGunicorn == 0))
+}
