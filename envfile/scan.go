@@ -101,7 +101,7 @@ func (s *scanner) byteProblem() (msg string, size int) {
 	case c == '\r':
 		return "carriage return (CRLF line ending?): bash keeps it in the value, systemd ends the line there; convert the file with: sed -i 's/\\r$//' FILE", 1
 	case c < 0x20 && c != '\t' && c != '\n', c == 0x7f:
-		return "control character: remove it", 1
+		return "control character: invisible, and usually pasted by mistake; remove it", 1
 	case c >= 0x80:
 		r, n := utf8.DecodeRune(s.data[s.pos:])
 		if r == utf8.RuneError && n <= 1 {
@@ -203,7 +203,7 @@ func (s *scanner) notAssignment(line int, word string) {
 	case c == '\r':
 		s.problem(line, word, "carriage return (CRLF line ending?): bash keeps it, systemd ends the line there; convert the file with: sed -i 's/\\r$//' FILE")
 	default:
-		s.problem(line, "", "invalid variable name: names are [A-Za-z_][A-Za-z0-9_]* followed directly by \"=\"")
+		s.problem(line, "", "invalid variable name: names are [A-Za-z_][A-Za-z0-9_]*; write NAME=value with no space before \"=\", or start a comment with #")
 	}
 	s.skipLine()
 }
