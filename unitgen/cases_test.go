@@ -42,7 +42,7 @@ func strictConfig(root string, h Hardening) Options {
 
 func strictArgv(root string) []string {
 	return []string{root + "/usr/local/bin/runapp", "--app-dir", root + "/srv/shop",
-		"--env-file", root + "/srv/shop/.env", "--venv", root + "/srv/shop/venv",
+		"--env-file", ".env", "--venv", root + "/srv/shop/venv",
 		"--", "--bind", "0.0.0.0:80", "--graceful-timeout", "60", "--workers", "3", "shop.wsgi"}
 }
 
@@ -72,7 +72,7 @@ var cases = []testCase{{
 	},
 	argv: func(root string) []string {
 		return []string{root + "/usr/local/bin/runapp", "--app-dir", root + "/srv/app",
-			"--env-file", root + "/srv/app/.env", "--venv", "/opt/venvs/app",
+			"--env-file", ".env", "--venv", "/opt/venvs/app",
 			"--pythonpath", root + "/srv/app/src", "--", "project.wsgi"}
 	},
 }, {
@@ -164,7 +164,7 @@ var cases = []testCase{{
 		return o
 	},
 	argv: func(root string) []string {
-		return append(strictArgv(root)[:5], "--env-file", "-"+root+"/srv/shop/.env.local", "--venv", root+"/srv/shop/venv",
+		return append(strictArgv(root)[:5], "--env-file", "-.env.local", "--venv", root+"/srv/shop/venv",
 			"--", "--bind", "0.0.0.0:80", "--graceful-timeout", "60", "--workers", "3", "shop.wsgi")
 	},
 	writable: strictWritable,
@@ -184,7 +184,7 @@ var cases = []testCase{{
 	},
 	argv: func(root string) []string {
 		return []string{root + "/home/deploy/bin/runapp", "--app-dir", root + "/home/deploy/site",
-			"--env-file", root + "/home/deploy/site/.env", "--server", root + "/home/deploy/site/bin/serve"}
+			"--env-file", ".env", "--server", root + "/home/deploy/site/bin/serve"}
 	},
 }, {
 	name: "odd",
@@ -208,7 +208,7 @@ var cases = []testCase{{
 	argv: func(root string) []string {
 		dir := root + "/srv/" + odd
 		return []string{root + "/opt/run app 100% ü/runapp", "--app-dir", dir,
-			"--env-file", "-" + dir + "/" + odd + ".env", "--pythonpath", dir + "/" + odd,
+			"--env-file", "-" + odd + ".env", "--pythonpath", dir + "/" + odd,
 			"--", "--bind", "127.0.0.1:8000", "--env", "A=" + odd, "", ";", "-", `\`, `"`, `'`, "%", "$", "$$", "%%", "%d", "$MAINPID", "${A}", "tab less", "ü", "x\\\"y"}
 	},
 	writable: func(root string) []string { return []string{root + "/srv/" + odd + "/media"} },

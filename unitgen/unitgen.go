@@ -99,6 +99,7 @@ type units struct {
 }
 
 type envFile struct {
+	given      string // as given, with a leading "-" when optional
 	path       string // absolute
 	optional   bool
 	credential string // LoadCredential= name, with Credential
@@ -306,7 +307,7 @@ func (u *units) resolveEnvFiles() error {
 	}
 	used := map[string]bool{}
 	for _, n := range names {
-		f := envFile{optional: strings.HasPrefix(n, "-")}
+		f := envFile{given: n, optional: strings.HasPrefix(n, "-")}
 		f.path = strings.TrimPrefix(n, "-")
 		if !filepath.IsAbs(f.path) {
 			f.path = filepath.Join(u.Config.AppDir, f.path)

@@ -145,6 +145,12 @@ func TestSystemdParses(t *testing.T) {
 				want[i] = strings.ReplaceAll(want[i], "$", "$$")
 			}
 			assert.Equal(t, want, argv)
+			meant, err := ExecArgv(o)
+			require.NoError(t, err)
+			for i := range meant {
+				meant[i] = strings.ReplaceAll(meant[i], "$", "$$")
+			}
+			assert.Equal(t, meant, argv)
 
 			assert.Equal(t, o.Config.AppDir, field(t, dump, "\t\tWorkingDirectory: "))
 			if c.writable != nil {

@@ -105,46 +105,73 @@ func (u *units) service() []*unit.UnitOption {
 	return join(un, s, in)
 }
 
-// execStart is runapp's absolute path and the flags that recreate the
-// configuration, every path absolute, then "--" and the server arguments.
-func (u *units) execStart() string {
+// ExecArgv returns the argv systemd runs for the service's ExecStart=:
+// runapp's absolute path and the flags that recreate the configuration, then
+// "--" and the server arguments. Paths are absolute, except env files, which
+// keep the names runapp's messages call them by (".env:12: ..."): they are
+// relative to the absolute --app-dir. Env files passed
+// as credentials are named in the credentials directory of a system service.
+func ExecArgv(o Options) ([]string, error) {
+	u, err := newUnits(o)
+	if err != nil {
+		return nil, err
+	}
+	argv, _ := u.argv()
+	return argv, nil
+}
+
+// argv is ExecArgv; credential says which words name a credential.
+func (u *units) argv() (argv []string, credential map[int]bool) {
 	c := u.Config
-	words := []string{u.Runapp, "--app-dir", c.AppDir}
-	var credentials []string
+	argv = []string{u.Runapp, "--app-dir", c.AppDir}
 	for _, f := range u.envFiles {
-		if f.credential != "" {
-			credentials = append(credentials, f.credential)
-			continue
+		if f.credential == "" {
+			argv = append(argv, "--env-file", f.given)
 		}
-		path := f.path
-		if f.optional {
-			path = "-" + path
-		}
-		words = append(words, "--env-file", path)
 	}
 	if c.Venv != "" {
-		words = append(words, "--venv", c.Venv)
+		argv = append(argv, "--venv", c.Venv)
 	}
 	for _, p := range c.PythonPath {
-		words = append(words, "--pythonpath", p)
+		argv = append(argv, "--pythonpath", p)
 	}
 	if c.Server != "" {
-		words = append(words, "--server", c.Server)
+		argv = append(argv, "--server", c.Server)
 	}
-	quoted := make([]string, len(words))
-	for i, w := range words {
-		quoted[i] = execWord(w)
-	}
-	// The program's path gets no "$" expansion (and has no "$").
-	quoted[0] = quoteWord(specifiers(u.Runapp))
-	// %d is the credentials directory; the names need no quoting.
-	for _, name := range credentials {
-		quoted = append(quoted, "--env-file", "%d/"+name)
+	credential = map[int]bool{}
+	for _, f := range u.envFiles {
+		if f.credential != "" {
+			credential[len(argv)+1] = true
+			argv = append(argv, "--env-file", u.credentialsDir()+"/"+f.credential)
+		}
 	}
 	if len(c.Args) > 0 {
-		quoted = append(quoted, "--")
-		for _, a := range c.Args {
-			quoted = append(quoted, execWord(a))
+		argv = append(argv, "--")
+		argv = append(argv, c.Args...)
+	}
+	return argv, credential
+}
+
+// credentialsDir is where systemd puts a system service's credentials.
+func (u *units) credentialsDir() string {
+	return "/run/credentials/" + u.name + ".service"
+}
+
+// execStart writes argv for ExecStart=.
+func (u *units) execStart() string {
+	argv, credential := u.argv()
+	quoted := make([]string, len(argv))
+	for i, w := range argv {
+		switch {
+		case i == 0:
+			// The program's path gets no "$" expansion (and has no "$").
+			quoted[i] = quoteWord(specifiers(w))
+		case credential[i]:
+			// %d is the credentials directory, wherever systemd puts it;
+			// credential names need no quoting.
+			quoted[i] = "%d/" + filepath.Base(w)
+		default:
+			quoted[i] = execWord(w)
 		}
 	}
 	return strings.Join(quoted, " ")

@@ -33,6 +33,7 @@ func init() {
 		"serve":   {runServe, "build the environment and exec the server (the default)"},
 		"exec":    {runExec, "run any command in the same environment and directory"},
 		"env":     {runEnv, "print what serve would exec, without doing it"},
+		"unit":    {runUnit, "print the systemd service (and socket) unit"},
 		"version": {runVersion, "print the version"},
 		"help":    {runHelp, "print this help"},
 	}

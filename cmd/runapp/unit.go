@@ -1,0 +1,266 @@
+package main
+
+import (
+	"bufio"
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/runapp/runapp/launcher"
+	"github.com/runapp/runapp/unitgen"
+)
+
+const unitSynopsis = "runapp unit [FLAGS] [--write DIR] [-- SERVER-ARGS...]"
+
+// runUnit prints (or writes) the service unit, and the socket unit with
+// --socket, that run this configuration through runapp.
+func runUnit(args []string, stdout, _ io.Writer) error {
+	fs := newFlagSet("unit", unitSynopsis, stdout)
+	cfg := addCommon(fs)
+	var o unitgen.Options
+	var hardening, version, write string
+	fs.StringVar(&o.Name, "name", "", "the unit's `NAME` (default: the app directory's base name)")
+	fs.StringVar(&o.User, "user", "", "the `USER` the app runs as (default: the app directory's owner, unless that is root)")
+	fs.StringVar(&o.Group, "group", "", "its `GROUP` (default: the user's primary group)")
+	fs.StringVar(&o.Description, "description", "", "the unit's Description= `TEXT`")
+	fs.StringVar(&o.Listen, "socket", "", "also write NAME.socket, listening on `LISTEN`: a port, ADDR:PORT or an absolute unix socket path")
+	fs.StringVar(&hardening, "hardening", string(unitgen.Strict), "sandboxing: strict, basic or none")
+	fs.Var(listFlag{&o.Writable}, "writable", "absolute `PATH` the app may write under strict hardening (uploads, a SQLite database); repeatable")
+	fs.BoolVar(&o.EnvironmentFile, "environment-file", false, "also give the env files to systemd with EnvironmentFile=, for ExecStartPre= commands that need the variables")
+	fs.BoolVar(&o.Credential, "credential", false, "pass the env files with LoadCredential=, so that they may be root's with mode 0600")
+	fs.Var(listFlag{&o.After}, "after", "a `UNIT` to start after, e.g. postgresql.service; repeatable")
+	fs.Var(listFlag{&o.Wants}, "wants", "a `UNIT` to start along, e.g. postgresql.service (with --after to wait for it); repeatable")
+	fs.StringVar(&version, "gunicorn-version", "", "gunicorn's `VERSION`, or none when the server is not gunicorn (default: asked from the gunicorn the server resolves to)")
+	fs.StringVar(&o.Runapp, "runapp", "", "runapp's absolute `PATH` for ExecStart= (default: this runapp)")
+	fs.StringVar(&write, "write", "", "write the units into `DIR` and print their paths, instead of printing the service")
+	if err := parse(fs, args); err != nil {
+		return helpOK(err)
+	}
+	if fs.NArg() > 0 && !dashdash(args, fs.NArg()) {
+		return usageErr("unexpected argument %q; server arguments go after --, e.g. runapp unit -- project.wsgi", fs.Arg(0))
+	}
+	cfg.Args = fs.Args()
+	o.Hardening = unitgen.Hardening(hardening)
+
+	dir, err := filepath.Abs(cmp.Or(cfg.AppDir, "."))
+	if err != nil {
+		return launcher.Errorf(launcher.ExitConfig, "cannot use app directory: %w", err)
+	}
+	cfg.AppDir = dir
+	o.Config = *cfg
+	if o.Name == "" {
+		o.Name = filepath.Base(dir)
+	}
+	if o.Runapp == "" {
+		if o.Runapp, err = self(); err != nil {
+			return err
+		}
+	}
+	if err := account(&o, dir); err != nil {
+		return err
+	}
+	if o.GunicornVersion, err = gunicornVersion(*cfg, version); err != nil {
+		return err
+	}
+
+	service, err := unitgen.Service(o)
+	if err != nil {
+		return err
+	}
+	socket, err := unitgen.Socket(o)
+	if err != nil {
+		return err
+	}
+	if write == "" {
+		fmt.Fprint(stdout, service)
+		if socket != "" {
+			fmt.Fprint(stdout, "\n"+socket)
+		}
+		return nil
+	}
+	files := map[string]string{o.Name + ".service": service}
+	if socket != "" {
+		files[o.Name+".socket"] = socket
+	}
+	return writeUnits(stdout, write, files)
+}
+
+// self is the absolute path of the running runapp.
+func self() (string, error) {
+	path, err := os.Executable()
+	if err == nil {
+		path, err = filepath.EvalSymlinks(path)
+	}
+	if err != nil {
+		return "", launcher.Errorf(launcher.ExitConfig, "cannot tell where runapp is (%v); give --runapp PATH", err)
+	}
+	return path, nil
+}
+
+// account fills in the user and group, and checks that they exist where
+// that can be known. Without --user the app runs as the owner of its
+// directory, but never as root unless asked.
+func account(o *unitgen.Options, dir string) error {
+	local := localAccounts()
+	if o.User == "" {
+		fi, err := os.Stat(dir)
+		if err != nil {
+			return launcher.Errorf(launcher.ExitConfig, "cannot use app directory: %w", err)
+		}
+		uid := fi.Sys().(*syscall.Stat_t).Uid
+		if uid == 0 {
+			return launcher.Errorf(launcher.ExitConfig, "%s belongs to root, and runapp does not run apps as root unless told; give --user NAME (create one with: useradd --system --no-create-home --shell /usr/sbin/nologin NAME) or --user root", dir)
+		}
+		u, err := user.LookupId(strconv.FormatUint(uint64(uid), 10))
+		if err != nil {
+			return launcher.Errorf(launcher.ExitConfig, "%s belongs to uid %d, which has no user name; give --user NAME", dir, uid)
+		}
+		o.User = u.Username
+	}
+	u, err := user.Lookup(o.User)
+	var unknown user.UnknownUserError
+	switch {
+	case errors.As(err, &unknown) && local:
+		return launcher.Errorf(launcher.ExitConfig, "user %q does not exist; create it (useradd --system --no-create-home --shell /usr/sbin/nologin %s) or give another --user", o.User, o.User)
+	case err != nil:
+		u = nil // kept elsewhere (LDAP, ...): systemd will know
+	}
+	if o.Group == "" {
+		if u != nil {
+			if g, err := user.LookupGroupId(u.Gid); err == nil {
+				o.Group = g.Name
+			}
+		}
+		return nil
+	}
+	_, err = user.LookupGroup(o.Group)
+	var unknownGroup user.UnknownGroupError
+	if errors.As(err, &unknownGroup) && local {
+		return launcher.Errorf(launcher.ExitConfig, "group %q does not exist; create it (groupadd --system %s) or give another --group", o.Group, o.Group)
+	}
+	return nil
+}
+
+// localAccounts says whether /etc/passwd and /etc/group, which is all that
+// os/user reads in a static binary, are the only account databases, so that
+// a name missing there does not exist. systemd's own source only adds the
+// dynamic users of units, which a generated unit does not use.
+func localAccounts() bool {
+	f, err := os.Open("/etc/nsswitch.conf")
+	if err != nil {
+		return true // glibc's default without the file is files
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		db, sources, ok := strings.Cut(sc.Text(), ":")
+		if !ok || (strings.TrimSpace(db) != "passwd" && strings.TrimSpace(db) != "group") {
+			continue
+		}
+		sources, _, _ = strings.Cut(sources, "#")
+		for _, s := range strings.Fields(sources) {
+			if s != "files" && s != "systemd" && s != "compat" && !strings.HasPrefix(s, "[") {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+var versionLine = regexp.MustCompile(`gunicorn \(version ([0-9][0-9A-Za-z.]*)\)`)
+
+// gunicornVersion is flag when given ("none": not gunicorn), "" for a server
+// that is not gunicorn, else what the gunicorn the plan resolves to says.
+func gunicornVersion(cfg launcher.Config, flag string) (string, error) {
+	switch {
+	case flag == "none":
+		return "", nil
+	case flag != "":
+		return flag, nil
+	case !strings.HasPrefix(filepath.Base(cmp.Or(cfg.Server, launcher.DefaultServer)), "gunicorn"):
+		return "", nil
+	}
+	plan, err := launcher.Build(cfg, os.Environ())
+	if err != nil {
+		return "", fmt.Errorf("%w (runapp unit asks gunicorn its version; give --gunicorn-version to skip that)", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, plan.Program, "--version")
+	cmd.Env, cmd.Dir = plan.Environ(), plan.Dir
+	out, err := cmd.CombinedOutput()
+	m := versionLine.FindSubmatch(out)
+	if err != nil || m == nil {
+		// The output is not shown: it could echo the environment.
+		why := "no version in its output"
+		if err != nil {
+			why = err.Error()
+		}
+		return "", launcher.Errorf(launcher.ExitConfig, "cannot tell the version of %s (%s --version: %s); give --gunicorn-version", plan.Program, plan.Program, why)
+	}
+	return string(m[1]), nil
+}
+
+// writeUnits writes files into dir, all or none as far as renames allow,
+// and prints the paths written.
+func writeUnits(stdout io.Writer, dir string, files map[string]string) error {
+	dir, err := filepath.Abs(dir)
+	if err == nil {
+		var fi os.FileInfo
+		if fi, err = os.Stat(dir); err == nil && !fi.IsDir() {
+			err = errors.New("not a directory")
+		}
+	}
+	if err != nil {
+		return launcher.Errorf(launcher.ExitConfig, "cannot write units into %s: %v", dir, err)
+	}
+	names := make([]string, 0, len(files))
+	for name := range files {
+		names = append(names, name)
+	}
+	slices.Sort(names) // NAME.service before NAME.socket
+	temps := map[string]string{}
+	defer func() {
+		for _, tmp := range temps {
+			os.Remove(tmp)
+		}
+	}()
+	for _, name := range names {
+		f, err := os.CreateTemp(dir, "."+name+".*")
+		if err != nil {
+			return launcher.Errorf(launcher.ExitConfig, "cannot write units into %s: %v", dir, err)
+		}
+		temps[name] = f.Name()
+		_, err = f.WriteString(files[name])
+		if err == nil {
+			err = f.Chmod(0o644)
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return launcher.Errorf(launcher.ExitConfig, "cannot write %s: %v", filepath.Join(dir, name), err)
+		}
+	}
+	for _, name := range names {
+		path := filepath.Join(dir, name)
+		if err := os.Rename(temps[name], path); err != nil {
+			return launcher.Errorf(launcher.ExitConfig, "cannot write %s: %v", path, err)
+		}
+		delete(temps, name)
+		fmt.Fprintln(stdout, path)
+	}
+	return nil
+}

@@ -1,0 +1,235 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/runapp/runapp/internal/testenv"
+	"github.com/runapp/runapp/launcher"
+	"github.com/runapp/runapp/unitgen"
+)
+
+// runIn calls run as main would, returning the output and exit code.
+func runIn(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err := run(args, &out, &errOut)
+	if err != nil {
+		errOut.WriteString("runapp: " + err.Error() + "\n")
+	}
+	return out.String(), errOut.String(), launcher.ExitCode(err)
+}
+
+// fixed are the flags that make unit depend on nothing of this machine but
+// the user database.
+var fixed = []string{"--user", "www-data", "--runapp", "/usr/local/bin/runapp", "--gunicorn-version", "20.1.0"}
+
+func TestUnitPrintsService(t *testing.T) {
+	dir := appDir(t, "SECRET_KEY='"+secret+"'\n")
+	args := append([]string{"unit", "--app-dir", dir, "--writable", dir + "/media", "--after", "postgresql.service"}, fixed...)
+	stdout, stderr, code := runIn(t, append(args, "--", "--bind", "0.0.0.0:80", "project.wsgi")...)
+	require.Equal(t, 0, code, stderr)
+	want, err := unitgen.Service(unitgen.Options{
+		Config:          launcher.Config{AppDir: dir, Args: []string{"--bind", "0.0.0.0:80", "project.wsgi"}},
+		Runapp:          "/usr/local/bin/runapp",
+		Name:            filepath.Base(dir),
+		User:            "www-data",
+		Group:           "www-data", // www-data's primary group
+		Writable:        []string{dir + "/media"},
+		After:           []string{"postgresql.service"},
+		GunicornVersion: "20.1.0",
+	})
+	require.NoError(t, err)
+	assert.Equal(t, want, stdout)
+	assert.Contains(t, stdout, "\nExecStart=/usr/local/bin/runapp --app-dir "+dir+" --env-file .env -- --bind 0.0.0.0:80 project.wsgi\n")
+	assert.NotContains(t, stdout+stderr, secret)
+}
+
+// The flags in ExecStart= recreate the configuration: runapp env given them
+// prints what it prints given the flags the unit was made from, relative
+// paths and all.
+func TestUnitExecStartRecreatesConfiguration(t *testing.T) {
+	dir := appDir(t, "SECRET_KEY='"+secret+"'\nDEBUG=1\n")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "local.env"), []byte("DEBUG=0\n"), 0o600))
+	flags := []string{"--app-dir", dir, "--env-file", ".env", "--env-file", "-local.env", "--env-file", "-missing.env", "--venv", ".venv", "--pythonpath", "src", "--server", "gunicorn"}
+	serverArgs := []string{"--bind", "127.0.0.1:8000", "--env", "X=$HOME 100% \"q\"", "project.wsgi"}
+
+	stdout, stderr, code := runIn(t, append(append(append([]string{"unit"}, flags...), fixed...), append([]string{"--"}, serverArgs...)...)...)
+	require.Equal(t, 0, code, stderr)
+	argv, err := unitgen.ExecArgv(unitgen.Options{
+		Config: launcher.Config{AppDir: dir, EnvFiles: []string{".env", "-local.env", "-missing.env"}, Venv: ".venv", PythonPath: []string{"src"}, Server: "gunicorn", Args: serverArgs},
+		Runapp: "/usr/local/bin/runapp", Name: "x", User: "www-data",
+	})
+	require.NoError(t, err)
+	assert.Contains(t, stdout, "--venv "+dir+"/.venv --pythonpath "+dir+"/src --server gunicorn")
+
+	env := func(args []string) string {
+		t.Helper()
+		out, stderr, code := runIn(t, append([]string{"env", "--show-values"}, args...)...)
+		require.Equal(t, 0, code, stderr)
+		return out
+	}
+	want := env(append(append(flags, "--"), serverArgs...))
+	assert.Equal(t, want, env(argv[1:]))
+	assert.Contains(t, want, "DEBUG=0")
+}
+
+func TestUnitAsksGunicornItsVersion(t *testing.T) {
+	testenv.LookPath(t, "/usr/bin/python3")
+	dir := appDir(t, "")
+	venv := filepath.Join(t.TempDir(), "venv")
+	if out, err := exec.Command("../../scripts/mkvenv", venv).CombinedOutput(); err != nil {
+		testenv.Skip(t, "cannot make a virtualenv with gunicorn: "+string(out))
+	}
+	base := []string{"unit", "--app-dir", dir, "--venv", venv, "--user", "www-data", "--runapp", "/usr/local/bin/runapp"}
+	tests := []struct {
+		name  string
+		args  []string
+		lines []string
+		not   []string
+	}{
+		{"real gunicorn 20.1", nil, []string{"Type=notify", "NotifyAccess=main", "TimeoutStopSec=40"}, nil},
+		{"older gunicorn", []string{"--gunicorn-version", "19.9.0"}, []string{"Type=exec", "TimeoutStopSec=40"}, []string{"NotifyAccess"}},
+		{"not gunicorn", []string{"--gunicorn-version", "none"}, []string{"Type=exec"}, []string{"NotifyAccess", "TimeoutStopSec"}},
+		{"graceful timeout", []string{"--", "--graceful-timeout", "120", "project.wsgi"}, []string{"Type=notify", "TimeoutStopSec=130"}, nil},
+		{"another server", []string{"--server", "/bin/true"}, []string{"Type=exec"}, []string{"TimeoutStopSec"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stdout, stderr, code := runIn(t, append(base, tt.args...)...)
+			require.Equal(t, 0, code, stderr)
+			for _, l := range tt.lines {
+				assert.Contains(t, stdout, "\n"+l+"\n")
+			}
+			for _, l := range tt.not {
+				assert.NotContains(t, stdout, "\n"+l)
+			}
+		})
+	}
+
+	// Asking needs the plan; when it cannot be made, serve would fail the
+	// same way, and the message says how to skip asking.
+	require.NoError(t, os.Remove(filepath.Join(dir, ".env")))
+	_, stderr, code := runIn(t, base...)
+	assert.Equal(t, launcher.ExitConfig, code)
+	assert.Contains(t, stderr, ".env does not exist")
+	assert.Contains(t, stderr, "give --gunicorn-version")
+}
+
+func TestUnitWrite(t *testing.T) {
+	dir := appDir(t, "")
+	out := t.TempDir()
+	args := append([]string{"unit", "--app-dir", dir, "--name", "shop", "--socket", "/run/shop/shop.sock"}, fixed...)
+	printed, stderr, code := runIn(t, args...)
+	require.Equal(t, 0, code, stderr)
+
+	stdout, stderr, code := runIn(t, append(args, "--write", out)...)
+	require.Equal(t, 0, code, stderr)
+	service, socket := filepath.Join(out, "shop.service"), filepath.Join(out, "shop.socket")
+	assert.Equal(t, service+"\n"+socket+"\n", stdout)
+	s, err := os.ReadFile(service)
+	require.NoError(t, err)
+	k, err := os.ReadFile(socket)
+	require.NoError(t, err)
+	assert.Equal(t, printed, string(s)+"\n"+string(k))
+	assert.Contains(t, string(k), "\nListenStream=/run/shop/shop.sock\nSocketUser=www-data\nSocketGroup=www-data\nSocketMode=0660\n")
+	assert.Contains(t, string(s), "\nRequires=shop.socket\nAfter=network.target shop.socket\n")
+	fi, err := os.Stat(service)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o644), fi.Mode().Perm())
+	entries, err := os.ReadDir(out)
+	require.NoError(t, err)
+	assert.Len(t, entries, 2, "no temporary files left")
+}
+
+func TestUnitBadInput(t *testing.T) {
+	dir := appDir(t, "")
+	rootOwned := t.TempDir()
+	tests := []struct {
+		name string
+		args []string
+		code int
+		msg  string
+	}{
+		{"unit name", []string{"--name", "my shop"}, 2, `unit name "my shop" is not valid`},
+		{"relative writable", []string{"--writable", "media"}, 2, "is not an absolute path"},
+		{"newline", []string{"--description", "a\nb"}, 2, "contains a newline"},
+		{"newline in server argument", []string{"--", "a\nb"}, 2, "contains a newline"},
+		{"socket", []string{"--socket", "localhost:80"}, 2, "numeric address"},
+		{"hardening", []string{"--hardening", "paranoid"}, 2, "want strict, basic or none"},
+		{"after", []string{"--after", "postgresql"}, 2, "not a unit name"},
+		{"unknown flag", []string{"--port", "80"}, 2, "flag provided but not defined"},
+		{"stray argument", []string{"project.wsgi"}, 2, "server arguments go after --"},
+		{"relative runapp", []string{"--runapp", "bin/runapp"}, 2, "not an absolute path"},
+		{"no such user", []string{"--user", "nosuchuser"}, 78, `user "nosuchuser" does not exist`},
+		{"no such group", []string{"--group", "nosuchgroup"}, 78, `group "nosuchgroup" does not exist`},
+		{"version", []string{"--gunicorn-version", "new"}, 2, "not a version number"},
+		{"missing app dir", []string{"--app-dir", "/nonexistent/app", "--user", ""}, 78, "cannot use app directory"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := t.TempDir()
+			args := append([]string{"unit", "--app-dir", dir}, fixed...)
+			args = append(append(args, "--write", out), tt.args...)
+			stdout, stderr, code := runIn(t, args...)
+			assert.Equal(t, tt.code, code)
+			assert.Contains(t, stderr, tt.msg)
+			assert.Empty(t, stdout)
+			entries, err := os.ReadDir(out)
+			require.NoError(t, err)
+			assert.Empty(t, entries, "nothing written")
+		})
+	}
+
+	t.Run("write into a missing directory", func(t *testing.T) {
+		_, stderr, code := runIn(t, append([]string{"unit", "--app-dir", dir, "--write", filepath.Join(rootOwned, "no")}, fixed...)...)
+		assert.Equal(t, launcher.ExitConfig, code)
+		assert.Contains(t, stderr, "cannot write units into")
+	})
+}
+
+// Without --user the app runs as its directory's owner, never as root
+// unless asked.
+func TestUnitUser(t *testing.T) {
+	testenv.Root(t)
+	dir := appDir(t, "")
+	base := []string{"unit", "--app-dir", dir, "--runapp", "/usr/local/bin/runapp", "--gunicorn-version", "20.1.0"}
+
+	_, stderr, code := runIn(t, base...)
+	assert.Equal(t, launcher.ExitConfig, code)
+	assert.Contains(t, stderr, "belongs to root")
+	assert.Contains(t, stderr, "give --user NAME")
+
+	stdout, stderr, code := runIn(t, append(base, "--user", "root")...)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, "\nUser=root\nGroup=root\n")
+
+	u, err := user.Lookup("www-data")
+	require.NoError(t, err)
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	require.NoError(t, os.Chown(dir, uid, gid))
+	stdout, stderr, code = runIn(t, base...)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, "\nUser=www-data\nGroup=www-data\n")
+
+	stdout, stderr, code = runIn(t, append(base, "--group", "nogroup")...)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, "\nUser=www-data\nGroup=nogroup\n")
+}
+
+func TestUnitHelp(t *testing.T) {
+	stdout, _, code := runIn(t, "unit", "-h")
+	assert.Equal(t, 0, code)
+	assert.True(t, strings.HasPrefix(stdout, "usage: "+unitSynopsis), stdout)
+	assert.Contains(t, stdout, "-hardening")
+}
