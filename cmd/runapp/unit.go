@@ -26,7 +26,7 @@ const unitSynopsis = "runapp unit [FLAGS] [--write DIR] [-- SERVER-ARGS...]"
 
 // runUnit prints (or writes) the service unit, and the socket unit with
 // --socket, that run this configuration through runapp.
-func runUnit(args []string, stdout, _ io.Writer) error {
+func runUnit(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("unit", unitSynopsis, stdout)
 	cfg := addCommon(fs)
 	var o unitgen.Options
@@ -71,7 +71,7 @@ func runUnit(args []string, stdout, _ io.Writer) error {
 	if err := account(&o, dir); err != nil {
 		return err
 	}
-	if o.GunicornVersion, err = gunicornVersion(*cfg, version); err != nil {
+	if o.GunicornVersion, err = gunicornVersion(*cfg, version, stderr); err != nil {
 		return err
 	}
 
@@ -183,7 +183,7 @@ var versionLine = regexp.MustCompile(`gunicorn \(version ([0-9][0-9A-Za-z.]*)\)`
 
 // gunicornVersion is flag when given ("none": not gunicorn), "" for a server
 // that is not gunicorn, else what the gunicorn the plan resolves to says.
-func gunicornVersion(cfg launcher.Config, flag string) (string, error) {
+func gunicornVersion(cfg launcher.Config, flag string, stderr io.Writer) (string, error) {
 	switch {
 	case flag == "none":
 		return "", nil
@@ -194,7 +194,17 @@ func gunicornVersion(cfg launcher.Config, flag string) (string, error) {
 	}
 	plan, err := launcher.Build(cfg, os.Environ())
 	if err != nil {
-		return "", fmt.Errorf("%w (runapp unit asks gunicorn its version; give --gunicorn-version to skip that)", err)
+		// An env file that is broken, or not written yet, should not stop
+		// the unit being written (runapp check is the place for that), and
+		// which gunicorn runs seldom depends on it.
+		noEnv := cfg
+		noEnv.EnvFiles = []string{"-/dev/null"}
+		var err2 error
+		if plan, err2 = launcher.Build(noEnv, os.Environ()); err2 != nil {
+			return "", fmt.Errorf("%w (runapp unit asks gunicorn its version; give --gunicorn-version to skip that)", err)
+		}
+		first, _, _ := strings.Cut(err.Error(), "\n")
+		fmt.Fprintf(stderr, "runapp: warning: %s; asked %s its version without the env files\n", first, plan.Program)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -116,12 +116,26 @@ func TestUnitAsksGunicornItsVersion(t *testing.T) {
 		})
 	}
 
-	// Asking needs the plan; when it cannot be made, serve would fail the
-	// same way, and the message says how to skip asking.
-	require.NoError(t, os.Remove(filepath.Join(dir, ".env")))
-	_, stderr, code := runIn(t, base...)
+	// A broken env file does not stop the unit: gunicorn is asked without
+	// it, and runapp says so (without the values).
+	require.NoError(t, os.WriteFile(filepath.Join(dir, ".env"), []byte("SECRET_KEY="+secret+" # comment\n"), 0o600))
+	stdout, stderr, code := runIn(t, base...)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, "\nType=notify\n")
+	assert.Contains(t, stderr, "runapp: warning: ")
+	assert.Contains(t, stderr, ".env:1")
+	assert.Contains(t, stderr, "without the env files")
+	assert.NotContains(t, stderr, secret)
+
+	// A gunicorn that does not say its version (appDir's is an empty
+	// script), or none at all: the message says how to skip asking.
+	_, stderr, code = runIn(t, append(base[:3], "--user", "www-data", "--runapp", "/usr/local/bin/runapp")...)
 	assert.Equal(t, launcher.ExitConfig, code)
-	assert.Contains(t, stderr, ".env does not exist")
+	assert.Contains(t, stderr, "cannot tell the version of "+dir+"/.venv/bin/gunicorn")
+	assert.Contains(t, stderr, "give --gunicorn-version")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, ".env"), nil, 0o600))
+	_, stderr, code = runIn(t, append(base[:3], "--user", "www-data", "--runapp", "/usr/local/bin/runapp", "--server", "gunicorn-missing")...)
+	assert.Equal(t, launcher.ExitNotFound, code)
 	assert.Contains(t, stderr, "give --gunicorn-version")
 }
 
