@@ -35,6 +35,7 @@ func init() {
 		"env":     {runEnv, "print what serve would exec, without doing it"},
 		"unit":    {runUnit, "print the systemd service (and socket) unit"},
 		"version": {runVersion, "print the version"},
+		"check":   {runCheck, "find misconfigurations before systemd does"},
 		"help":    {runHelp, "print this help"},
 	}
 }

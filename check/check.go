@@ -1,0 +1,294 @@
+// Package check finds what would stop a runapp service, or make it misbehave,
+// before systemd runs it: env files, the virtualenv, the server, the WSGI
+// application, gunicorn's settings and the systemd unit, each problem with
+// where it is and how to fix it.
+package check
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/runapp/runapp/launcher"
+)
+
+// Severity says whether a problem stops the service (Error) or only
+// deserves attention (Warning).
+type Severity string
+
+const (
+	Error   Severity = "error"
+	Warning Severity = "warning"
+)
+
+// Problem is one finding. Its JSON form is part of runapp's interface: the
+// field names and the meaning of Check identifiers do not change.
+type Problem struct {
+	Severity Severity `json:"severity"`
+	Check    string   `json:"check"`   // e.g. "envfile.syntax"
+	Where    string   `json:"where"`   // ".env:7", a path, "UNIT:LINE", "SERVER-ARGS"
+	Message  string   `json:"message"` // what is wrong; never a value from an env file
+	Fix      string   `json:"fix"`     // how to fix it; "" when the message says it all
+}
+
+// Report is the outcome of Run.
+type Report struct {
+	Problems []Problem `json:"problems"` // sorted: errors first, then by place
+	Errors   int       `json:"errors"`
+	Warnings int       `json:"warnings"`
+}
+
+// Options is what to check.
+type Options struct {
+	Config  launcher.Config // the configuration serve would be given
+	Environ []string        // the inherited environment, as os.Environ returns it
+
+	// User is the account the service runs as; default: User= of the unit.
+	// Without either, access is checked for nobody but the caller.
+	User string
+	// Unit is a service unit file to check; default: NAME.service in
+	// UnitDir, when it exists.
+	Unit string
+	// Name is the unit's name without ".service"; default: the app
+	// directory's base name.
+	Name string
+	// UnitDir is where installed units are looked for; default
+	// /etc/systemd/system.
+	UnitDir string
+	// Import asks the virtualenv's Python to find the WSGI module, besides
+	// looking for its file.
+	Import bool
+	// Timeout bounds each Python run; default 10 seconds.
+	Timeout time.Duration
+}
+
+// Run runs every check and reports what it found. It changes nothing; it
+// runs the virtualenv's Python (python -c pass, and with Import a module
+// lookup), as the service user when it can.
+func Run(opts Options) *Report {
+	if opts.Timeout == 0 {
+		opts.Timeout = 10 * time.Second
+	}
+	if opts.UnitDir == "" {
+		opts.UnitDir = "/etc/systemd/system"
+	}
+	c := &checker{opts: opts}
+	c.run()
+	return c.report()
+}
+
+// checker holds what one run has learnt so far.
+type checker struct {
+	opts     Options
+	problems []Problem
+
+	unit    *unitFile // nil when no unit is known
+	user    *account  // nil when no service user is known
+	files   []*envFile
+	plan    *launcher.Plan
+	pyBroke bool // the virtualenv's python does not run: reported once
+	// programErr is launcher's reason the program cannot run, for when
+	// checkServer finds none of its own.
+	programErr error
+	// venvErr is launcher's reason the virtualenv cannot be used.
+	venvErr error
+	// appReported: launcher found no WSGI module to run, and said so.
+	appReported bool
+}
+
+func (c *checker) add(sev Severity, check, where, msg, fix string) {
+	c.problems = append(c.problems, Problem{sev, check, where, msg, fix})
+}
+
+func (c *checker) run() {
+	c.loadUnit()
+	c.loadUser()
+	c.checkEnvFiles()
+	if !c.inspect() {
+		return
+	}
+	c.checkAppDir()
+	c.checkVenv()
+	c.checkPythonPath()
+	c.checkServer()
+	if c.isGunicorn() {
+		c.checkGunicorn()
+	}
+	if c.unit != nil {
+		c.checkUnit()
+	}
+}
+
+// inspect builds the plan from the accepted env files only, so that one
+// refused file (already reported) does not hide what the others set.
+func (c *checker) inspect() bool {
+	cfg := c.opts.Config
+	cfg.EnvFiles = nil
+	for _, f := range c.files {
+		if f.entries != nil {
+			cfg.EnvFiles = append(cfg.EnvFiles, f.name)
+		}
+	}
+	if len(cfg.EnvFiles) == 0 {
+		// An empty list means the default .env; this is an empty file
+		// instead, which applies nothing.
+		cfg.EnvFiles = []string{"-/dev/null"}
+	}
+	plan, failures := launcher.Inspect(cfg, c.opts.Environ)
+	c.plan = plan
+	for _, f := range failures {
+		c.failure(f)
+	}
+	return plan != nil
+}
+
+// failure reports what stopped one step of the plan, in launcher's words,
+// unless a check of its own says it better.
+func (c *checker) failure(f launcher.Failure) {
+	msg, fix, _ := strings.Cut(f.Err.Error(), "; ")
+	where := ""
+	check := string(f.Step)
+	switch f.Step {
+	case launcher.StepAppDir:
+		where = c.opts.Config.AppDir
+		if where == "" {
+			where = "."
+		}
+	case launcher.StepEnvFiles:
+		// Every file was read and parsed already; reported there.
+		return
+	case launcher.StepVenv:
+		c.venvErr = f.Err // checkVenv says it, or why more precisely
+		return
+	case launcher.StepPythonPath:
+		check, where = "pythonpath.missing", "--pythonpath"
+		if fix == "" {
+			fix = "create the directory, or drop the flag"
+		}
+	case launcher.StepProgram:
+		if c.plan != nil && c.plan.Program != "" {
+			c.programErr = f.Err // checkServer says why, or falls back to this
+			return
+		}
+		check, where = "server.notfound", "--server"
+		if c.opts.Config.Server == "" {
+			where = "PATH"
+		}
+	case launcher.StepApp:
+		check, where = "app.detect", "SERVER-ARGS"
+		c.appReported = true
+	}
+	c.add(Error, check, where, msg, fix)
+}
+
+func (c *checker) report() *Report {
+	r := &Report{Problems: c.problems}
+	if r.Problems == nil {
+		r.Problems = []Problem{}
+	}
+	sort.SliceStable(r.Problems, func(i, j int) bool { return less(r.Problems[i], r.Problems[j]) })
+	// Every problem once: two checks may reach the same conclusion.
+	uniq := r.Problems[:0]
+	for i, p := range r.Problems {
+		if i > 0 && p == r.Problems[i-1] {
+			continue
+		}
+		uniq = append(uniq, p)
+	}
+	r.Problems = uniq
+	for _, p := range r.Problems {
+		if p.Severity == Error {
+			r.Errors++
+		} else {
+			r.Warnings++
+		}
+	}
+	return r
+}
+
+// less orders problems: errors first, then by place (a file's lines in
+// numeric order), then by check and message.
+func less(a, b Problem) bool {
+	if a.Severity != b.Severity {
+		return a.Severity == Error
+	}
+	af, al := splitWhere(a.Where)
+	bf, bl := splitWhere(b.Where)
+	if af != bf {
+		return af < bf
+	}
+	if al != bl {
+		return al < bl
+	}
+	if a.Check != b.Check {
+		return a.Check < b.Check
+	}
+	return a.Message < b.Message
+}
+
+func splitWhere(w string) (string, int) {
+	if i := strings.LastIndexByte(w, ':'); i >= 0 {
+		if n, err := strconv.Atoi(w[i+1:]); err == nil {
+			return w[:i], n
+		}
+	}
+	return w, 0
+}
+
+// WriteText writes one line per problem, "SEVERITY  WHERE  MESSAGE; FIX",
+// aligned, then a summary line.
+func (r *Report) WriteText(w io.Writer) error {
+	width := 0
+	for _, p := range r.Problems {
+		width = max(width, len(p.Where))
+	}
+	var b strings.Builder
+	for _, p := range r.Problems {
+		text := p.Message
+		if p.Fix != "" {
+			text += "; " + p.Fix
+		}
+		fmt.Fprintf(&b, "%-7s  %-*s  %s\n", p.Severity, width, p.Where, text)
+	}
+	fmt.Fprintf(&b, "%s, %s\n", plural(r.Errors, "error"), plural(r.Warnings, "warning"))
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// WriteJSON writes the report as one indented JSON object.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return strconv.Itoa(n) + " " + word + "s"
+}
+
+// appDir is the absolute app directory, before the plan exists.
+func (c *checker) appDir() string {
+	dir := c.opts.Config.AppDir
+	if dir == "" {
+		dir = "."
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return dir
+	}
+	return abs
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}

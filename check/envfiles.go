@@ -1,0 +1,141 @@
+package check
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/runapp/runapp/envfile"
+)
+
+// envFile is one env file of the configuration.
+type envFile struct {
+	name     string // as given, without the leading "-"
+	path     string // absolute
+	accepted bool   // read and parsed without a problem
+	entries  []envfile.Entry
+}
+
+// checkEnvFiles reads and parses every env file, and looks at who may read
+// and write it.
+func (c *checker) checkEnvFiles() {
+	names := c.opts.Config.EnvFiles
+	if len(names) == 0 {
+		names = []string{".env"}
+	}
+	for _, given := range names {
+		name := strings.TrimPrefix(given, "-")
+		optional := name != given
+		path := name
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(c.appDir(), path)
+		}
+		f := &envFile{name: name, path: path}
+		c.files = append(c.files, f)
+		data, err := os.ReadFile(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			if !optional {
+				c.add(Error, "envfile.missing", name, "env file does not exist",
+					fmt.Sprintf("create it, or write --env-file -%s to make it optional", name))
+			}
+			continue
+		}
+		if err != nil {
+			c.add(Error, "envfile.read", name, fmt.Sprintf("cannot read env file: %v", errors.Unwrap(err)), "")
+			continue
+		}
+		c.checkEnvSyntax(f, data)
+		c.checkEnvMode(f)
+		if c.user != nil {
+			if d := c.user.denied(path, permRead); d != nil {
+				sev := Error
+				if d.acl {
+					sev = Warning
+				}
+				c.add(sev, "envfile.access", name, d.message(c.user, "read", name), d.fix(c.user, permRead))
+			}
+		}
+	}
+}
+
+// checkEnvSyntax reports every refused line, and names set twice in a file.
+func (c *checker) checkEnvSyntax(f *envFile, data []byte) {
+	parsed, err := envfile.Parse(f.name, data)
+	if ef, ok := envfile.AsError(err); ok {
+		for _, p := range ef.Problems {
+			msg, fix, _ := strings.Cut(p.Msg, "; ")
+			if p.Name != "" {
+				msg = p.Name + ": " + msg
+			}
+			c.add(Error, "envfile.syntax", fmt.Sprintf("%s:%d", f.name, p.Line), msg, fix)
+		}
+		return
+	}
+	if err != nil {
+		c.add(Error, "envfile.read", f.name, err.Error(), "")
+		return
+	}
+	f.accepted, f.entries = true, parsed.Entries
+	first := map[string]int{}
+	for _, e := range parsed.Entries {
+		if line, dup := first[e.Name]; dup {
+			c.add(Warning, "envfile.duplicate", fmt.Sprintf("%s:%d", f.name, e.Line),
+				fmt.Sprintf("%s is set again (first at line %d); the last assignment wins", e.Name, line),
+				"remove the assignment that should not count")
+			continue
+		}
+		first[e.Name] = e.Line
+	}
+}
+
+// checkEnvMode: an env file decides the service's environment (PYTHONPATH,
+// LD_PRELOAD, ...), so whoever may write it, or replace it, runs code as the
+// service; and it holds secrets, so not everyone should read it.
+func (c *checker) checkEnvMode(f *envFile) {
+	fi, err := os.Stat(f.path)
+	if err != nil {
+		return
+	}
+	mode := fi.Mode().Perm()
+	safe := fmt.Sprintf("chmod %04o %s", mode&^0o027, f.name)
+	if c.user != nil && c.user.may(f.path, permRead) == "" && c.user.uid != 0 {
+		// The service user must still read it once "other" loses its bits.
+		if o, ok := fileOwner(fi); ok && o.uid != c.user.uid && !slices.Contains(c.user.groups, o.gid) {
+			safe = fmt.Sprintf("chgrp %s %s && chmod %04o %s", c.user.group, f.name, mode&^0o027|0o040, f.name)
+		}
+	}
+	if who := writers(mode); who != "" {
+		c.add(Error, "envfile.mode", f.name,
+			fmt.Sprintf("env file is writable by %s (mode %04o): whoever can write it sets the service's environment and so runs code as the service", who, mode),
+			safe)
+	}
+	if mode&0o004 != 0 {
+		c.add(Warning, "envfile.mode", f.name,
+			fmt.Sprintf("env file is readable by everyone (mode %04o), and it holds secrets", mode), safe)
+	}
+	dir := filepath.Dir(f.path)
+	if di, err := os.Stat(dir); err == nil && di.Mode()&fs.ModeSticky == 0 {
+		if who := writers(di.Mode().Perm()); who != "" {
+			c.add(Error, "envfile.dirmode", dir,
+				fmt.Sprintf("the directory of %s is writable by %s (mode %04o): whoever can write it can replace the file", f.name, who, di.Mode().Perm()),
+				fmt.Sprintf("chmod go-w %s", dir))
+		}
+	}
+}
+
+// writers names who, besides the owner, may write a file of this mode.
+func writers(mode fs.FileMode) string {
+	switch {
+	case mode&0o022 == 0o022:
+		return "its group and by everyone"
+	case mode&0o020 != 0:
+		return "its group"
+	case mode&0o002 != 0:
+		return "everyone"
+	}
+	return ""
+}

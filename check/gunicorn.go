@@ -1,0 +1,444 @@
+package check
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// gunicornValued maps each gunicorn option that takes a value to its
+// setting, as gunicorn 20.1 defines them (gunicorn.config.KNOWN_SETTINGS;
+// a test compares them) plus those of later versions. Every other option is
+// a flag: this is what tells the application argument from an option's
+// value.
+var gunicornValued = map[string]string{
+	"-c":                         "config",
+	"--config":                   "config",
+	"-b":                         "bind",
+	"--bind":                     "bind",
+	"--backlog":                  "backlog",
+	"-w":                         "workers",
+	"--workers":                  "workers",
+	"-k":                         "worker_class",
+	"--worker-class":             "worker_class",
+	"--threads":                  "threads",
+	"--worker-connections":       "worker_connections",
+	"--max-requests":             "max_requests",
+	"--max-requests-jitter":      "max_requests_jitter",
+	"-t":                         "timeout",
+	"--timeout":                  "timeout",
+	"--graceful-timeout":         "graceful_timeout",
+	"--keep-alive":               "keepalive",
+	"--limit-request-line":       "limit_request_line",
+	"--limit-request-fields":     "limit_request_fields",
+	"--limit-request-field_size": "limit_request_field_size",
+	"--reload-engine":            "reload_engine",
+	"--reload-extra-file":        "reload_extra_files",
+	"--chdir":                    "chdir",
+	"-e":                         "raw_env",
+	"--env":                      "raw_env",
+	"-p":                         "pidfile",
+	"--pid":                      "pidfile",
+	"--worker-tmp-dir":           "worker_tmp_dir",
+	"-u":                         "user",
+	"--user":                     "user",
+	"-g":                         "group",
+	"--group":                    "group",
+	"-m":                         "umask",
+	"--umask":                    "umask",
+	"--forwarded-allow-ips":      "forwarded_allow_ips",
+	"--access-logfile":           "accesslog",
+	"--access-logformat":         "access_log_format",
+	"--error-logfile":            "errorlog",
+	"--log-file":                 "errorlog",
+	"--log-level":                "loglevel",
+	"--logger-class":             "logger_class",
+	"--log-config":               "logconfig",
+	"--log-config-json":          "logconfig_json",
+	"--log-syslog-to":            "syslog_addr",
+	"--log-syslog-prefix":        "syslog_prefix",
+	"--log-syslog-facility":      "syslog_facility",
+	"--statsd-host":              "statsd_host",
+	"--dogstatsd-tags":           "dogstatsd_tags",
+	"--statsd-prefix":            "statsd_prefix",
+	"-n":                         "proc_name",
+	"--name":                     "proc_name",
+	"--pythonpath":               "pythonpath",
+	"--paste":                    "paste",
+	"--paster":                   "paste",
+	"--proxy-allow-from":         "proxy_allow_ips",
+	"--keyfile":                  "keyfile",
+	"--certfile":                 "certfile",
+	"--ssl-version":              "ssl_version",
+	"--cert-reqs":                "cert_reqs",
+	"--ca-certs":                 "ca_certs",
+	"--ciphers":                  "ciphers",
+	"--paste-global":             "raw_paste_global_conf",
+	"--forwarder-headers":        "forwarder_headers",
+	"--header-map":               "header_map",
+}
+
+// gunicornFlags are the flags whose setting this package reads.
+var gunicornFlags = map[string]string{"-D": "daemon", "--daemon": "daemon"}
+
+// setting is one gunicorn setting as one source gives it.
+type setting struct {
+	values []string // in order; several for a repeated append option (--bind)
+	where  string   // "SERVER-ARGS", "GUNICORN_CMD_ARGS (.env:4)", "gunicorn.conf.py:12"
+	secret bool     // from an env file or the inherited environment: never print the value
+	known  bool     // false: a gunicorn.conf.py expression check cannot read
+}
+
+func (s setting) last() string { return s.values[len(s.values)-1] }
+
+// parseGunicornArgs reads gunicorn's command line the way its argparse
+// parser does (except abbreviated long options) into settings and the
+// positional arguments.
+func parseGunicornArgs(args []string) (map[string][]string, []string, error) {
+	settings := map[string][]string{}
+	var positional []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			return settings, append(positional, args[i+1:]...), nil
+		case a == "-" || !strings.HasPrefix(a, "-"):
+			positional = append(positional, a)
+		case strings.HasPrefix(a, "--"):
+			opt, value, hasValue := strings.Cut(a, "=")
+			if name, ok := gunicornValued[opt]; ok {
+				if !hasValue {
+					if i+1 == len(args) {
+						return nil, nil, fmt.Errorf("gunicorn option %s needs a value", opt)
+					}
+					i++
+					value = args[i]
+				}
+				settings[name] = append(settings[name], value)
+			} else if name, ok := gunicornFlags[opt]; ok {
+				settings[name] = []string{"True"}
+			}
+		default:
+			// Short options, possibly bundled: -D, -Db :80, -b:80, -Dw4.
+			for j := 1; j < len(a); j++ {
+				opt := "-" + a[j:j+1]
+				if name, ok := gunicornValued[opt]; ok {
+					value := a[j+1:]
+					if value == "" {
+						if i+1 == len(args) {
+							return nil, nil, fmt.Errorf("gunicorn option %s needs a value", opt)
+						}
+						i++
+						value = args[i]
+					}
+					settings[name] = append(settings[name], value)
+					break
+				}
+				if name, ok := gunicornFlags[opt]; ok {
+					settings[name] = []string{"True"}
+				}
+			}
+		}
+	}
+	return settings, positional, nil
+}
+
+// splitShell splits GUNICORN_CMD_ARGS as Python's shlex.split does, which
+// is what gunicorn uses.
+func splitShell(s string) ([]string, error) {
+	var words []string
+	var cur strings.Builder
+	inWord := false
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		switch {
+		case ch == ' ' || ch == '\t' || ch == '\n':
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		case ch == '\'':
+			j := strings.IndexByte(s[i+1:], '\'')
+			if j < 0 {
+				return nil, errors.New("no closing quotation")
+			}
+			cur.WriteString(s[i+1 : i+1+j])
+			i += j + 1
+			inWord = true
+		case ch == '"':
+			i++
+			for ; i < len(s) && s[i] != '"'; i++ {
+				if s[i] == '\\' && i+1 < len(s) && strings.IndexByte(`\"$`+"`", s[i+1]) >= 0 {
+					i++
+				}
+				cur.WriteByte(s[i])
+			}
+			if i == len(s) {
+				return nil, errors.New("no closing quotation")
+			}
+			inWord = true
+		case ch == '\\':
+			if i+1 < len(s) {
+				i++
+				cur.WriteByte(s[i])
+			}
+			inWord = true
+		default:
+			cur.WriteByte(ch)
+			inWord = true
+		}
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	return words, nil
+}
+
+// isGunicorn says whether the planned program is gunicorn, whose settings
+// and application this package understands.
+func (c *checker) isGunicorn() bool {
+	return len(c.plan.Argv) > 0 && strings.HasPrefix(filepath.Base(c.plan.Argv[0]), "gunicorn")
+}
+
+// gunicornSettings are the settings from every source, the effective one
+// for each name first: command line over GUNICORN_CMD_ARGS over the
+// configuration file, as gunicorn applies them.
+type gunicornSettings struct {
+	cli, env, file map[string]setting
+	app            string // the application argument, "" when none
+	confPath       string // the configuration file read, "" when none
+	confName       string // how to name it in a problem
+}
+
+func (g *gunicornSettings) get(name string) (setting, bool) {
+	for _, src := range []map[string]setting{g.cli, g.env, g.file} {
+		if s, ok := src[name]; ok {
+			return s, true
+		}
+	}
+	return setting{}, false
+}
+
+// gunicornConfig collects gunicorn's settings, reporting what cannot be
+// read.
+func (c *checker) gunicornConfig() *gunicornSettings {
+	g := &gunicornSettings{cli: map[string]setting{}, env: map[string]setting{}, file: map[string]setting{}}
+	cli, positional, err := parseGunicornArgs(c.plan.Argv[1:])
+	if err != nil {
+		c.add(Error, "gunicorn.args", "SERVER-ARGS", err.Error(), "")
+	}
+	for name, values := range cli {
+		g.cli[name] = setting{values: values, where: "SERVER-ARGS", known: true}
+	}
+	if len(positional) > 0 {
+		g.app = positional[0]
+	}
+	if v, ok := c.plan.Lookup("GUNICORN_CMD_ARGS"); ok {
+		where := "GUNICORN_CMD_ARGS (" + v.Where() + ")"
+		words, err := splitShell(v.Value)
+		if err == nil {
+			var env map[string][]string
+			env, _, err = parseGunicornArgs(words)
+			for name, values := range env {
+				g.env[name] = setting{values: values, where: where, secret: true, known: true}
+			}
+		}
+		if err != nil {
+			c.add(Error, "gunicorn.args", where, "gunicorn cannot read GUNICORN_CMD_ARGS: "+strings.TrimPrefix(err.Error(), "gunicorn "), "")
+		}
+	}
+	c.gunicornFile(g)
+	return g
+}
+
+// gunicornFile reads the configuration file: --config, else
+// gunicorn.conf.py in the directory gunicorn starts in.
+func (c *checker) gunicornFile(g *gunicornSettings) {
+	name, given := "gunicorn.conf.py", false
+	if s, ok := g.get("config"); ok {
+		name, given = s.last(), true
+		if s.secret {
+			g.confName = "the --config of " + s.where
+		}
+	}
+	if strings.HasPrefix(name, "python:") {
+		return // a module: check cannot read it without importing it
+	}
+	path := name
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(c.plan.Dir, path)
+	}
+	if g.confName == "" {
+		g.confName = c.relName(path)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if given || !errors.Is(err, fs.ErrNotExist) {
+			c.add(Error, "gunicorn.config", g.confName, fmt.Sprintf("gunicorn cannot read its configuration file: %v", errors.Unwrap(err)),
+				"create it, or fix the --config option")
+		}
+		return
+	}
+	g.confPath = path
+	for name, v := range parsePyConf(data) {
+		s := setting{where: fmt.Sprintf("%s:%d", g.confName, v.line), known: v.known}
+		if v.isSeq {
+			s.values = v.list
+		} else {
+			s.values = []string{v.str}
+		}
+		g.file[name] = s
+	}
+}
+
+// relName names a path relative to the app directory when it is inside.
+func (c *checker) relName(path string) string {
+	if rel, err := filepath.Rel(c.plan.Dir, path); err == nil && !strings.HasPrefix(rel, "..") {
+		return rel
+	}
+	return path
+}
+
+// checkGunicorn checks the settings that fight systemd, and the
+// application.
+func (c *checker) checkGunicorn() {
+	g := c.gunicornConfig()
+	for _, name := range []string{"daemon", "pidfile", "bind", "graceful_timeout", "wsgi_app", "chdir", "pythonpath"} {
+		if s, ok := g.file[name]; ok && !s.known {
+			if g.cli[name].values == nil && g.env[name].values == nil {
+				c.add(Warning, "gunicorn.unknown", s.where,
+					fmt.Sprintf("%s is computed, and check does not run gunicorn.conf.py to learn its value", name),
+					"check it by hand, or write it as a plain value")
+			}
+		}
+	}
+	if s, ok := g.get("daemon"); ok && s.known && (pyValue{str: s.last()}).truthy() {
+		c.add(Error, "gunicorn.daemon", s.where,
+			"gunicorn is told to daemonize: it forks into the background and the process systemd started exits, so systemd loses the server (and stops or restarts it)",
+			"remove daemon; under systemd gunicorn runs in the foreground")
+	}
+	if s, ok := g.get("pidfile"); ok && s.known && s.last() != "None" && s.last() != "" {
+		c.add(Warning, "gunicorn.pidfile", s.where,
+			"gunicorn writes a pidfile: systemd already knows the server's PID (runapp execs gunicorn, so it is the main PID), and the file goes stale or cannot be written under a hardened unit",
+			"remove pidfile")
+	}
+	c.checkBind(g)
+	c.checkGraceful(g)
+	c.checkApp(g)
+}
+
+// checkBind: a port below the unprivileged range needs a capability or a
+// socket unit.
+func (c *checker) checkBind(g *gunicornSettings) {
+	if c.user == nil || c.user.uid == 0 {
+		return // root may bind any port; with no user known, nobody to check for
+	}
+	if c.unit != nil && (c.socketUnit() != "" || c.unitHasCap("CAP_NET_BIND_SERVICE")) {
+		return
+	}
+	start := unprivilegedPortStart()
+	s, ok := g.get("bind")
+	if !ok {
+		// gunicorn's default: $PORT when set, else 127.0.0.1:8000.
+		if v, set := c.plan.Lookup("PORT"); set {
+			s = setting{values: []string{"0.0.0.0:" + v.Value}, where: "PORT (" + v.Where() + ")", secret: true, known: true}
+		}
+	}
+	if !s.known {
+		return
+	}
+	who := "user " + c.user.name
+	for _, b := range s.values {
+		port, ok := bindPort(b)
+		if !ok || port >= start {
+			continue
+		}
+		what := fmt.Sprintf("port %d", port)
+		if s.secret {
+			what = "a port"
+		}
+		if c.unit != nil {
+			c.add(Error, "gunicorn.bind", s.where,
+				fmt.Sprintf("gunicorn binds %s, below %d: %s needs CAP_NET_BIND_SERVICE for that, and the unit neither grants it nor has a socket unit", what, start, who),
+				"add AmbientCapabilities=CAP_NET_BIND_SERVICE to the unit, or let systemd listen (runapp unit --socket PORT)")
+		} else {
+			c.add(Warning, "gunicorn.bind", s.where,
+				fmt.Sprintf("gunicorn binds %s, below %d: %s needs CAP_NET_BIND_SERVICE for that, or a socket unit", what, start, who),
+				"runapp unit writes AmbientCapabilities=CAP_NET_BIND_SERVICE for such a bind, or use --socket; check the unit with --unit")
+		}
+		return
+	}
+}
+
+// bindPort is the TCP port of a gunicorn bind address; false for unix:
+// and fd:// addresses.
+func bindPort(b string) (int, bool) {
+	if strings.HasPrefix(b, "unix:") || strings.HasPrefix(b, "fd://") {
+		return 0, false
+	}
+	host := b
+	if i := strings.LastIndexByte(b, ':'); i >= 0 && !strings.HasSuffix(b, "]") {
+		host = b[i+1:]
+	} else {
+		return 8000, true
+	}
+	n, err := strconv.Atoi(host)
+	return n, err == nil
+}
+
+// unprivilegedPortStart is the lowest port anyone may bind.
+func unprivilegedPortStart() int {
+	data, err := os.ReadFile("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+	if err != nil {
+		return 1024
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil {
+		return 1024
+	}
+	return n
+}
+
+// gunicornGraceful is gunicorn's graceful_timeout default.
+const gunicornGraceful = 30 * time.Second
+
+// checkGraceful: systemd must wait longer than gunicorn's graceful timeout
+// after SIGTERM, or it kills requests still being served.
+func (c *checker) checkGraceful(g *gunicornSettings) {
+	if c.unit == nil {
+		return
+	}
+	graceful, where := gunicornGraceful, "gunicorn's default"
+	if s, ok := g.get("graceful_timeout"); ok {
+		if !s.known {
+			return
+		}
+		n, err := strconv.ParseFloat(s.last(), 64)
+		if err != nil {
+			return
+		}
+		graceful, where = time.Duration(n*float64(time.Second)), s.where
+	}
+	stop, line, explicit := c.unitStopTimeout()
+	if stop == 0 || stop > graceful {
+		return
+	}
+	unitWhere := c.unit.path
+	if explicit {
+		unitWhere = c.unit.where(line)
+	}
+	s, _ := g.get("graceful_timeout")
+	gv := fmt.Sprintf("%s, %s", graceful, where)
+	if s.secret {
+		gv = where
+	}
+	c.add(Error, "gunicorn.graceful_timeout", unitWhere,
+		fmt.Sprintf("systemd kills the service %s after SIGTERM, before gunicorn's graceful_timeout (%s) lets running requests finish", stop, gv),
+		"make TimeoutStopSec= longer than graceful_timeout (runapp unit adds 10s to it), or lower graceful_timeout")
+}

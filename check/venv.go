@@ -1,0 +1,259 @@
+package check
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/runapp/runapp/launcher"
+)
+
+// venvCandidate is the virtualenv the configuration names or runapp would
+// find, whether or not it is usable, and where it is named.
+func (c *checker) venvCandidate() (dir, where string) {
+	if c.plan.Venv != "" {
+		dir = c.plan.Venv
+	} else if c.opts.Config.Venv != "" {
+		dir = c.opts.Config.Venv
+	} else if v, ok := c.plan.Lookup("VIRTUAL_ENV"); ok && v.Value != "" {
+		// Not activated, so this is still the file's or the inherited value.
+		dir = v.Value
+	} else {
+		for _, name := range []string{".venv", "venv"} {
+			if fi, err := os.Stat(filepath.Join(c.plan.Dir, name, "bin")); err == nil && fi.IsDir() {
+				dir = name
+				break
+			}
+		}
+	}
+	if dir == "" {
+		return "", ""
+	}
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(c.plan.Dir, dir)
+	}
+	dir = filepath.Clean(dir)
+	switch {
+	case c.opts.Config.Venv != "":
+		where = "--venv"
+	case c.venvVar() != "":
+		where = c.venvVar()
+	default:
+		where = dir
+	}
+	return dir, where
+}
+
+// venvVar is where VIRTUAL_ENV was set by an env file, or "".
+func (c *checker) venvVar() string {
+	v, ok := c.plan.Lookup("VIRTUAL_ENV")
+	if !ok {
+		return ""
+	}
+	if v.Origin == launcher.FromFile {
+		return v.Where()
+	}
+	for i := len(v.Replaced) - 1; i >= 0; i-- {
+		if v.Replaced[i] != "inherited" {
+			return v.Replaced[i]
+		}
+	}
+	return ""
+}
+
+// checkVenv: the virtualenv exists, its Python runs, and VIRTUAL_ENV in
+// the env files names it.
+func (c *checker) checkVenv() {
+	dir, where := c.venvCandidate()
+	if dir == "" {
+		return
+	}
+	py := filepath.Join(dir, "bin", "python")
+	if target := danglingLink(py); target != "" {
+		c.pyBroke = true
+		c.add(Error, "venv.python", py,
+			fmt.Sprintf("%s links to %s, which does not exist: the Python this virtualenv was made with was removed or moved", py, target),
+			rebuild(dir))
+		return
+	}
+	if c.venvErr != nil {
+		msg, fix, _ := strings.Cut(c.venvErr.Error(), "; ")
+		c.add(Error, "venv.missing", where, msg, fix)
+		return
+	}
+	if c.plan.Venv == "" {
+		return
+	}
+	if out, err := c.runPython(py, "-c", "pass"); err != nil {
+		c.pyBroke = true
+		c.add(Error, "venv.python", py, fmt.Sprintf("%s does not run%s: %v%s", py, c.asUser(), err, out), rebuild(dir))
+	}
+	c.checkVenvVar()
+}
+
+// checkVenvVar: with --venv, a VIRTUAL_ENV line in an env file is
+// overridden; say so when it names another directory, since whoever reads
+// or sources the file is misled.
+func (c *checker) checkVenvVar() {
+	if c.opts.Config.Venv == "" {
+		return
+	}
+	var file *envFile
+	var entry int = -1
+	for _, f := range c.files {
+		for i, e := range f.entries {
+			if e.Name == "VIRTUAL_ENV" {
+				file, entry = f, i
+			}
+		}
+	}
+	if file == nil {
+		return
+	}
+	e := file.entries[entry]
+	path := e.Value
+	if path != "" && !filepath.IsAbs(path) {
+		path = filepath.Join(c.plan.Dir, path)
+	}
+	if sameFile(path, c.plan.Venv) {
+		return
+	}
+	c.add(Warning, "venv.mismatch", fmt.Sprintf("%s:%d", file.name, e.Line),
+		fmt.Sprintf("VIRTUAL_ENV names another directory than the virtualenv given by --venv (%s), which runapp uses and sets VIRTUAL_ENV to", c.plan.Venv),
+		fmt.Sprintf("remove the line, or set it to %s", c.plan.Venv))
+}
+
+// danglingLink follows path's chain of symbolic links and returns the
+// first target that does not exist, or "" when the chain ends in a file.
+func danglingLink(path string) string {
+	p := path
+	for range 40 {
+		fi, err := os.Lstat(p)
+		if err != nil {
+			if p == path {
+				return ""
+			}
+			return p
+		}
+		if fi.Mode()&os.ModeSymlink == 0 {
+			return ""
+		}
+		t, err := os.Readlink(p)
+		if err != nil {
+			return ""
+		}
+		if !filepath.IsAbs(t) {
+			t = filepath.Join(filepath.Dir(p), t)
+		}
+		p = t
+	}
+	return ""
+}
+
+// rebuild says how to recreate a virtualenv as it was made, per its
+// pyvenv.cfg.
+func rebuild(dir string) string {
+	cfg := pyvenvCfg(dir)
+	python := "python3"
+	if home := cfg["home"]; home != "" && exists(filepath.Join(home, "python3")) {
+		python = filepath.Join(home, "python3")
+	}
+	flags := ""
+	if cfg["include-system-site-packages"] == "true" {
+		flags = " --system-site-packages"
+	}
+	return fmt.Sprintf("rebuild it: %s -m venv --clear%s %s, then reinstall its packages (e.g. %s/bin/pip install -r requirements.txt)",
+		python, flags, dir, dir)
+}
+
+// pyvenvCfg reads the "key = value" lines of a virtualenv's pyvenv.cfg.
+func pyvenvCfg(dir string) map[string]string {
+	m := map[string]string{}
+	data, err := os.ReadFile(filepath.Join(dir, "pyvenv.cfg"))
+	if err != nil {
+		return m
+	}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), "=")
+		if ok {
+			m[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		}
+	}
+	return m
+}
+
+func sameFile(a, b string) bool {
+	fa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	fb, err := os.Stat(b)
+	return err == nil && os.SameFile(fa, fb)
+}
+
+// runPython runs a Python with the planned environment in the app
+// directory, as the service user when check runs as root, within the
+// timeout. On failure it returns the last line of the output, values from
+// env files masked, for the message.
+func (c *checker) runPython(python string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.opts.Timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, python, args...)
+	cmd.Env = c.plan.Environ()
+	cmd.Dir = c.plan.Dir
+	if c.user != nil && os.Geteuid() == 0 && c.user.uid != 0 {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{
+			Uid: c.user.uid, Gid: c.user.gid, Groups: c.user.groups,
+		}}
+	}
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		return "", fmt.Errorf("no answer within %s", c.opts.Timeout)
+	}
+	if err == nil {
+		return "", nil
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		err = errors.New(ee.ProcessState.String())
+	}
+	return c.lastLine(out), err
+}
+
+// asUser says, for a message, as whom a Python was run.
+func (c *checker) asUser() string {
+	if c.user != nil && os.Geteuid() == 0 && c.user.uid != 0 {
+		return " as " + c.user.name
+	}
+	return ""
+}
+
+// lastLine is the last non-empty line of a program's output, shortened
+// and with every value from the env files masked, for a message; "" when
+// there is none.
+func (c *checker) lastLine(out []byte) string {
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	line := strings.TrimSpace(lines[len(lines)-1])
+	if line == "" {
+		return ""
+	}
+	for _, f := range c.files {
+		for _, e := range f.entries {
+			if len(e.Value) >= 3 {
+				line = strings.ReplaceAll(line, e.Value, "***")
+			}
+		}
+	}
+	if len(line) > 200 {
+		line = line[:200] + "..."
+	}
+	return " (" + line + ")"
+}
