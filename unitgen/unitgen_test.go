@@ -2,6 +2,7 @@ package unitgen
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -79,7 +80,7 @@ func TestRoundTrip(t *testing.T) {
 			want[o.Name+".socket"] = u.socket()
 		}
 		for file, text := range renderCase(t, c, "") {
-			got, err := unit.Deserialize(strings.NewReader(text))
+			got, err := unit.DeserializeOptions(strings.NewReader(text))
 			require.NoError(t, err, "%s: %s", c.name, file)
 			assert.True(t, unit.AllMatch(want[file], got), "%s: %s reads back as\n%v", c.name, file, got)
 		}
@@ -240,6 +241,7 @@ func TestSecurity(t *testing.T) {
 		root, o := writeCase(t, c)
 		score := exposure(t, analyze, filepath.Join(root, o.Name+".service"))
 		scores[c.name] = score
+		t.Logf("exposure of %s (%s): %.1f", c.name, cmp.Or(o.Hardening, Strict), score)
 		if o.Hardening == "" || o.Hardening == Strict {
 			assert.LessOrEqual(t, score, 2.0, "%s: strict hardening scores %.1f", c.name, score)
 		}
