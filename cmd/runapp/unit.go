@@ -71,7 +71,7 @@ func runUnit(args []string, stdout, stderr io.Writer) error {
 	if err := account(&o, dir); err != nil {
 		return err
 	}
-	if o.GunicornVersion, err = gunicornVersion(*cfg, version, stderr); err != nil {
+	if o.GunicornVersion, err = gunicornVersion(*cfg, version, credential(o), stderr); err != nil {
 		return err
 	}
 
@@ -153,6 +153,32 @@ func account(o *unitgen.Options, dir string) error {
 	return nil
 }
 
+// credential is the service's user and group for a process runapp starts,
+// or nil when runapp cannot change users or they cannot be looked up.
+func credential(o unitgen.Options) *syscall.Credential {
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	u, err := user.Lookup(o.User)
+	if err != nil {
+		return nil
+	}
+	gid := u.Gid
+	if o.Group != "" {
+		g, err := user.LookupGroup(o.Group)
+		if err != nil {
+			return nil
+		}
+		gid = g.Gid
+	}
+	uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
+	g, err2 := strconv.ParseUint(gid, 10, 32)
+	if err1 != nil || err2 != nil {
+		return nil
+	}
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(g), Groups: []uint32{}}
+}
+
 // localAccounts says whether /etc/passwd and /etc/group, which is all that
 // os/user reads in a static binary, are the only account databases, so that
 // a name missing there does not exist. systemd's own source only adds the
@@ -182,8 +208,9 @@ func localAccounts() bool {
 var versionLine = regexp.MustCompile(`gunicorn \(version ([0-9][0-9A-Za-z.]*)\)`)
 
 // gunicornVersion is flag when given ("none": not gunicorn), "" for a server
-// that is not gunicorn, else what the gunicorn the plan resolves to says.
-func gunicornVersion(cfg launcher.Config, flag string, stderr io.Writer) (string, error) {
+// that is not gunicorn, else what the gunicorn the plan resolves to says,
+// asked as the user as says (nil: as runapp's own).
+func gunicornVersion(cfg launcher.Config, flag string, as *syscall.Credential, stderr io.Writer) (string, error) {
 	switch {
 	case flag == "none":
 		return "", nil
@@ -210,6 +237,9 @@ func gunicornVersion(cfg launcher.Config, flag string, stderr io.Writer) (string
 	defer cancel()
 	cmd := exec.CommandContext(ctx, plan.Program, "--version")
 	cmd.Env, cmd.Dir = plan.Environ(), plan.Dir
+	// gunicorn runs with the app's PYTHONPATH, so the app's code could run:
+	// as the service's user, as it will under the unit, not as root.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: as}
 	out, err := cmd.CombinedOutput()
 	m := versionLine.FindSubmatch(out)
 	if err != nil || m == nil {

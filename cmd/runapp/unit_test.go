@@ -90,6 +90,10 @@ func TestUnitAsksGunicornItsVersion(t *testing.T) {
 	if out, err := exec.Command("../../scripts/mkvenv", venv).CombinedOutput(); err != nil {
 		testenv.Skip(t, "cannot make a virtualenv with gunicorn: "+string(out))
 	}
+	// Run as root, runapp asks gunicorn as the service's user.
+	for _, d := range []string{filepath.Dir(dir), dir, filepath.Dir(venv)} {
+		require.NoError(t, os.Chmod(d, 0o755))
+	}
 	base := []string{"unit", "--app-dir", dir, "--venv", venv, "--user", "www-data", "--runapp", "/usr/local/bin/runapp"}
 	tests := []struct {
 		name  string
@@ -137,6 +141,23 @@ func TestUnitAsksGunicornItsVersion(t *testing.T) {
 	_, stderr, code = runIn(t, append(base[:3], "--user", "www-data", "--runapp", "/usr/local/bin/runapp", "--server", "gunicorn-missing")...)
 	assert.Equal(t, launcher.ExitNotFound, code)
 	assert.Contains(t, stderr, "give --gunicorn-version")
+}
+
+// gunicorn's version is asked as the service's user, not as root: the app's
+// code is on its PYTHONPATH.
+func TestUnitAsksAsTheServiceUser(t *testing.T) {
+	testenv.Root(t)
+	u, err := user.Lookup("www-data")
+	require.NoError(t, err)
+	dir := appDir(t, "")
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		require.NoError(t, os.Chmod(d, 0o755))
+	}
+	gunicorn := "#!/bin/sh\n[ \"$(id -u):$(id -g):$(id -G)\" = " + u.Uid + ":" + u.Gid + ":" + u.Gid + " ] && echo 'gunicorn (version 20.1.0)'\n"
+	require.NoError(t, os.WriteFile(filepath.Join(dir, ".venv", "bin", "gunicorn"), []byte(gunicorn), 0o755))
+	stdout, stderr, code := runIn(t, "unit", "--app-dir", dir, "--user", "www-data", "--runapp", "/usr/local/bin/runapp")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, "\nType=notify\n")
 }
 
 func TestUnitWrite(t *testing.T) {
