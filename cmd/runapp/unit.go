@@ -36,7 +36,7 @@ func runUnit(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.Group, "group", "", "its `GROUP` (default: the user's primary group)")
 	fs.StringVar(&o.Description, "description", "", "the unit's Description= `TEXT`")
 	fs.StringVar(&o.Listen, "socket", "", "also write NAME.socket, listening on `LISTEN`: a port, ADDR:PORT or an absolute unix socket path")
-	fs.StringVar(&hardening, "hardening", string(unitgen.Strict), "sandboxing: strict, basic or none")
+	fs.StringVar(&hardening, "hardening", string(unitgen.Strict), "sandboxing `LEVEL`: strict, basic or none")
 	fs.Var(listFlag{&o.Writable}, "writable", "absolute `PATH` the app may write under strict hardening (uploads, a SQLite database); repeatable")
 	fs.BoolVar(&o.EnvironmentFile, "environment-file", false, "also give the env files to systemd with EnvironmentFile=, for ExecStartPre= commands that need the variables")
 	fs.BoolVar(&o.Credential, "credential", false, "pass the env files with LoadCredential=, so that they may be root's with mode 0600")
