@@ -89,9 +89,10 @@ type refResult struct {
 // refDir is a directory the reference readers can read as an unprivileged
 // user, holding copies of the files to compare.
 type refDir struct {
-	dir  string // files to read, 0755
-	work string // the working directory bash runs in, writable
-	n    int
+	dir    string // files to read, 0755
+	work   string // the working directory bash runs in, writable
+	n      int
+	nobody bool // bash runs as nobody: we are root and nobody can reach dir
 }
 
 func newRefDir(t testing.TB) *refDir {
@@ -104,7 +105,21 @@ func newRefDir(t testing.TB) *refDir {
 	// MkdirTemp and Mkdir honour the umask; nobody must get in.
 	require.NoError(t, os.Chmod(dir, 0o755))
 	require.NoError(t, os.Chmod(work, 0o777))
-	return &refDir{dir: dir, work: work}
+	return &refDir{dir: dir, work: work, nobody: os.Geteuid() == 0 && worldSearchable(dir)}
+}
+
+// worldSearchable reports whether every directory from / down to dir lets
+// other users through, so that nobody can read the files in dir.
+func worldSearchable(dir string) bool {
+	for ; ; dir = filepath.Dir(dir) {
+		fi, err := os.Stat(dir)
+		if err != nil || fi.Mode().Perm()&0o001 == 0 {
+			return false
+		}
+		if dir == filepath.Dir(dir) {
+			return true
+		}
+	}
 }
 
 // add writes data to a new file in the directory and returns its path.
@@ -221,9 +236,10 @@ func runSystemd(t testing.TB, d *refDir, paths []string) []refResult {
 	return results
 }
 
-// runRef runs a reference reader on a batch of files, as nobody when the
-// tests run as root: random files are run as shell code, and a stray
-// redirection must not write outside the scratch directory.
+// runRef runs a reference reader on a batch of files. bash runs refused
+// files as shell code; as nobody (when the tests run as root and TMPDIR lets
+// nobody in), a stray redirection cannot write outside the scratch
+// directory or /tmp.
 func runRef(t testing.TB, d *refDir, prog string, args []string) []byte {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -237,7 +253,7 @@ func runRef(t testing.TB, d *refDir, prog string, args []string) []byte {
 	cmd.Stderr = &stderr
 	cmd.WaitDelay = 10 * time.Second // a background job of a random file may hold stdout
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if os.Geteuid() == 0 && filepath.Base(prog) == "bash" {
+	if d.nobody && filepath.Base(prog) == "bash" {
 		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: 65534, Gid: 65534}
 	}
 	err := cmd.Run()
