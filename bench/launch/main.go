@@ -45,8 +45,8 @@ func main() {
 	flag.IntVar(&o.bigRounds, "big-rounds", 30, "interleaved rounds with the big .env")
 	flag.IntVar(&o.bigLines, "big-lines", 10000, "lines of the big .env")
 	flag.IntVar(&o.rssRuns, "rss-runs", 21, "runs under GNU time for peak memory")
-	flag.IntVar(&o.readyRuns, "ready-runs", 7, "interleaved gunicorn starts per launcher")
-	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (apps, scripts, gunicorn logs)")
+	flag.IntVar(&o.readyRuns, "ready-runs", 9, "interleaved gunicorn starts per launcher")
+	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (apps, scripts, gunicorn logs) after success too")
 	flag.Parse()
 	if err := run(o, os.Stdout); err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
@@ -58,7 +58,7 @@ func progress(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
 }
 
-func run(o options, w io.Writer) error {
+func run(o options, w io.Writer) (err error) {
 	runapp, err := filepath.Abs(o.runapp)
 	if err != nil {
 		return err
@@ -71,11 +71,14 @@ func run(o options, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if o.keep {
-		progress("keeping %s", tmp)
-	} else {
-		defer os.RemoveAll(tmp)
-	}
+	defer func() {
+		// Kept on failure: the gunicorn logs say what went wrong.
+		if o.keep || err != nil {
+			progress("kept %s", tmp)
+		} else {
+			os.RemoveAll(tmp)
+		}
+	}()
 
 	var benches []goBench
 	if o.goBench {
@@ -154,7 +157,14 @@ func run(o options, w io.Writer) error {
 	ready := make([][]time.Duration, len(servers))
 	var checks []procCheck
 	for r := -1; r < o.readyRuns; r++ {
-		for i, l := range servers {
+		// Alternate which goes first, so that neither always starts right
+		// after the other's server has stopped.
+		order := []int{0, 1}
+		if r%2 != 0 {
+			order = []int{1, 0}
+		}
+		for _, i := range order {
+			l := servers[i]
 			d, c, err := startToReady(l, small.dir, readyEnv, sock, filepath.Join(tmp, fmt.Sprintf("gunicorn-%d-%d.log", i, r+1)))
 			if err != nil {
 				return err
@@ -257,7 +267,7 @@ func humanNs(ns float64) string {
 // the one before runapp (the last), and with floor ls[1] is the floor.
 func (r *report) launch(title string, ls []launcher, times [][]time.Duration, floor bool, target float64) {
 	r.printf("%s (median, p10-p90)\n", title)
-	r.printf("  %-28s %-30s %s\n", "", "wall time", "overhead over direct")
+	r.printf("  %-28s %-38s %s\n", "", "wall time", "overhead over direct")
 	ovh := make([]dist, len(ls))
 	for i, l := range ls {
 		d := summarize(times[i])
@@ -266,7 +276,7 @@ func (r *report) launch(title string, ls []launcher, times [][]time.Duration, fl
 		if i > 0 {
 			o = fmt.Sprintf("%s (%s to %s)", ms(ovh[i].p50), ms(ovh[i].p10), ms(ovh[i].p90))
 		}
-		r.printf("  %-28s %-30s %s\n", l.name, fmt.Sprintf("%s (%s to %s)", ms(d.p50), ms(d.p10), ms(d.p90)), o)
+		r.printf("  %-28s %-38s %s\n", l.name, fmt.Sprintf("%s (%s to %s)", ms(d.p50), ms(d.p10), ms(d.p90)), o)
 	}
 	n := len(ls)
 	script, runapp := ovh[n-2].p50, ovh[n-1].p50

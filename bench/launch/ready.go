@@ -93,18 +93,14 @@ func startToReady(l launcher, dir string, env []string, sock *notifySocket, logP
 		if err == nil {
 			err = fmt.Errorf("%s exited before READY=1: %v; see %s", l.name, st, logPath)
 		}
-		exited <- err
-		// Wake waitReady up at once instead of at its deadline.
+		// Wake waitReady up at once instead of at its deadline; before the
+		// send, so that it cannot cut the next start's wait short.
 		_ = sock.conn.SetReadDeadline(time.Now())
+		exited <- err
 	}()
 	if err := sock.waitReady(p.Pid, time.Now().Add(60*time.Second)); err != nil {
 		_ = p.Kill()
-		select {
-		case werr := <-exited:
-			return 0, procCheck{}, werr
-		case <-time.After(5 * time.Second):
-			return 0, procCheck{}, fmt.Errorf("%s: %w; see %s", l.name, err, logPath)
-		}
+		return 0, procCheck{}, fmt.Errorf("%s: %w (%v); see %s", l.name, err, <-exited, logPath)
 	}
 	d := time.Since(start)
 	check := inspect(p.Pid)
