@@ -27,6 +27,10 @@ const findSpec = `import importlib.util, sys
 sys.path[:0] = sys.argv[2:]
 try:
     spec = importlib.util.find_spec(sys.argv[1])
+except ModuleNotFoundError as e:
+    if not e.name or not (sys.argv[1] + ".").startswith(e.name + "."):
+        sys.exit("%s: %s" % (type(e).__name__, e))
+    spec = None
 except Exception as e:
     sys.exit("%s: %s" % (type(e).__name__, e))
 sys.exit(0 if spec else 3)

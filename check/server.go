@@ -9,12 +9,24 @@ import (
 	"github.com/runapp/runapp/launcher"
 )
 
-// checkServer: the service user may run the server, and its #! interpreter
-// exists and runs. It says nothing when the program was not found at all:
-// launcher's failure says that.
+// checkServer: the server is found, the service user may run it, and its
+// #! interpreter exists and runs.
 func (c *checker) checkServer() {
 	prog := c.plan.Program
 	if prog == "" {
+		if c.programErr == nil || c.venvBroken() {
+			return // not found, likely for want of the virtualenv: reported
+		}
+		where := "--server"
+		if c.opts.Config.Server == "" {
+			where = "PATH"
+		}
+		check := "server.notfound"
+		if launcher.ExitCode(c.programErr) == launcher.ExitCannotRun {
+			check = "server.run"
+		}
+		msg, fix, _ := strings.Cut(c.programErr.Error(), "; ")
+		c.add(Error, check, where, msg, fix)
 		return
 	}
 	found := false
@@ -31,6 +43,11 @@ func (c *checker) checkServer() {
 		msg, fix, _ := strings.Cut(c.programErr.Error(), "; ")
 		c.add(Error, "server.run", prog, msg, fix)
 	}
+}
+
+// venvBroken says whether a virtualenv is named or found but unusable.
+func (c *checker) venvBroken() bool {
+	return c.pyBroke || c.venvErr != nil
 }
 
 // severity is Error, or Warning when an ACL may grant what the mode bits

@@ -1,0 +1,679 @@
+package check
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/runapp/runapp/internal/testenv"
+	"github.com/runapp/runapp/launcher"
+)
+
+// secret is in every test's .env: it must never reach the output.
+const secret = "s3cr3t-Value"
+
+// makeVenv makes a real virtualenv at dir, as scripts/mkvenv does: Debian's
+// python with the system's gunicorn, and bin/gunicorn written as pip writes
+// a console script, its #! naming the virtualenv's python.
+func makeVenv(t *testing.T, dir string) {
+	t.Helper()
+	const python = "/usr/bin/python3"
+	if _, err := os.Stat(python); err != nil {
+		testenv.Skip(t, "needs Debian's "+python+" (python3-venv)")
+	}
+	out, err := exec.Command(python, "-m", "venv", "--system-site-packages", "--without-pip", dir).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	script := "#!" + dir + "/bin/python3\nimport sys\nfrom gunicorn.app.wsgiapp import run\nif __name__ == '__main__':\n    sys.exit(run())\n"
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "bin", "gunicorn"), []byte(script), 0o755))
+}
+
+// app lays out an app directory from name, content pairs. ".venv" (or any
+// name ending in "venv") with content "venv" is a real virtualenv; ".env"
+// gets mode 0600, other files 0644.
+func app(t *testing.T, files ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for i := 0; i < len(files); i += 2 {
+		name, content := files[i], files[i+1]
+		path := filepath.Join(dir, name)
+		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+		if content == "venv" {
+			makeVenv(t, path)
+			continue
+		}
+		mode := os.FileMode(0o644)
+		if strings.HasSuffix(name, ".env") {
+			mode = 0o640
+		}
+		require.NoError(t, os.WriteFile(path, []byte(content), mode))
+		require.NoError(t, os.Chmod(path, mode))
+		if strings.HasSuffix(name, ".env") && os.Geteuid() == 0 {
+			// Readable by the service user nobody, through its group.
+			require.NoError(t, os.Chown(path, 0, nogroup(t)))
+		}
+	}
+	// t.TempDir's parent is private; a service user must reach the app.
+	require.NoError(t, os.Chmod(filepath.Dir(dir), 0o755))
+	require.NoError(t, os.Chmod(dir, 0o755))
+	return dir
+}
+
+// nogroup is the primary group of the user nobody.
+func nogroup(t *testing.T) int {
+	a, err := lookupAccount("nobody")
+	require.NoError(t, err)
+	return int(a.gid)
+}
+
+// good is a working app: a real virtualenv, a Django-like WSGI module, an
+// env file only its owner reads.
+var good = []string{
+	".venv", "venv",
+	"src/project/__init__.py", "",
+	"src/project/wsgi.py", "application = None\n",
+	".env", "SECRET_KEY='" + secret + "'\n",
+}
+
+// with returns good with more files, or files replaced.
+func with(files ...string) []string {
+	out := append([]string(nil), good...)
+	for i := 0; i < len(files); i += 2 {
+		replaced := false
+		for j := 0; j < len(out); j += 2 {
+			if out[j] == files[i] {
+				out[j+1], replaced = files[i+1], true
+			}
+		}
+		if !replaced {
+			out = append(out, files[i], files[i+1])
+		}
+	}
+	return out
+}
+
+// want is one expected problem; in where, $APP stands for the app
+// directory and $UNIT for the unit file.
+type want struct {
+	sev   Severity
+	check string
+	where string
+	text  []string // in the message or the fix
+}
+
+type checkCase struct {
+	name  string
+	files []string
+	unit  string // the unit file, $APP expanded; "" for none
+	// socket is a socket unit next to the unit file; installed is a unit
+	// put in UnitDir as web.service, to be found by --name web.
+	socket, installed string
+	setup             func(t *testing.T, dir string)
+	opts              func(o *Options, dir string)
+	want              []want
+}
+
+func runCase(t *testing.T, tc checkCase) (*Report, string) {
+	t.Helper()
+	dir := app(t, tc.files...)
+	opts := Options{
+		Config:  launcher.Config{AppDir: dir},
+		Environ: []string{"PATH=/usr/bin:/bin", "LANG=C.UTF-8"},
+		UnitDir: t.TempDir(), // never the machine's units
+	}
+	unitPath := ""
+	if tc.unit != "" {
+		unitPath = filepath.Join(t.TempDir(), "app.service")
+		require.NoError(t, os.WriteFile(unitPath, []byte(strings.ReplaceAll(tc.unit, "$APP", dir)), 0o644))
+		opts.Unit = unitPath
+		if tc.socket != "" {
+			require.NoError(t, os.WriteFile(strings.TrimSuffix(unitPath, ".service")+".socket", []byte(tc.socket), 0o644))
+		}
+	}
+	if tc.installed != "" {
+		require.NoError(t, os.WriteFile(filepath.Join(opts.UnitDir, "web.service"), []byte(tc.installed), 0o644))
+		opts.Name = "web"
+	}
+	if tc.setup != nil {
+		tc.setup(t, dir)
+	}
+	if tc.opts != nil {
+		tc.opts(&opts, dir)
+	}
+	if (opts.User != "" || strings.Contains(tc.unit+tc.installed, "User=")) && os.Geteuid() != 0 {
+		testenv.Skip(t, "checks for a service user need root, to give it the files")
+	}
+	r := Run(opts)
+
+	var text, js bytes.Buffer
+	require.NoError(t, r.WriteText(&text))
+	require.NoError(t, r.WriteJSON(&js))
+	assert.NotContains(t, text.String(), secret, "a value from an env file is printed")
+	assert.NotContains(t, js.String(), secret, "a value from an env file is printed")
+
+	expand := func(s string) string {
+		return strings.NewReplacer("$APP", dir, "$UNITDIR", opts.UnitDir, "$UNIT", unitPath).Replace(s)
+	}
+	var got, exp []string
+	for _, p := range r.Problems {
+		got = append(got, fmt.Sprintf("%s %s %s", p.Severity, p.Check, p.Where))
+	}
+	for _, w := range tc.want {
+		exp = append(exp, fmt.Sprintf("%s %s %s", w.sev, w.check, expand(w.where)))
+	}
+	assert.ElementsMatch(t, exp, got, "problems:\n%s", text.String())
+	for _, w := range tc.want {
+		var texts []string
+		match := false
+		for _, p := range r.Problems {
+			if p.Check == w.check && p.Where == expand(w.where) {
+				text := p.Message + "; " + p.Fix
+				texts = append(texts, text)
+				all := true
+				for _, s := range w.text {
+					all = all && strings.Contains(text, expand(s))
+				}
+				match = match || all
+			}
+		}
+		assert.True(t, match, "%s at %s: no problem says all of %q; got:\n%s", w.check, w.where, w.text, strings.Join(texts, "\n"))
+	}
+	return r, text.String()
+}
+
+func TestCleanApp(t *testing.T) {
+	r, text := runCase(t, checkCase{files: good})
+	assert.Empty(t, r.Problems, text)
+	assert.Equal(t, "0 errors, 0 warnings\n", text)
+}
+
+func TestEnvFiles(t *testing.T) {
+	tests := []checkCase{
+		{
+			name: "every refused line, not only the first",
+			files: with(".env", "# ok\nA=x$B\nB=1 # note\nexport C=1\nD='"+secret+"'\n"+
+				"E=\"a\\nb\"\nF='unterminated\n"),
+			want: []want{
+				{Error, "envfile.syntax", ".env:2", []string{"A: "}},
+				{Error, "envfile.syntax", ".env:3", []string{"B: "}},
+				{Error, "envfile.syntax", ".env:4", []string{"export"}},
+				{Error, "envfile.syntax", ".env:6", []string{"E: "}},
+				{Error, "envfile.syntax", ".env:7", []string{"F: "}},
+			},
+		},
+		{
+			name:  "duplicate",
+			files: with(".env", "A=1\nSECRET_KEY='"+secret+"'\nA=2\n"),
+			want:  []want{{Warning, "envfile.duplicate", ".env:3", []string{"A is set again (first at line 1); the last assignment wins"}}},
+		},
+		{
+			name:  "writable by everyone",
+			files: good,
+			setup: chmod(".env", 0o666),
+			want: []want{
+				{Error, "envfile.mode", ".env", []string{"writable by its group and by everyone (mode 0666)", "runs code as the service", "chmod 0640 .env"}},
+				{Warning, "envfile.mode", ".env", []string{"readable by everyone (mode 0666)", "holds secrets"}},
+			},
+		},
+		{
+			name:  "writable by the group",
+			files: good,
+			setup: chmod(".env", 0o660),
+			want:  []want{{Error, "envfile.mode", ".env", []string{"writable by its group (mode 0660)", "chmod 0640 .env"}}},
+		},
+		{
+			name:  "readable by everyone is a warning",
+			files: good,
+			setup: chmod(".env", 0o644),
+			want:  []want{{Warning, "envfile.mode", ".env", []string{"readable by everyone (mode 0644)", "chmod 0640 .env"}}},
+		},
+		{
+			name:  "a directory anyone can write",
+			files: with("conf/app.env", "A=1\n"),
+			setup: chmod("conf", 0o777),
+			opts:  envFiles(".env", "conf/app.env"),
+			want:  []want{{Error, "envfile.dirmode", "$APP/conf", []string{"whoever can write it can replace the file", "chmod go-w $APP/conf"}}},
+		},
+		{
+			name:  "missing",
+			files: good,
+			opts:  envFiles(".env", "prod.env", "-local.env"),
+			want:  []want{{Error, "envfile.missing", "prod.env", []string{"does not exist", "--env-file -prod.env"}}},
+		},
+		{
+			name:  "a refused file does not hide the others",
+			files: with("bad.env", "X=$Y\n", "more.env", "GUNICORN_CMD_ARGS=--daemon\n"),
+			opts:  envFiles(".env", "bad.env", "more.env"),
+			want: []want{
+				{Error, "envfile.syntax", "bad.env:1", nil},
+				{Error, "gunicorn.daemon", "GUNICORN_CMD_ARGS (more.env:1)", nil},
+			},
+		},
+		{
+			name:  "empty PYTHONPATH entry",
+			files: []string{".venv", "venv", "project/wsgi.py", "", ".env", "PYTHONPATH=lib::other\n"},
+			want:  []want{{Warning, "pythonpath.empty", ".env:1", []string{"puts the working directory on sys.path"}}},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { runCase(t, tc) })
+	}
+}
+
+func chmod(name string, mode os.FileMode) func(*testing.T, string) {
+	return func(t *testing.T, dir string) {
+		require.NoError(t, os.Chmod(filepath.Join(dir, name), mode))
+	}
+}
+
+func envFiles(names ...string) func(*Options, string) {
+	return func(o *Options, _ string) { o.Config.EnvFiles = names }
+}
+
+func serverArgs(args ...string) func(*Options, string) {
+	return func(o *Options, _ string) { o.Config.Args = args }
+}
+
+func TestVirtualenvAndServer(t *testing.T) {
+	tests := []checkCase{
+		{
+			name:  "the virtualenv's Python was removed",
+			files: good,
+			setup: func(t *testing.T, dir string) {
+				py := filepath.Join(dir, ".venv", "bin", "python3")
+				require.NoError(t, os.Remove(py))
+				require.NoError(t, os.Symlink("/usr/bin/python3.9-removed", py))
+			},
+			want: []want{{Error, "venv.python", "$APP/.venv/bin/python", []string{
+				"links to /usr/bin/python3.9-removed, which does not exist",
+				"-m venv --clear --system-site-packages $APP/.venv",
+			}}},
+		},
+		{
+			name:  "the virtualenv's Python does not run",
+			files: good,
+			setup: func(t *testing.T, dir string) {
+				py := filepath.Join(dir, ".venv", "bin", "python3")
+				require.NoError(t, os.Remove(py))
+				require.NoError(t, os.WriteFile(py, []byte("#!/bin/sh\necho broken >&2\nexit 3\n"), 0o755))
+			},
+			want: []want{{Error, "venv.python", "$APP/.venv/bin/python", []string{"does not run: exit status 3 (broken)", "rebuild it"}}},
+		},
+		{
+			name:  "the virtualenv was moved",
+			files: []string{".env", "", "src/project/wsgi.py", ""},
+			setup: func(t *testing.T, dir string) {
+				old := filepath.Join(t.TempDir(), "venv")
+				makeVenv(t, old)
+				require.NoError(t, os.Rename(old, filepath.Join(dir, ".venv")))
+			},
+			want: []want{{Error, "venv.moved", "$APP/.venv/bin/gunicorn", []string{
+				"which does not exist: the virtualenv was moved from", "to $APP/.venv", "203/EXEC",
+				"-m venv --clear --system-site-packages $APP/.venv",
+			}}},
+		},
+		{
+			name:  "the virtualenv was copied",
+			files: []string{".env", "", "src/project/wsgi.py", ""},
+			setup: func(t *testing.T, dir string) {
+				old := filepath.Join(t.TempDir(), "venv")
+				makeVenv(t, old)
+				out, err := exec.Command("cp", "-a", old, filepath.Join(dir, ".venv")).CombinedOutput()
+				require.NoError(t, err, "%s", out)
+			},
+			want: []want{{Warning, "venv.moved", "$APP/.venv/bin/gunicorn", []string{"the Python of another virtualenv"}}},
+		},
+		{
+			name:  "the server's #! interpreter is missing",
+			files: with(".venv/bin/gunicorn", "#!/usr/bin/python2.1-gone\n"),
+			setup: chmod(".venv/bin/gunicorn", 0o755),
+			want: []want{{Error, "server.interpreter", "$APP/.venv/bin/gunicorn", []string{
+				"starts with #!/usr/bin/python2.1-gone, which does not exist", "203/EXEC",
+			}}},
+		},
+		{
+			name:  "#!/usr/bin/env with a Python not on PATH",
+			files: with(".venv/bin/gunicorn", "#!/usr/bin/env python2.1\n"),
+			setup: chmod(".venv/bin/gunicorn", 0o755),
+			want:  []want{{Error, "server.interpreter", "$APP/.venv/bin/gunicorn", []string{"python2.1 is not on the service's PATH"}}},
+		},
+		{
+			name:  "the server is not executable",
+			files: good,
+			setup: chmod(".venv/bin/gunicorn", 0o644),
+			want:  []want{{Error, "server.run", "PATH", []string{"$APP/.venv/bin/gunicorn is not executable", "chmod +x"}}},
+		},
+		{
+			name:  "no server",
+			files: good,
+			opts:  func(o *Options, _ string) { o.Config.Server = "no-such-server" },
+			want:  []want{{Error, "server.notfound", "--server", []string{"no-such-server: not found"}}},
+		},
+		{
+			name:  "VIRTUAL_ENV names a missing directory",
+			files: with(".env", "VIRTUAL_ENV=/opt/gone\n"),
+			want:  []want{{Error, "venv.missing", ".env:1", []string{"does not exist"}}},
+		},
+		{
+			name:  "VIRTUAL_ENV disagrees with --venv",
+			files: with(".env", "VIRTUAL_ENV=/opt/other\nSECRET_KEY='"+secret+"'\n"),
+			opts:  func(o *Options, dir string) { o.Config.Venv = filepath.Join(dir, ".venv") },
+			want:  []want{{Warning, "venv.mismatch", ".env:1", []string{"another directory than the virtualenv given by --venv ($APP/.venv)"}}},
+		},
+		{
+			name:  "VIRTUAL_ENV agrees with --venv",
+			files: with(".env", "VIRTUAL_ENV=.venv\n"),
+			opts:  func(o *Options, dir string) { o.Config.Venv = filepath.Join(dir, ".venv") },
+		},
+		{
+			name:  "--venv does not exist",
+			files: good,
+			opts:  func(o *Options, dir string) { o.Config.Venv = filepath.Join(dir, "nope") },
+			want: []want{
+				{Error, "venv.missing", "--venv", []string{"does not exist", "python3 -m venv"}},
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { runCase(t, tc) })
+	}
+}
+
+func TestApplication(t *testing.T) {
+	tests := []checkCase{
+		{
+			name:  "module not on the path",
+			files: good,
+			opts:  serverArgs("nosuch.wsgi:application"),
+			want:  []want{{Error, "app.module", "SERVER-ARGS", []string{"module nosuch.wsgi is not found", "$APP/src", "--pythonpath DIR"}}},
+		},
+		{
+			name:  "module found by file",
+			files: good,
+			opts:  serverArgs("--bind", "127.0.0.1:8001", "project.wsgi:application"),
+		},
+		{
+			name:  "--pythonpath of gunicorn is searched",
+			files: with("lib/other/wsgi.py", ""),
+			opts:  serverArgs("--pythonpath", "lib", "other.wsgi"),
+		},
+		{
+			name:  "not a module name",
+			files: good,
+			opts:  serverArgs("project/wsgi.py"),
+			want:  []want{{Error, "app.module", "SERVER-ARGS", []string{`"project/wsgi.py" is not a Python module name`}}},
+		},
+		{
+			name:  "none detected",
+			files: []string{".venv", "venv", ".env", ""},
+			want:  []want{{Error, "app.detect", "SERVER-ARGS", []string{"no Django WSGI module found"}}},
+		},
+		{
+			name:  "none given with a configuration file",
+			files: with("gunicorn.conf.py", "workers = 2\n"),
+			want:  []want{{Error, "app.none", "gunicorn.conf.py", []string{"no wsgi_app"}}},
+		},
+		{
+			name:  "wsgi_app in the configuration file",
+			files: with("gunicorn.conf.py", "wsgi_app = 'project.wsgi:application'\n"),
+		},
+		{
+			name:  "import: found",
+			files: good,
+			opts:  func(o *Options, _ string) { o.Import = true; o.Config.Args = []string{"project.wsgi"} },
+		},
+		{
+			name:  "import: not found",
+			files: good,
+			opts:  func(o *Options, _ string) { o.Import = true; o.Config.Args = []string{"nosuch.wsgi"} },
+			want:  []want{{Error, "app.import", "SERVER-ARGS", []string{"cannot find module nosuch.wsgi"}}},
+		},
+		{
+			name:  "import: the parent package fails, and no value leaks",
+			files: with("src/project/__init__.py", "import os\nraise RuntimeError(os.environ['SECRET_KEY'])\n"),
+			opts:  func(o *Options, _ string) { o.Import = true; o.Config.Args = []string{"project.wsgi"} },
+			want:  []want{{Error, "app.import", "SERVER-ARGS", []string{"fails to find module project.wsgi", "RuntimeError: ***"}}},
+		},
+		{
+			name:  "import: the module itself is not run",
+			files: with("src/project/wsgi.py", "raise SystemExit('ran the app')\n"),
+			opts:  func(o *Options, _ string) { o.Import = true; o.Config.Args = []string{"project.wsgi"} },
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { runCase(t, tc) })
+	}
+}
+
+func TestGunicornSettings(t *testing.T) {
+	tests := []checkCase{
+		{
+			name:  "daemon in gunicorn.conf.py",
+			files: with("gunicorn.conf.py", "import multiprocessing\n\nworkers = multiprocessing.cpu_count()\ndaemon = True\n"),
+			opts:  serverArgs("project.wsgi"),
+			want:  []want{{Error, "gunicorn.daemon", "gunicorn.conf.py:4", []string{"systemd loses the server", "remove daemon"}}},
+		},
+		{
+			name:  "daemon = False",
+			files: with("gunicorn.conf.py", "daemon = False\n"),
+			opts:  serverArgs("project.wsgi"),
+		},
+		{
+			name:  "daemon on the command line",
+			files: good,
+			opts:  serverArgs("-D", "project.wsgi"),
+			want:  []want{{Error, "gunicorn.daemon", "SERVER-ARGS", nil}},
+		},
+		{
+			name:  "daemon in GUNICORN_CMD_ARGS",
+			files: with(".env", "SECRET_KEY='"+secret+"'\nGUNICORN_CMD_ARGS='--workers 3 --daemon'\n"),
+			want:  []want{{Error, "gunicorn.daemon", "GUNICORN_CMD_ARGS (.env:2)", nil}},
+		},
+		{
+			name:  "pidfile",
+			files: with("gunicorn.conf.py", "pidfile = '/run/app.pid'\nwsgi_app = 'project.wsgi'\n"),
+			want:  []want{{Warning, "gunicorn.pidfile", "gunicorn.conf.py:1", []string{"systemd already knows the server's PID"}}},
+		},
+		{
+			name:  "a --config that does not exist",
+			files: good,
+			opts:  serverArgs("-c", "conf/gunicorn.py", "project.wsgi"),
+			want:  []want{{Error, "gunicorn.config", "conf/gunicorn.py", []string{"cannot read its configuration file"}}},
+		},
+		{
+			name:  "a computed setting",
+			files: with("gunicorn.conf.py", "import os\nbind = os.environ.get('BIND', '127.0.0.1:8000')\nwsgi_app = 'project.wsgi'\n"),
+			want:  []want{{Warning, "gunicorn.unknown", "gunicorn.conf.py:2", []string{"bind is computed"}}},
+		},
+		{
+			name:  "the command line overrides the file",
+			files: with("gunicorn.conf.py", "pidfile = '/run/x.pid'\n"),
+			opts:  serverArgs("--pid=", "project.wsgi"),
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { runCase(t, tc) })
+	}
+}
+
+// serviceUnit is a unit as runapp unit would write it, for the app in $APP, with
+// extra lines in [Service].
+func serviceUnit(service ...string) string {
+	return "[Unit]\nDescription=app\n\n[Service]\nType=notify\nUser=nobody\nWorkingDirectory=$APP\nExecStart=/usr/local/bin/runapp --app-dir $APP\nKillMode=mixed\nTimeoutStopSec=40\n" +
+		strings.Join(service, "\n") + "\n\n[Install]\nWantedBy=multi-user.target\n"
+}
+
+func TestUnit(t *testing.T) {
+	tests := []checkCase{
+		{name: "a good unit", files: good, unit: serviceUnit()},
+		{
+			name:  "pitfalls",
+			files: good,
+			unit:  serviceUnit("Type=forking", "PIDFile=/run/app.pid", "WatchdogSec=30", "KillMode=process"),
+			want: []want{
+				{Error, "unit.type", "$UNIT:11", []string{"Type=forking", "Type=notify"}},
+				{Warning, "unit.pidfile", "$UNIT:12", nil},
+				{Error, "unit.watchdog", "$UNIT:13", []string{"WATCHDOG=1"}},
+				{Warning, "unit.killmode", "$UNIT:14", []string{"KillMode=mixed"}},
+			},
+		},
+		{
+			name:  "no User=",
+			files: good,
+			unit:  "[Service]\nExecStart=/usr/local/bin/runapp\n",
+			want:  []want{{Warning, "unit.user", "$UNIT", []string{"runs as root"}}},
+		},
+		{
+			name:  "a User= that does not exist",
+			files: good,
+			unit:  strings.Replace(serviceUnit(), "User=nobody", "User=no-such-user-42", 1),
+			want:  []want{{Error, "user.unknown", "$UNIT:6", []string{"user no-such-user-42 does not exist", "useradd --system"}}},
+		},
+		{
+			name:  "TimeoutStopSec= shorter than the graceful timeout",
+			files: good,
+			unit:  strings.Replace(serviceUnit(), "TimeoutStopSec=40", "TimeoutStopSec=20s", 1),
+			want:  []want{{Error, "gunicorn.graceful_timeout", "$UNIT:10", []string{"20s after SIGTERM", "(30s, gunicorn's default)"}}},
+		},
+		{
+			name:  "a shorter graceful timeout fits",
+			files: good,
+			unit:  strings.Replace(serviceUnit(), "TimeoutStopSec=40", "TimeoutStopSec=20s", 1),
+			opts:  serverArgs("--graceful-timeout", "10", "project.wsgi"),
+		},
+		{
+			name:  "graceful_timeout from gunicorn.conf.py",
+			files: with("gunicorn.conf.py", "graceful_timeout = 120\nwsgi_app = 'project.wsgi'\n"),
+			unit:  serviceUnit(),
+			want:  []want{{Error, "gunicorn.graceful_timeout", "$UNIT:10", []string{"40s after SIGTERM", "2m0s, gunicorn.conf.py:1"}}},
+		},
+		{
+			name:  "the default stop timeout",
+			files: with("gunicorn.conf.py", "graceful_timeout = 120\nwsgi_app = 'project.wsgi'\n"),
+			unit:  strings.Replace(serviceUnit(), "TimeoutStopSec=40\n", "", 1),
+			want:  []want{{Error, "gunicorn.graceful_timeout", "$UNIT", []string{"1m30s after SIGTERM"}}},
+		},
+		{
+			name:  "a privileged port without a capability",
+			files: good,
+			unit:  serviceUnit(),
+			opts:  serverArgs("--bind", "0.0.0.0:80", "project.wsgi"),
+			want:  []want{{Error, "gunicorn.bind", "SERVER-ARGS", []string{"port 80, below 1024", "nobody needs CAP_NET_BIND_SERVICE", "AmbientCapabilities=CAP_NET_BIND_SERVICE"}}},
+		},
+		{
+			name:  "a privileged port from the environment",
+			files: with(".env", "SECRET_KEY='"+secret+"'\nPORT=443\n"),
+			unit:  serviceUnit(),
+			want:  []want{{Error, "gunicorn.bind", "PORT (.env:2)", []string{"binds a port, below 1024"}}},
+		},
+		{
+			name:  "a privileged port with the capability",
+			files: good,
+			unit:  serviceUnit("AmbientCapabilities=CAP_NET_BIND_SERVICE"),
+			opts:  serverArgs("-b", "[::]:443", "project.wsgi"),
+		},
+		{
+			name:   "a privileged port with a socket unit",
+			files:  good,
+			unit:   serviceUnit(),
+			socket: "[Socket]\nListenStream=80\n",
+			opts:   serverArgs("-b", "0.0.0.0:80", "project.wsgi"),
+		},
+		{
+			name:  "a privileged port, no unit",
+			files: good,
+			opts:  func(o *Options, _ string) { o.User = "nobody"; o.Config.Args = []string{"-b:80", "project.wsgi"} },
+			want:  []want{{Warning, "gunicorn.bind", "SERVER-ARGS", []string{"or a socket unit"}}},
+		},
+		{
+			name:  "EnvironmentFile= on a file runapp refuses",
+			files: with(".env", "SECRET_KEY='"+secret+"'\nA=$B # c\n"),
+			unit:  serviceUnit("EnvironmentFile=$APP/.env"),
+			want: []want{
+				{Error, "envfile.syntax", ".env:2", nil},
+				{Error, "unit.environmentfile", "$UNIT:11", []string{"names .env, which runapp refuses"}},
+			},
+		},
+		{
+			name:  "EnvironmentFile= on another file",
+			files: with("other.env", "A=1\nexport B=2\n"),
+			unit:  serviceUnit("EnvironmentFile=$APP/other.env"),
+			want:  []want{{Error, "unit.environmentfile", "$UNIT:11", []string{"systemd and bash read differently (line 2;"}}},
+		},
+		{
+			name:  "EnvironmentFile= missing",
+			files: good,
+			unit:  serviceUnit("EnvironmentFile=$APP/gone.env", "EnvironmentFile=-$APP/optional.env"),
+			want:  []want{{Error, "unit.environmentfile", "$UNIT:11", []string{"systemd cannot read"}}},
+		},
+		{
+			name:  "ExecStart= a script without exec",
+			files: with("run", "#! /bin/bash\nset -a\nsource .env\nset +a\n\n$VIRTUAL_ENV/bin/gunicorn project.wsgi\n# done\n"),
+			setup: chmod("run", 0o755),
+			unit:  strings.Replace(serviceUnit(), "ExecStart=/usr/local/bin/runapp --app-dir $APP", "ExecStart=$APP/run", 1),
+			want:  []want{{Error, "unit.execstart", "$UNIT:8", []string{"last command (line 6) is not exec'd"}}},
+		},
+		{
+			name:  "ExecStart= a script with exec",
+			files: with("run", "#!/bin/sh\nset -a; . ./.env; set +a\nexec \"$VIRTUAL_ENV/bin/gunicorn\" \\\n  project.wsgi\n"),
+			setup: chmod("run", 0o755),
+			unit:  strings.Replace(serviceUnit(), "ExecStart=/usr/local/bin/runapp --app-dir $APP", "ExecStart=-$APP/run", 1),
+		},
+		{
+			name:  "--unit does not exist",
+			files: good,
+			opts:  func(o *Options, dir string) { o.Unit = filepath.Join(dir, "none.service") },
+			want:  []want{{Error, "unit.read", "$APP/none.service", nil}},
+		},
+		{
+			name:      "the installed unit is found by name",
+			files:     good,
+			installed: "[Service]\nType=forking\nUser=nobody\n",
+			want:      []want{{Error, "unit.type", "$UNITDIR/web.service:2", nil}},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { runCase(t, tc) })
+	}
+}
+
+func TestReportOutput(t *testing.T) {
+	r := &Report{Problems: []Problem{
+		{Warning, "envfile.mode", ".env", "readable", "chmod 0640 .env"},
+		{Error, "envfile.syntax", ".env:10", "B: bad", "quote it"},
+		{Error, "envfile.syntax", ".env:9", "A: bad", ""},
+		{Error, "unit.type", "/etc/systemd/system/app.service:3", "forking", "notify"},
+	}}
+	r.Problems = append(r.Problems, r.Problems[1]) // reported twice, shown once
+	c := &checker{problems: r.Problems}
+	r = c.report()
+	var text bytes.Buffer
+	require.NoError(t, r.WriteText(&text))
+	assert.Equal(t, ""+
+		"error    .env:9                             A: bad\n"+
+		"error    .env:10                            B: bad; quote it\n"+
+		"error    /etc/systemd/system/app.service:3  forking; notify\n"+
+		"warning  .env                               readable; chmod 0640 .env\n"+
+		"3 errors, 1 warning\n", text.String())
+
+	var js bytes.Buffer
+	require.NoError(t, r.WriteJSON(&js))
+	var doc map[string]any
+	require.NoError(t, json.Unmarshal(js.Bytes(), &doc))
+	assert.Equal(t, float64(3), doc["errors"])
+	assert.Equal(t, float64(1), doc["warnings"])
+	problems := doc["problems"].([]any)
+	require.Len(t, problems, 4)
+	assert.Equal(t, map[string]any{"severity": "error", "check": "envfile.syntax", "where": ".env:9", "message": "A: bad", "fix": ""}, problems[0])
+
+	js.Reset()
+	require.NoError(t, (&checker{}).report().WriteJSON(&js))
+	assert.JSONEq(t, `{"problems": [], "errors": 0, "warnings": 0}`, js.String())
+}
