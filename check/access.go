@@ -79,7 +79,7 @@ func (p perm) letter() string {
 type denial struct {
 	path string // the file or directory in the way
 	why  string // "/srv is drwx------ root:root"
-	dir  bool   // path is a directory above the file (search permission)
+	dir  bool   // path is a directory: on the way, or the one to enter
 	acl  bool   // path has an ACL, which this check does not evaluate
 }
 
@@ -107,7 +107,8 @@ func (a *account) denied(path string, want perm) *denial {
 		}
 	}
 	if why := a.may(real, want); why != "" {
-		return &denial{path: real, why: why, acl: hasACL(real)}
+		fi, err := os.Stat(real)
+		return &denial{path: real, why: why, dir: err == nil && fi.IsDir(), acl: hasACL(real)}
 	}
 	return nil
 }
@@ -187,6 +188,31 @@ func groupName(gid uint32) string {
 		return g.Name
 	}
 	return strconv.FormatUint(uint64(gid), 10)
+}
+
+// access reports, once per directory in the way, that the service user
+// cannot verb what (path, as named in the message) for want. It says
+// whether the user can.
+func (c *checker) access(check, where, path, verb, what string, want perm) bool {
+	d := c.user.denied(path, want)
+	if d == nil {
+		return true
+	}
+	if d.dir {
+		if c.blocked[d.path] {
+			return false
+		}
+		if c.blocked == nil {
+			c.blocked = map[string]bool{}
+		}
+		c.blocked[d.path] = true
+	}
+	sev := Error
+	if d.acl {
+		sev = Warning
+	}
+	c.add(sev, check, where, d.message(c.user, verb, what), d.fix(c.user, want))
+	return false
 }
 
 // loadUser finds the service user: --user, else the unit's User=.

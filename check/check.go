@@ -100,6 +100,10 @@ type checker struct {
 	venvErr error
 	// appReported: launcher found no WSGI module to run, and said so.
 	appReported bool
+	// blocked are the directories the service user cannot pass, reported
+	// once each; noChdir: the app directory is one of them.
+	blocked map[string]bool
+	noChdir bool
 }
 
 func (c *checker) add(sev Severity, check, where, msg, fix string) {
@@ -109,11 +113,11 @@ func (c *checker) add(sev Severity, check, where, msg, fix string) {
 func (c *checker) run() {
 	c.loadUnit()
 	c.loadUser()
+	c.checkAppDir()
 	c.checkEnvFiles()
 	if !c.inspect() {
 		return
 	}
-	c.checkAppDir()
 	c.checkVenv()
 	c.checkPythonPath()
 	c.checkServer()
@@ -172,14 +176,8 @@ func (c *checker) failure(f launcher.Failure) {
 			fix = "create the directory, or drop the flag"
 		}
 	case launcher.StepProgram:
-		if c.plan != nil && c.plan.Program != "" {
-			c.programErr = f.Err // checkServer says why, or falls back to this
-			return
-		}
-		check, where = "server.notfound", "--server"
-		if c.opts.Config.Server == "" {
-			where = "PATH"
-		}
+		c.programErr = f.Err // checkServer says why, or falls back to this
+		return
 	case launcher.StepApp:
 		check, where = "app.detect", "SERVER-ARGS"
 		c.appReported = true

@@ -51,13 +51,7 @@ func (c *checker) checkEnvFiles() {
 		c.checkEnvSyntax(f, data)
 		c.checkEnvMode(f)
 		if c.user != nil {
-			if d := c.user.denied(path, permRead); d != nil {
-				sev := Error
-				if d.acl {
-					sev = Warning
-				}
-				c.add(sev, "envfile.access", name, d.message(c.user, "read", name), d.fix(c.user, permRead))
-			}
+			c.access("envfile.access", name, path, "read", name, permRead)
 		}
 	}
 }

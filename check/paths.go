@@ -1,21 +1,24 @@
 package check
 
 import (
+	"os"
 	"strings"
 
 	"github.com/runapp/runapp/launcher"
 )
 
 // checkAppDir: the service user can enter the app directory, or systemd
-// fails to start the service with 200/CHDIR.
+// fails to start the service with 200/CHDIR. It runs first, so that a
+// directory in the way of everything is reported as that.
 func (c *checker) checkAppDir() {
 	if c.user == nil {
 		return
 	}
-	if d := c.user.denied(c.plan.Dir, permExec); d != nil {
-		msg := d.message(c.user, "enter", c.plan.Dir) + ", so systemd cannot start the service there (200/CHDIR)"
-		c.add(severity(d), "appdir.access", c.plan.Dir, msg, d.fix(c.user, permExec))
+	dir := c.appDir()
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return // launcher says what is wrong with it
 	}
+	c.noChdir = !c.access("appdir.access", dir, dir, "enter", dir+" (systemd says 200/CHDIR)", permExec)
 }
 
 // checkPythonPath: an empty PYTHONPATH entry puts the working directory on

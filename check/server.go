@@ -30,11 +30,8 @@ func (c *checker) checkServer() {
 		return
 	}
 	found := false
-	if c.user != nil {
-		if d := c.user.denied(prog, permExec); d != nil {
-			c.add(severity(d), "server.access", prog, d.message(c.user, "run", prog), d.fix(c.user, permExec))
-			found = true
-		}
+	if c.user != nil && !c.access("server.access", prog, prog, "run", prog, permExec) {
+		found = true
 	}
 	if interp, arg, err := launcher.Shebang(prog); err == nil && interp != "" {
 		found = c.checkInterpreter(prog, interp, arg) || found
@@ -48,15 +45,6 @@ func (c *checker) checkServer() {
 // venvBroken says whether a virtualenv is named or found but unusable.
 func (c *checker) venvBroken() bool {
 	return c.pyBroke || c.venvErr != nil
-}
-
-// severity is Error, or Warning when an ACL may grant what the mode bits
-// deny.
-func severity(d *denial) Severity {
-	if d.acl {
-		return Warning
-	}
-	return Error
 }
 
 // checkInterpreter reports what is wrong with the #! line of prog, and
@@ -115,11 +103,8 @@ func (c *checker) checkInterpreter(prog, interp, arg string) bool {
 				prog, python, filepath.Dir(filepath.Dir(python))),
 			rebuild(c.plan.Venv))
 	}
-	if c.user != nil {
-		if d := c.user.denied(python, permExec); d != nil {
-			c.add(severity(d), "server.interpreter", prog, d.message(c.user, "run", python+" (the #! interpreter of "+filepath.Base(prog)+")"), d.fix(c.user, permExec))
-			return true
-		}
+	if c.user != nil && !c.access("server.interpreter", prog, python, "run", python+" (the #! interpreter of "+filepath.Base(prog)+")", permExec) {
+		return true
 	}
 	if !strings.HasPrefix(filepath.Base(python), "python") {
 		return false

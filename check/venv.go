@@ -209,7 +209,7 @@ func (c *checker) runPython(python string, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, python, args...)
 	cmd.Env = c.plan.Environ()
 	cmd.Dir = c.plan.Dir
-	if c.user != nil && os.Geteuid() == 0 && c.user.uid != 0 {
+	if c.asService() {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{
 			Uid: c.user.uid, Gid: c.user.gid, Groups: c.user.groups,
 		}}
@@ -230,10 +230,17 @@ func (c *checker) runPython(python string, args ...string) (string, error) {
 
 // asUser says, for a message, as whom a Python was run.
 func (c *checker) asUser() string {
-	if c.user != nil && os.Geteuid() == 0 && c.user.uid != 0 {
+	if c.asService() {
 		return " as " + c.user.name
 	}
 	return ""
+}
+
+// asService says whether Python runs as the service user: when check runs
+// as root and the user can enter the app directory (if not, that is
+// reported, and Python runs as root to learn what else is wrong).
+func (c *checker) asService() bool {
+	return c.user != nil && os.Geteuid() == 0 && c.user.uid != 0 && !c.noChdir
 }
 
 // lastLine is the last non-empty line of a program's output, shortened
