@@ -1,0 +1,58 @@
+#!/bin/bash
+# setup.sh runs inside the end-to-end root before it boots (systemd-nspawn
+# without an init): it lays out the apps as the seed does (/srv/APP with the
+# Django project, a virtualenv, .env, a dedicated user), installs the units
+# that `runapp unit` writes for them and enables the checker.
+#
+# The Go test has copied in: /usr/local/bin/runapp, the example app under
+# /e2e/example, scripts/mkvenv as /e2e/mkvenv and this directory as /e2e.
+set -euo pipefail
+
+runapp=/usr/local/bin/runapp
+units=/etc/systemd/system
+
+# app NAME [ENV-FILE]: /srv/NAME with the example project and its own
+# virtualenv, owned by root; the system user NAME may read but not write it.
+app() {
+	local name=$1 env=${2:-/e2e/example/.env} dir=/srv/$1
+	useradd --system --user-group --home-dir "$dir" --no-create-home \
+		--shell /usr/sbin/nologin "$name"
+	mkdir -p "$dir"
+	cp -r /e2e/example/src "$dir/src"
+	install -m 0640 -g "$name" "$env" "$dir/.env"
+	/e2e/mkvenv "$dir/.venv" >/dev/null
+	# The service cannot write bytecode under ProtectSystem=strict.
+	/usr/bin/python3 -m compileall -q "$dir/src"
+}
+
+# Scenarios 1-4 and 9: a strict unit serving on port 80 with two workers.
+app shop
+# Scenario 2: the same app, with a gunicorn hook that delays READY=1.
+app ready
+cp /e2e/slowstart.py /srv/ready/slowstart.py
+# Scenario 5: socket activation.
+app sock
+# Scenario 6: a .env that runapp refuses.
+app broken /e2e/broken.env
+# Scenario 7: the env file is root's alone and reaches the app as a credential.
+app vault
+chown root:root /srv/vault/.env
+chmod 0600 /srv/vault/.env
+
+"$runapp" unit --app-dir /srv/shop --user shop --write "$units" \
+	-- --bind 0.0.0.0:80 --workers 2 project.wsgi
+"$runapp" unit --app-dir /srv/ready --user ready --write "$units" \
+	-- --config /srv/ready/slowstart.py --bind 127.0.0.1:8083 project.wsgi
+"$runapp" unit --app-dir /srv/sock --user sock --socket 8081 --write "$units"
+"$runapp" unit --app-dir /srv/broken --user broken --write "$units"
+"$runapp" unit --app-dir /srv/vault --user vault --credential --write "$units" \
+	-- --bind 127.0.0.1:8082 project.wsgi
+
+# ready.service is started by the checker, to watch it wait for READY=1.
+systemctl enable --quiet shop.service sock.socket broken.service vault.service
+install -m 0644 /e2e/e2e-check.service "$units/"
+systemctl enable --quiet e2e-check.service
+
+# The parity scenario runs runapp from an empty app directory: no virtualenv,
+# no src, so runapp adds nothing of its own to the environment.
+mkdir -p /e2e/parity-app
