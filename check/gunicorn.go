@@ -174,7 +174,7 @@ func splitShell(s string) ([]string, error) {
 		case ch == '"':
 			i++
 			for ; i < len(s) && s[i] != '"'; i++ {
-				if s[i] == '\\' && i+1 < len(s) && strings.IndexByte(`\"$`+"`", s[i+1]) >= 0 {
+				if s[i] == '\\' && i+1 < len(s) && (s[i+1] == '"' || s[i+1] == '\\') {
 					i++
 				}
 				cur.WriteByte(s[i])

@@ -1,0 +1,281 @@
+package check
+
+// Differential tests: what this package reads without running gunicorn,
+// Python or systemd is compared with what they read themselves.
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/runapp/runapp/internal/testenv"
+)
+
+// python runs Debian's python3 (which has python3-gunicorn) with a script
+// and arguments, and decodes the JSON it prints.
+func python(t *testing.T, out any, script string, args ...string) {
+	t.Helper()
+	const py = "/usr/bin/python3"
+	if _, err := os.Stat(py); err != nil {
+		testenv.Skip(t, "needs Debian's "+py)
+	}
+	cmd := exec.Command(py, append([]string{"-c", script}, args...)...)
+	cmd.Stderr = os.Stderr
+	data, err := cmd.Output()
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(data, out), "%s", data)
+}
+
+func TestGunicornOptionsMatchGunicorn(t *testing.T) {
+	var settings []struct {
+		Name   string   `json:"name"`
+		CLI    []string `json:"cli"`
+		Action string   `json:"action"`
+	}
+	python(t, &settings, `
+import json, gunicorn.config as c
+print(json.dumps([{"name": s.name, "cli": s.cli or [], "action": s.action or ""} for s in c.KNOWN_SETTINGS]))
+`)
+	require.NotEmpty(t, settings)
+	for _, s := range settings {
+		for _, opt := range s.CLI {
+			name, valued := gunicornValued[opt]
+			if strings.HasPrefix(s.Action, "store_") {
+				assert.False(t, valued, "%s is a flag in gunicorn", opt)
+				continue
+			}
+			if assert.True(t, valued, "%s takes a value in gunicorn (%s)", opt, s.Name) {
+				assert.Equal(t, s.Name, name, opt)
+			}
+		}
+	}
+	for opt, name := range gunicornFlags {
+		found := false
+		for _, s := range settings {
+			found = found || s.Name == name && strings.HasPrefix(s.Action, "store_") && slices.Contains(s.CLI, opt)
+		}
+		assert.True(t, found, "%s is gunicorn's flag for %s", opt, name)
+	}
+}
+
+func TestParseGunicornArgsMatchesGunicorn(t *testing.T) {
+	cmdLines := [][]string{
+		{"project.wsgi"},
+		{"-b", ":80", "-Db:81", "--graceful-timeout=5", "app.wsgi:application"},
+		{"--bind=unix:/run/app.sock", "--workers", "3", "--pid", "/run/p", "project.wsgi"},
+		{"-w4", "-k", "gthread", "--threads", "2", "--preload", "-c", "conf.py", "x.wsgi"},
+		{"--daemon", "--log-level", "debug", "--access-logfile", "-", "--", "-weird.module"},
+		{"--chdir", "/srv/app", "--pythonpath", "a,b", "-e", "X=1", "--env", "Y=2", "m"},
+		{"--reload", "--check-config", "-R", "--no-sendfile", "--capture-output", "m:app"},
+		{"-p", "p.pid", "-Dw", "2", "-t", "60", "--max-requests=100", "m"},
+	}
+	for _, args := range cmdLines {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			var ref map[string]any
+			python(t, &ref, `
+import json, sys, gunicorn.config as c
+ns = vars(c.Config().parser().parse_args(sys.argv[1:]))
+print(json.dumps({k: v for k, v in ns.items() if v is not None}))
+`, args...)
+			settings, positional, err := parseGunicornArgs(args)
+			require.NoError(t, err)
+			refArgs, _ := ref["args"].([]any)
+			assert.Equal(t, len(refArgs), len(positional), "positional arguments")
+			for i := range min(len(refArgs), len(positional)) {
+				assert.Equal(t, refArgs[i], positional[i])
+			}
+			for _, name := range []string{"bind", "daemon", "pidfile", "graceful_timeout", "config", "chdir", "pythonpath"} {
+				want, ok := ref[name]
+				got, have := settings[name]
+				assert.Equal(t, ok, have, "%s set", name)
+				if !ok || !have {
+					continue
+				}
+				switch w := want.(type) {
+				case []any:
+					assert.Equal(t, fmt.Sprint(w), fmt.Sprint(got), name)
+				case bool:
+					assert.Equal(t, []string{"True"}, got, name)
+				default:
+					assert.Equal(t, fmt.Sprint(w), got[len(got)-1], name)
+				}
+			}
+		})
+	}
+}
+
+func TestSplitShellMatchesShlex(t *testing.T) {
+	inputs := []string{
+		`--bind :80 --daemon`,
+		`  --log-level   debug  `,
+		`--access-logformat '%(h)s %(r)s' -b "0.0.0.0:80"`,
+		`a\ b "c\"d" 'e\f' "g\\h" "i\$j" "k\l"`,
+		`x"y"z 'a'"b"c`,
+		``,
+		"tab\tsep\nnewline",
+	}
+	var ref [][]string
+	python(t, &ref, `
+import json, shlex, sys
+print(json.dumps([shlex.split(s) for s in sys.argv[1:]]))
+`, inputs...)
+	for i, in := range inputs {
+		got, err := splitShell(in)
+		require.NoError(t, err, in)
+		if len(ref[i]) == 0 {
+			assert.Empty(t, got, in)
+			continue
+		}
+		assert.Equal(t, ref[i], got, "%q", in)
+	}
+	for _, bad := range []string{`'open`, `"open`} {
+		_, err := splitShell(bad)
+		assert.Error(t, err, bad)
+	}
+}
+
+func TestParsePyConfMatchesPython(t *testing.T) {
+	conf := `# gunicorn.conf.py
+import multiprocessing
+import os
+
+bind = ["127.0.0.1:8000", 'unix:/run/app.sock']
+workers = multiprocessing.cpu_count() * 2 + 1
+daemon = True
+pidfile = None
+graceful_timeout = 1_20
+timeout = 30.5
+wsgi_app = "project.wsgi:application"  # the app
+accesslog = '-'
+proc_name = "it's"
+raw_env = (
+    "A=1",  # first
+    "B=2",
+)
+loglevel = os.environ.get("LOG_LEVEL", "info")
+errorlog = "a" "b"
+chdir = r"/srv/app"
+if os.environ.get("DEBUG"):
+    reload = True
+def on_starting(server):
+    daemon = False
+user = 'www' + '-data'
+umask = 0o22
+preload_app = False
+preload_app = not preload_app
+backlog == 3
+`
+	var ref map[string]any
+	python(t, &ref, `
+import ast, json, sys
+out = {}
+for node in ast.parse(sys.argv[1]).body:
+    if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+        try:
+            v = ast.literal_eval(node.value)
+            if isinstance(v, tuple):
+                v = list(v)
+            out[node.targets[0].id] = v if isinstance(v, list) else ("None" if v is None else str(v))
+        except ValueError:
+            out[node.targets[0].id] = {"unknown": True}
+print(json.dumps(out))
+`, conf)
+	got := parsePyConf([]byte(conf))
+	var names []string
+	for name := range ref {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		v, ok := got[name]
+		if !assert.True(t, ok, name) {
+			continue
+		}
+		switch want := ref[name].(type) {
+		case map[string]any:
+			// Python cannot read it as a literal either; a literal this
+			// package misses (r"", "a" "b", 0o22) is only unknown, which
+			// check reports as such: never a wrong value.
+			assert.False(t, v.known && !v.isSeq && v.str != "", "%s: Python cannot read it as a literal, check read %q", name, v.str)
+		case []any:
+			assert.True(t, v.known && v.isSeq, name)
+			assert.Equal(t, fmt.Sprint(want), fmt.Sprint(v.list), name)
+		case string:
+			if name == "chdir" || name == "errorlog" || name == "umask" {
+				assert.False(t, v.known, "%s is read as unknown", name)
+				continue
+			}
+			assert.True(t, v.known, name)
+			want = strings.TrimSuffix(want, ".0")
+			assert.Equal(t, want, v.str, name)
+		}
+	}
+	for name := range got {
+		assert.Contains(t, ref, name, "%s is not a top-level assignment", name)
+	}
+	assert.Equal(t, 7, got["daemon"].line)
+}
+
+func TestParseTimespanMatchesSystemd(t *testing.T) {
+	analyze := testenv.LookPath(t, "systemd-analyze")
+	spans := []string{"90", "90s", "1min 30s", "1m30s", "500ms", "2h", "1.5s", "3 min", "20sec", "1w 2d", "100us", "0"}
+	out, err := exec.Command(analyze, append([]string{"timespan"}, spans...)...).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	usec := regexp.MustCompile(`μs: (\d+)`).FindAllStringSubmatch(string(out), -1)
+	require.Len(t, usec, len(spans), "%s", out)
+	for i, s := range spans {
+		n, err := strconv.ParseInt(usec[i][1], 10, 64)
+		require.NoError(t, err)
+		got, err := parseTimespan(s)
+		require.NoError(t, err, s)
+		assert.Equal(t, time.Duration(n)*time.Microsecond, got, s)
+	}
+	d, err := parseTimespan("infinity")
+	require.NoError(t, err)
+	assert.Zero(t, d)
+	for _, bad := range []string{"", "abc", "5 parsecs", "1M"} {
+		_, err := parseTimespan(bad)
+		assert.Error(t, err, bad)
+	}
+}
+
+func TestLastCommand(t *testing.T) {
+	tests := []struct {
+		script, last string
+		line         int
+	}{
+		{"#!/bin/bash\nset -a\nsource .env\nexec gunicorn x\n", "exec gunicorn x", 4},
+		{"#!/bin/sh\nexec \\\n  gunicorn x\n# end\n\n", "exec    gunicorn x", 2},
+		{"#!/bin/sh\ncd /srv && gunicorn x;\n", "gunicorn x", 2},
+		{"#!/bin/sh\nif true; then\n  exec gunicorn\nfi\n", "", 0},
+	}
+	for _, tt := range tests {
+		last, line := lastCommand(tt.script)
+		assert.Equal(t, tt.last, last, tt.script)
+		assert.Equal(t, tt.line, line, tt.script)
+	}
+}
+
+func TestBindPort(t *testing.T) {
+	tests := map[string]int{"0.0.0.0:80": 80, ":443": 443, "[::]:8443": 8443, "localhost": 8000, "[::1]": 8000, "unix:/run/a.sock": -1, "fd://3": -1}
+	for b, want := range tests {
+		port, ok := bindPort(b)
+		if want < 0 {
+			assert.False(t, ok, b)
+			continue
+		}
+		assert.True(t, ok, b)
+		assert.Equal(t, want, port, b)
+	}
+}
