@@ -214,9 +214,14 @@ func (r *report) header(runapp string) {
 	_ = unix.Uname(&u)
 	version, _ := exec.Command(runapp, "version").Output()
 	r.printf("runapp benchmarks, %s\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
-	r.printf("machine: %d CPUs, %s, Linux %s, %s, %s, %s\n\n",
+	r.printf("machine: %d CPUs, %s, Linux %s, %s, %s, %s\n",
 		runtime.NumCPU(), cpuModel(), unix.ByteSliceToString(u.Release[:]), runtime.Version(),
 		strings.TrimSpace(string(version)), bashVersion())
+	// Whatever else runs widens the spreads; the load says how much did.
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		r.printf("load average at the end (1, 5, 15 min): %s\n", strings.Join(strings.Fields(string(b))[:3], " "))
+	}
+	r.printf("\n")
 }
 
 func cpuModel() string {
