@@ -33,8 +33,8 @@ lint: ## gofmt, go vet, staticcheck
 bench: build ## launch cost against the bash run script, and Go benchmarks (BENCHMARKS.md)
 	$(GO) run ./bench/launch -runapp $(BIN)
 
-fuzz: ## fuzz the env-file parser (FUZZTIME=1m)
-	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(or $(FUZZTIME),1m) ./envfile
+fuzz: ## fuzz the env-file parser (FUZZ=FuzzParse or FuzzDifferential, FUZZTIME=1m)
+	$(GO) test -run '^$$' -fuzz '^$(or $(FUZZ),FuzzParse)$$' -fuzztime $(or $(FUZZTIME),1m) ./envfile
 
 demo: build ## serve the example Django app through runapp on http://127.0.0.1:8000/
 	scripts/deps demo
