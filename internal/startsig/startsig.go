@@ -16,11 +16,15 @@ const EntryFlag = "-E github.com/runapp/runapp/internal/startsig.entry"
 
 // Written by entry before the runtime starts, read-only afterwards.
 var (
-	captured uint32    // 1 once entry ran
-	blocked  uint64    // the signal mask, bit n-1 for signal n
-	ignored  uint64    // signals whose disposition was SIG_IGN
-	act      [4]uint64 // entry's buffer for rt_sigaction's old action
+	captured uint32 // 1 once entry ran
+	blocked  uint64 // the signal mask, bit n-1 for signal n
+	ignored  uint64 // signals whose disposition was SIG_IGN
 )
+
+// act is entry's buffer for rt_sigaction's old action: a struct sigaction.
+//
+//lint:ignore U1000 used from assembly
+var act [4]uint64
 
 // Captured reports whether the start state was recorded: false when the
 // binary was built without EntryFlag (e.g. by go test), or on a platform
