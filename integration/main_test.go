@@ -54,12 +54,12 @@ func run(m *testing.M) int {
 	return m.Run()
 }
 
-// build builds cmd/runapp as the Makefile does: static, without paths.
+// build builds runapp with `make build`: the flags that make it static and
+// give it its signal-recording entry point are the Makefile's.
 func build(dir string) (string, error) {
 	bin := filepath.Join(dir, "runapp")
-	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./cmd/runapp")
+	cmd := exec.Command("make", "-s", "build", "BIN="+bin)
 	cmd.Dir = repoRoot
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("cannot build runapp: %w\n%s", err, out)
 	}
@@ -98,14 +98,23 @@ func needVenv(t testing.TB) string {
 	return venvDir
 }
 
-// starter execs argv as a service manager or nohup would start it: SIGUSR2
-// blocked, SIGPIPE and SIGHUP ignored. Both stay across execve, so whatever
-// argv[0] execs next sees them unless something in between resets them.
+// What starter blocks and ignores, bit n-1 for signal n as in
+// /proc/PID/status. SIGPIPE is ignored as systemd's IgnoreSIGPIPE=yes does,
+// SIGHUP as nohup does; a blocked SIGUSR2 stands for any blocked signal,
+// SIGURG for one the Go runtime itself needs.
+const (
+	starterBlocked uint64 = 1<<(unix.SIGUSR2-1) | 1<<(unix.SIGURG-1)
+	starterIgnored uint64 = 1<<(unix.SIGPIPE-1) | 1<<(unix.SIGHUP-1)
+)
+
+// starter execs argv with the signals above blocked and ignored. Both stay
+// across execve, so whatever argv[0] execs next sees them unless something
+// in between changes them.
 func starter(argv []string) {
 	// The mask is per thread: set it on the thread that calls execve.
 	runtime.LockOSThread()
 	var set unix.Sigset_t
-	sigaddset(&set, unix.SIGUSR2)
+	set.Val[0] = starterBlocked
 	if err := unix.PthreadSigmask(unix.SIG_BLOCK, &set, nil); err != nil {
 		fmt.Fprintln(os.Stderr, "starter:", err)
 		os.Exit(1)
@@ -122,9 +131,4 @@ func starter(argv []string) {
 	err := unix.Exec(argv[0], argv, env)
 	fmt.Fprintln(os.Stderr, "starter:", err)
 	os.Exit(1)
-}
-
-func sigaddset(set *unix.Sigset_t, sig unix.Signal) {
-	n := uint(sig) - 1
-	set.Val[n/64] |= 1 << (n % 64)
 }

@@ -177,8 +177,9 @@ func TestReload(t *testing.T) {
 	assert.Equal(t, 0, p.wait(t, bootTimeout))
 }
 
-// runScript is the seed's bash run script, for this app and virtualenv.
-func runScript(app, venv string) string {
+// runScript is the seed's bash run script for this app and virtualenv,
+// ending with exec of command (the seed's is gunicorn project.wsgi).
+func runScript(app, venv, command string) string {
 	return fmt.Sprintf(`#! /bin/bash
 
 set -a
@@ -188,58 +189,98 @@ set +a
 export PYTHONPATH="%s/src:$PYTHONPATH"
 export VIRTUAL_ENV="%s"
 
-exec $VIRTUAL_ENV/bin/gunicorn project.wsgi
-`, app, venv)
+exec %s
+`, app, venv, command)
 }
 
 // TestSignalDisposition starts the seed's bash run script and runapp the
-// same way, with a signal blocked and two ignored, and compares what
-// gunicorn's master ends up with: runapp must change nothing the script
-// does not.
+// same way, with signals blocked and ignored as a service manager may leave
+// them, and compares what the exec'd program ends up with: runapp must
+// change nothing that exec in bash does not. gunicorn is compared, and
+// sleep too, since Python re-ignores SIGPIPE itself and would hide a
+// runapp that lost it.
 func TestSignalDisposition(t *testing.T) {
 	bin := needRunapp(t)
 	venv := needVenv(t)
 	bash := testenv.LookPath(t, "bash")
+	sleep := testenv.LookPath(t, "sleep")
 	self, err := os.Executable()
 	require.NoError(t, err)
 
-	status := map[string]map[string]string{}
-	values := map[string]index{}
-	for _, tc := range []struct {
-		name string
-		argv func(app string) []string
+	for _, program := range []struct {
+		name     string
+		script   string   // what the bash run script execs
+		runapp   []string // runapp's arguments after --app-dir APP --venv VENV
+		gunicorn bool
 	}{
-		{"bash", func(app string) []string {
-			writeFile(t, filepath.Join(app, "run"), runScript(app, venv), 0o755)
-			return []string{bash, filepath.Join(app, "run")}
-		}},
-		{"runapp", func(app string) []string {
-			return []string{bin, "--app-dir", app, "--venv", venv}
-		}},
+		{"gunicorn", "$VIRTUAL_ENV/bin/gunicorn project.wsgi", nil, true},
+		{"sleep", sleep + " 600", []string{"exec", "--", sleep, "600"}, false},
 	} {
-		app := newApp(t)
-		addr := freeAddr(t)
-		argv := append([]string{self}, tc.argv(app)...)
-		p := start(t, app, baseEnv(starterEnv+"=1", gunicornArgs(addr, 1)), argv...)
-		values[tc.name] = p.index(t, addr)
-		status[tc.name] = procStatus(t, p.pid)
-		require.Equal(t, p.pid, values[tc.name].PPID, "%s: gunicorn runs as the started process", tc.name)
-		p.signal(t, unix.SIGTERM)
-		require.Equal(t, 0, p.wait(t, bootTimeout))
-	}
+		t.Run(program.name, func(t *testing.T) {
+			status := map[string]map[string]string{}
+			values := map[string]index{}
+			for _, starter := range []string{"bash", "runapp"} {
+				app := newApp(t)
+				addr := freeAddr(t)
+				argv := []string{self, bash, filepath.Join(app, "run")}
+				writeFile(t, argv[2], runScript(app, venv, program.script), 0o755)
+				if starter == "runapp" {
+					argv = []string{self, bin}
+					if program.runapp != nil {
+						argv = append(argv, program.runapp[0])
+					}
+					argv = append(argv, "--app-dir", app, "--venv", venv)
+					if program.runapp != nil {
+						argv = append(argv, program.runapp[1:]...)
+					}
+				}
+				p := start(t, app, baseEnv(starterEnv+"=1", gunicornArgs(addr, 1)), argv...)
+				if program.gunicorn {
+					values[starter] = p.index(t, addr)
+					require.Equal(t, p.pid, values[starter].PPID, "%s: gunicorn runs as the started process", starter)
+				} else {
+					waitComm(t, p, "sleep")
+				}
+				status[starter] = procStatus(t, p.pid)
+				p.signal(t, unix.SIGTERM)
+				p.wait(t, bootTimeout)
+			}
 
-	// The starter's blocked SIGUSR2 and ignored SIGHUP reach gunicorn through
-	// bash: otherwise this test would compare nothing.
-	var blk, ign uint64
-	_, err = fmt.Sscanf(status["bash"]["SigBlk"]+" "+status["bash"]["SigIgn"], "%x %x", &blk, &ign)
-	require.NoError(t, err)
-	require.NotZero(t, blk&(1<<(unix.SIGUSR2-1)), "SIGUSR2 blocked under bash")
-	for _, field := range []string{"SigBlk", "SigIgn", "SigCgt"} {
-		assert.Equal(t, status["bash"][field], status["runapp"][field], field)
+			// The starter's state reaches the program through bash:
+			// otherwise this test would compare nothing.
+			var blk, ign uint64
+			_, err = fmt.Sscanf(status["bash"]["SigBlk"]+" "+status["bash"]["SigIgn"], "%x %x", &blk, &ign)
+			require.NoError(t, err)
+			require.Equal(t, starterBlocked, blk&starterBlocked, "blocked under bash")
+			if !program.gunicorn { // gunicorn handles SIGHUP
+				require.Equal(t, starterIgnored, ign&starterIgnored, "ignored under bash")
+			}
+			for _, field := range []string{"SigBlk", "SigIgn", "SigCgt"} {
+				assert.Equal(t, status["bash"][field], status["runapp"][field], field)
+			}
+			t.Logf("bash and runapp: SigBlk %s SigIgn %s", status["runapp"]["SigBlk"], status["runapp"]["SigIgn"])
+			if program.gunicorn {
+				assert.Equal(t, values["bash"].Env, values["runapp"].Env, "values from .env")
+				assert.Equal(t, values["bash"].SecretKeySHA256, values["runapp"].SecretKeySHA256)
+			}
+		})
 	}
-	t.Logf("bash and runapp: SigBlk %s SigIgn %s", status["runapp"]["SigBlk"], status["runapp"]["SigIgn"])
-	assert.Equal(t, values["bash"].Env, values["runapp"].Env, "values from .env")
-	assert.Equal(t, values["bash"].SecretKeySHA256, values["runapp"].SecretKeySHA256)
+}
+
+// waitComm waits until the process has exec'd the program called comm.
+func waitComm(t *testing.T, p *proc, comm string) {
+	t.Helper()
+	deadline := time.Now().Add(bootTimeout)
+	for {
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", p.pid))
+		if err == nil && strings.TrimSpace(string(data)) == comm {
+			return
+		}
+		if p.exited() || time.Now().After(deadline) {
+			t.Fatalf("%d did not become %s; output:\n%s", p.pid, comm, p.log)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // TestSocketActivation starts runapp as systemd would for a .socket unit:
