@@ -1,0 +1,113 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/runapp/runapp/internal/testenv"
+)
+
+// checkedApp makes an app that runapp check passes: a real virtualenv (check
+// runs its python), a WSGI module, a private .env.
+func checkedApp(t *testing.T, dotenv string, mode os.FileMode) string {
+	t.Helper()
+	const python = "/usr/bin/python3"
+	if _, err := os.Stat(python); err != nil {
+		testenv.Skip(t, "needs Debian's "+python+" (python3-venv)")
+	}
+	dir := t.TempDir()
+	venv := filepath.Join(dir, ".venv")
+	out, err := exec.Command(python, "-m", "venv", "--system-site-packages", "--without-pip", venv).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	require.NoError(t, os.WriteFile(filepath.Join(venv, "bin", "gunicorn"), []byte("#!"+venv+"/bin/python3\n"), 0o755))
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "src", "project"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "src", "project", "wsgi.py"), nil, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, ".env"), []byte(dotenv), mode))
+	require.NoError(t, os.Chmod(filepath.Join(dir, ".env"), mode))
+	return dir
+}
+
+func TestCheckCommand(t *testing.T) {
+	clean := checkedApp(t, "SECRET_KEY='"+secret+"'\n", 0o600)
+	readable := checkedApp(t, "SECRET_KEY='"+secret+"'\n", 0o644)
+	refused := checkedApp(t, "SECRET_KEY="+secret+"$x\n", 0o600)
+	broken := checkedApp(t, "SECRET_KEY='"+secret+"'\nGUNICORN_CMD_ARGS=--daemon\n", 0o660)
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout []string
+		stderr string
+	}{
+		{"clean", []string{"check", "--app-dir", clean}, 0, []string{"0 errors, 0 warnings\n"}, ""},
+		{"warnings only", []string{"check", "--app-dir", readable}, 0, []string{
+			"warning  .env  env file is readable by everyone (mode 0644), and it holds secrets; chmod 0640 .env\n",
+			"0 errors, 1 warning\n",
+		}, ""},
+		{"refused line", []string{"check", "--app-dir", refused}, 78, []string{
+			"error    .env:1  SECRET_KEY: \"$\" outside single quotes",
+			"1 error, 0 warnings\n",
+		}, "runapp: check found 1 error(s)\n"},
+		{"errors", []string{"check", "--app-dir", broken}, 78, []string{
+			"error    .env                        env file is writable by its group (mode 0660)",
+			"error    GUNICORN_CMD_ARGS (.env:2)  gunicorn is told to daemonize",
+			"2 errors, 0 warnings\n",
+		}, "runapp: check found 2 error(s)\n"},
+		{"server args", []string{"check", "--app-dir", clean, "--", "--daemon", "project.wsgi"}, 78, []string{"error    SERVER-ARGS"}, "runapp: check found 1 error(s)\n"},
+		{"help", []string{"check", "-h"}, 0, []string{"usage: runapp check", "-unit FILE", "JSON output", `"where":`}, ""},
+		{"bad format", []string{"check", "--format", "yaml"}, 2, nil, "runapp: check: --format must be text or json, not \"yaml\"\n"},
+		{"stray argument", []string{"check", "--app-dir", clean, "project.wsgi"}, 2, nil, "runapp: unexpected argument \"project.wsgi\"; server arguments go after --, e.g. runapp check -- project.wsgi\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runapp(t, nil, tt.args...)
+			assert.Equal(t, tt.code, r.code, "stdout: %s\nstderr: %s", r.stdout, r.stderr)
+			for _, s := range tt.stdout {
+				assert.Contains(t, r.stdout, s)
+			}
+			assert.Equal(t, tt.stderr, r.stderr)
+			assert.NotContains(t, r.stdout+r.stderr, secret)
+		})
+	}
+}
+
+// TestCheckJSONShape pins the documented shape of --format json.
+func TestCheckJSONShape(t *testing.T) {
+	dir := checkedApp(t, "SECRET_KEY='"+secret+"'\nA=1\nA=2\n", 0o664)
+	r := runapp(t, nil, "check", "--format", "json", "--app-dir", dir)
+	require.Equal(t, 78, r.code, r.stderr)
+	assert.NotContains(t, r.stdout, secret)
+
+	var doc map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &doc), r.stdout)
+	var keys []string
+	for k := range doc {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	assert.Equal(t, []string{"errors", "problems", "warnings"}, keys)
+
+	var problems []map[string]string
+	require.NoError(t, json.Unmarshal(doc["problems"], &problems))
+	require.Len(t, problems, 3)
+	assert.Equal(t, map[string]string{
+		"severity": "error",
+		"check":    "envfile.mode",
+		"where":    ".env",
+		"message":  "env file is writable by its group (mode 0664): whoever can write it sets the service's environment and so runs code as the service",
+		"fix":      "chmod 0640 .env",
+	}, problems[0])
+	for i, want := range [][3]string{{"error", "envfile.mode", ".env"}, {"warning", "envfile.mode", ".env"}, {"warning", "envfile.duplicate", ".env:3"}} {
+		assert.Equal(t, want, [3]string{problems[i]["severity"], problems[i]["check"], problems[i]["where"]})
+		assert.Len(t, problems[i], 5, "every problem has the same five fields")
+	}
+	assert.JSONEq(t, "1", string(doc["errors"]))
+	assert.JSONEq(t, "2", string(doc["warnings"]))
+}
