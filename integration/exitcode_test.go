@@ -188,6 +188,26 @@ func TestExitCodes(t *testing.T) {
 			code: 126,
 			want: []string{"%APP/.venv/bin/gunicorn starts with #!%APP/old-venv/bin/python3", "recreate"},
 		},
+		{
+			// Python upgraded, the one the virtualenv was made with
+			// removed: runapp must say so, not fall back to PATH.
+			name: "virtualenv's Python removed",
+			setup: func(t *testing.T, app string) []string {
+				breakVenv(t, filepath.Join(app, ".venv"))
+				return []string{"--app-dir", app}
+			},
+			code: 126,
+			want: []string{"%APP/.venv/bin/gunicorn starts with #!%APP/.venv/bin/python3", "Python removed"},
+		},
+		{
+			name: "--venv whose Python was removed",
+			setup: func(t *testing.T, app string) []string {
+				breakVenv(t, filepath.Join(app, "env"))
+				return []string{"--app-dir", app, "--venv", "env"}
+			},
+			code: 126,
+			want: []string{"%APP/env/bin/gunicorn starts with #!%APP/env/bin/python3", "Python removed"},
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			app := newApp(t)
@@ -250,4 +270,15 @@ func TestJournalStreamOfAnotherFile(t *testing.T) {
 	f := runFail(t, t.TempDir(), env, false, nil, "--app-dir", newApp(t), "--venv", "/nonexistent/venv")
 	assert.Equal(t, 78, f.code)
 	assert.True(t, strings.HasPrefix(f.stderr, "runapp: "), "stderr %q", f.stderr)
+}
+
+// breakVenv makes a virtualenv in dir whose Python is gone, as after an
+// upgrade removed the Python it was made with.
+func breakVenv(t *testing.T, dir string) {
+	t.Helper()
+	_, err := mkvenv(dir)
+	require.NoError(t, err)
+	py := filepath.Join(dir, "bin", "python3")
+	require.NoError(t, os.Remove(py))
+	require.NoError(t, os.Symlink("/usr/bin/python3.9-removed", py))
 }

@@ -297,7 +297,10 @@ func virtualenv(appDir, flag string, e env) (string, error) {
 }
 
 func isVenv(dir string) bool {
-	_, err := os.Stat(filepath.Join(dir, "bin", "python"))
+	// Lstat: a virtualenv whose Python was removed (bin/python a dangling
+	// link) is still the one to use, so that the error names it instead of
+	// runapp falling back to a server on PATH.
+	_, err := os.Lstat(filepath.Join(dir, "bin", "python"))
 	return err == nil
 }
 
