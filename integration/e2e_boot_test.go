@@ -135,7 +135,12 @@ func e2eSetup(t *testing.T, nspawn, root string) {
 func e2eBoot(t *testing.T, nspawn, root string) e2eResults {
 	t.Helper()
 	res := e2eResults{dir: filepath.Join(t.TempDir(), "results")}
-	require.NoError(t, os.Mkdir(res.dir, 0o755))
+	// Kept for a look at every fact when RUNAPP_E2E_RESULTS names a directory.
+	if keep := os.Getenv("RUNAPP_E2E_RESULTS"); keep != "" {
+		res.dir = filepath.Join(keep, time.Now().Format("20060102-150405"))
+		t.Logf("results in %s", res.dir)
+	}
+	require.NoError(t, os.MkdirAll(res.dir, 0o755))
 	console, err := os.Create(filepath.Join(res.dir, "console.log"))
 	require.NoError(t, err)
 	defer console.Close()

@@ -35,6 +35,7 @@ func TestE2E(t *testing.T) {
 	e2eInstall(t, root, runapp)
 	e2eSetup(t, nspawn, root)
 	res := e2eBoot(t, nspawn, root)
+	t.Logf("in the container: %s", res.line(t, "boot-time"))
 	env := e2eExampleEnv(t)
 
 	served := t.Run("serve", func(t *testing.T) {
@@ -163,7 +164,10 @@ func TestE2E(t *testing.T) {
 
 	t.Run("secrets", func(t *testing.T) {
 		defer res.explain(t, "vault.service")
-		assert.Equal(t, "active", res.show(t, "secrets/vault.show")["ActiveState"])
+		show := res.show(t, "secrets/vault.show")
+		assert.Equal(t, "active", show["ActiveState"])
+		// runapp read the copy systemd made for the service, not the file.
+		assert.Contains(t, show["ExecStart"], "--env-file /run/credentials/vault.service/")
 		assert.Equal(t, "root:root 600", res.line(t, "secrets/stat"))
 		assert.NotEqual(t, "0", res.line(t, "secrets/read.rc"), "the service user can read the env file")
 		assert.Contains(t, res.read(t, "secrets/read.err"), "Permission denied")

@@ -98,7 +98,7 @@ replaced() {
 	local now
 	now=$(children "$main")
 	[[ $(wc -l <<<"$now") -eq $(wc -l <"$R/reload/before") ]] &&
-		[[ -z $(comm -12 <(echo "$now") "$R/reload/before") ]]
+		! grep -qxFf "$R/reload/before" <<<"$now"
 }
 waitfor 30 replaced
 children "$main" | fact reload/after
@@ -176,4 +176,5 @@ for unit in shop.service ready.service sock.socket sock.service broken.service v
 	journalctl -b -u "$unit" -o short-monotonic --no-pager >"$R/units/$unit.journal" 2>&1
 done
 journalctl -b -o short-monotonic --no-pager >"$R/journal.txt"
+systemd-analyze time --no-pager | fact boot-time
 echo ok | fact done
