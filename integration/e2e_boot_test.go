@@ -29,9 +29,13 @@ const e2eBootTimeout = 10 * time.Minute
 // when go test's own -timeout comes first, so that the container is halted
 // and the overlay unmounted before go test panics.
 func e2eTimeout(t *testing.T) time.Duration {
+	t.Helper()
 	d := e2eBootTimeout
 	if deadline, ok := t.Deadline(); ok {
-		d = min(d, time.Until(deadline)-time.Minute)
+		d = min(d, time.Until(deadline)-30*time.Second)
+	}
+	if d < time.Minute {
+		t.Fatalf("go test -timeout leaves %v to boot; give it a few minutes more", d)
 	}
 	return d
 }
@@ -115,6 +119,8 @@ func e2eNspawn(ctx context.Context, nspawn, root string, args ...string) *exec.C
 	cmd := exec.CommandContext(ctx, nspawn, append(base, args...)...)
 	// SIGTERM makes nspawn halt the container cleanly; KILL only if that hangs.
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	// And if go test dies first (its -timeout panics), no container outlives it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	cmd.WaitDelay = 30 * time.Second
 	return cmd
 }
