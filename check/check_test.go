@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -15,6 +16,7 @@ import (
 
 	"github.com/runapp/runapp/internal/testenv"
 	"github.com/runapp/runapp/launcher"
+	"github.com/runapp/runapp/unitgen"
 )
 
 // secret is in every test's .env: it must never reach the output.
@@ -111,13 +113,17 @@ type want struct {
 type checkCase struct {
 	name  string
 	files []string
-	unit  string // the unit file, $APP expanded; "" for none
-	// socket is a socket unit next to the unit file; installed is a unit
-	// put in UnitDir as web.service, to be found by --name web.
-	socket, installed string
-	setup             func(t *testing.T, dir string)
-	opts              func(o *Options, dir string)
-	want              []want
+	// unit, when set, makes the unit checked: it edits the unit runapp unit
+	// writes for the case's configuration (user nobody, gunicorn 20.1).
+	unit func(generated string) string
+	// listen is runapp unit's --socket: the socket unit is written next to
+	// the service. installed puts the unit in UnitDir as web.service, found
+	// by --name web, instead of giving --unit.
+	listen    string
+	installed bool
+	setup     func(t *testing.T, dir string)
+	opts      func(o *Options, dir string)
+	want      []want
 }
 
 func runCase(t *testing.T, tc checkCase) (*Report, string) {
@@ -128,26 +134,17 @@ func runCase(t *testing.T, tc checkCase) (*Report, string) {
 		Environ: []string{"PATH=/usr/bin:/bin", "LANG=C.UTF-8"},
 		UnitDir: t.TempDir(), // never the machine's units
 	}
-	unitPath := ""
-	if tc.unit != "" {
-		unitPath = filepath.Join(t.TempDir(), "app.service")
-		require.NoError(t, os.WriteFile(unitPath, []byte(strings.ReplaceAll(tc.unit, "$APP", dir)), 0o644))
-		opts.Unit = unitPath
-		if tc.socket != "" {
-			require.NoError(t, os.WriteFile(strings.TrimSuffix(unitPath, ".service")+".socket", []byte(tc.socket), 0o644))
-		}
-	}
-	if tc.installed != "" {
-		require.NoError(t, os.WriteFile(filepath.Join(opts.UnitDir, "web.service"), []byte(tc.installed), 0o644))
-		opts.Name = "web"
-	}
 	if tc.setup != nil {
 		tc.setup(t, dir)
 	}
 	if tc.opts != nil {
 		tc.opts(&opts, dir)
 	}
-	if (opts.User != "" || strings.Contains(tc.unit+tc.installed, "User=")) && os.Geteuid() != 0 {
+	unitPath, unitText := "", ""
+	if tc.unit != nil {
+		unitPath, unitText = writeUnit(t, tc, &opts)
+	}
+	if (opts.User != "" || strings.Contains(unitText, "User=")) && os.Geteuid() != 0 {
 		testenv.Skip(t, "checks for a service user need root, to give it the files")
 	}
 	r := Run(opts)
@@ -159,7 +156,16 @@ func runCase(t *testing.T, tc checkCase) (*Report, string) {
 	assert.NotContains(t, js.String(), secret, "a value from an env file is printed")
 
 	expand := func(s string) string {
-		return strings.NewReplacer("$APP", dir, "$UNITDIR", opts.UnitDir, "$UNIT", unitPath).Replace(s)
+		if prefix, ok := strings.CutPrefix(s, "$UNIT@"); ok {
+			// The line of the unit that starts with prefix.
+			for i, line := range strings.Split(unitText, "\n") {
+				if strings.HasPrefix(line, prefix) {
+					return fmt.Sprintf("%s:%d", unitPath, i+1)
+				}
+			}
+			t.Fatalf("no line %q in the unit:\n%s", prefix, unitText)
+		}
+		return strings.NewReplacer("$APP", dir, "$UNIT", unitPath).Replace(s)
 	}
 	var got, exp []string
 	for _, p := range r.Problems {
@@ -503,87 +509,179 @@ func TestGunicornSettings(t *testing.T) {
 	}
 }
 
-// serviceUnit is a unit as runapp unit would write it, for the app in $APP, with
-// extra lines in [Service].
-func serviceUnit(service ...string) string {
-	return "[Unit]\nDescription=app\n\n[Service]\nType=notify\nUser=nobody\nWorkingDirectory=$APP\nExecStart=/usr/local/bin/runapp --app-dir $APP\nKillMode=mixed\nTimeoutStopSec=40\n" +
-		strings.Join(service, "\n") + "\n\n[Install]\nWantedBy=multi-user.target\n"
+// writeUnit writes the case's unit, runapp unit's output edited, and the
+// socket unit; it returns the unit's path and text.
+func writeUnit(t *testing.T, tc checkCase, opts *Options) (string, string) {
+	t.Helper()
+	self, err := os.Executable()
+	require.NoError(t, err)
+	o := unitgen.Options{
+		Config:          launcher.Config{AppDir: opts.Config.AppDir, Args: opts.Config.Args},
+		Runapp:          self,
+		Name:            "app",
+		User:            "nobody",
+		Group:           "nogroup",
+		Listen:          tc.listen,
+		GunicornVersion: "20.1.0",
+	}
+	dir := t.TempDir()
+	if tc.installed {
+		o.Name, dir = "web", opts.UnitDir
+		opts.Name = "web"
+	}
+	service, err := unitgen.Service(o)
+	require.NoError(t, err)
+	text := strings.ReplaceAll(tc.unit(service), "$APP", opts.Config.AppDir)
+	path := filepath.Join(dir, o.Name+".service")
+	require.NoError(t, os.WriteFile(path, []byte(text), 0o644))
+	if !tc.installed {
+		opts.Unit = path
+	}
+	if tc.listen != "" {
+		socket, err := unitgen.Socket(o)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, o.Name+".socket"), []byte(socket), 0o644))
+	}
+	return path, text
 }
+
+// edit replaces, in order, each old string with its new one, once.
+func edit(oldNew ...string) func(string) string {
+	return func(unit string) string {
+		for i := 0; i < len(oldNew); i += 2 {
+			if !strings.Contains(unit, oldNew[i]) {
+				panic(fmt.Sprintf("no %q in the unit:\n%s", oldNew[i], unit))
+			}
+			unit = strings.Replace(unit, oldNew[i], oldNew[i+1], 1)
+		}
+		return unit
+	}
+}
+
+// addService adds lines at the end of [Service].
+func addService(lines ...string) func(string) string {
+	return edit("\n[Install]", strings.Join(lines, "\n")+"\n\n[Install]")
+}
+
+var asGenerated = edit()
 
 func TestUnit(t *testing.T) {
 	tests := []checkCase{
-		{name: "a good unit", files: good, unit: serviceUnit()},
+		{name: "the unit runapp unit writes", files: good, unit: asGenerated},
 		{
 			name:  "pitfalls",
 			files: good,
-			unit:  serviceUnit("Type=forking", "PIDFile=/run/app.pid", "WatchdogSec=30", "KillMode=process"),
+			unit:  edit("Type=notify", "Type=forking", "KillMode=mixed", "KillMode=process", "NotifyAccess=main", "PIDFile=/run/app.pid\nWatchdogSec=30"),
 			want: []want{
-				{Error, "unit.type", "$UNIT:11", []string{"Type=forking", "Type=notify"}},
-				{Warning, "unit.pidfile", "$UNIT:12", nil},
-				{Error, "unit.watchdog", "$UNIT:13", []string{"WATCHDOG=1"}},
-				{Warning, "unit.killmode", "$UNIT:14", []string{"KillMode=mixed"}},
+				{Error, "unit.type", "$UNIT@Type=forking", []string{"Type=forking", "Type=notify"}},
+				{Warning, "unit.pidfile", "$UNIT@PIDFile=", nil},
+				{Error, "unit.watchdog", "$UNIT@WatchdogSec=", []string{"WATCHDOG=1"}},
+				{Warning, "unit.killmode", "$UNIT@KillMode=", []string{"KillMode=mixed"}},
 			},
+		},
+		{
+			name:  "KillMode=none",
+			files: good,
+			unit:  edit("KillMode=mixed", "KillMode=none"),
+			want:  []want{{Error, "unit.killmode", "$UNIT@KillMode=", []string{"leaves every process running"}}},
 		},
 		{
 			name:  "no User=",
 			files: good,
-			unit:  "[Service]\nExecStart=/usr/local/bin/runapp\n",
+			unit:  edit("User=nobody\n", ""),
 			want:  []want{{Warning, "unit.user", "$UNIT", []string{"runs as root"}}},
 		},
 		{
 			name:  "a User= that does not exist",
 			files: good,
-			unit:  strings.Replace(serviceUnit(), "User=nobody", "User=no-such-user-42", 1),
-			want:  []want{{Error, "user.unknown", "$UNIT:6", []string{"user no-such-user-42 does not exist", "useradd --system"}}},
+			unit:  edit("User=nobody", "User=no-such-user-42"),
+			want:  []want{{Error, "user.unknown", "$UNIT@User=", []string{"user no-such-user-42 does not exist", "useradd --system"}}},
+		},
+		{
+			name:  "drift from runapp unit",
+			files: good,
+			unit:  edit("Restart=on-failure\n", "", "TimeoutStopSec=40", "TimeoutStopSec=5min", "ProtectSystem=strict", "ProtectSystem=full", "PrivateTmp=yes\n", ""),
+			want: []want{
+				{Warning, "unit.drift", "$UNIT", []string{"the unit has no Restart=", "add Restart=on-failure to [Service]"}},
+				{Warning, "unit.drift", "$UNIT@TimeoutStopSec=", []string{"TimeoutStopSec=5min differs", "TimeoutStopSec=40"}},
+				{Warning, "unit.hardening", "$UNIT", []string{"lacks 2 sandboxing option(s) of runapp unit --hardening strict", "ProtectSystem=strict, PrivateTmp=yes"}},
+			},
+		},
+		{
+			name:  "another configuration in ExecStart=",
+			files: good,
+			unit:  edit(" --env-file .env", " --env-file prod.env"),
+			want:  []want{{Warning, "unit.drift", "$UNIT@ExecStart=", []string{"--env-file prod.env differs", "--env-file .env (runapp"}}},
+		},
+		{
+			name:  "the seed's unit",
+			files: with("run", "#! /bin/bash\nset -a\nsource .env\nset +a\nexec .venv/bin/gunicorn project.wsgi\n"),
+			setup: chmod("run", 0o755),
+			unit: func(string) string {
+				return "[Unit]\nDescription=gunicorn daemon\nAfter=network.target\n\n[Service]\nEnvironmentFile=$APP/.env\n" +
+					"WorkingDirectory=$APP/\nExecStart=$APP/run\nAmbientCapabilities=CAP_NET_BIND_SERVICE\nUser=nobody\nGroup=nogroup\n\n" +
+					"[Install]\nWantedBy=multi-user.target\n"
+			},
+			want: []want{
+				{Warning, "unit.drift", "$UNIT@ExecStart=", []string{"ExecStart=$APP/run differs"}},
+				{Warning, "unit.drift", "$UNIT", []string{"no Type=", "Type=notify"}},
+				{Warning, "unit.drift", "$UNIT", []string{"no NotifyAccess="}},
+				{Warning, "unit.drift", "$UNIT", []string{"no ExecReload=", "/bin/kill -HUP $MAINPID"}},
+				{Warning, "unit.drift", "$UNIT", []string{"no KillMode="}},
+				{Warning, "unit.drift", "$UNIT", []string{"no TimeoutStopSec="}},
+				{Warning, "unit.drift", "$UNIT", []string{"no Restart="}},
+				{Warning, "unit.drift", "$UNIT", []string{"no RestartPreventExitStatus=", "RestartPreventExitStatus=2 78 126 127"}},
+				{Warning, "unit.hardening", "$UNIT", []string{"no sandboxing", "ProtectSystem="}},
+			},
 		},
 		{
 			name:  "TimeoutStopSec= shorter than the graceful timeout",
 			files: good,
-			unit:  strings.Replace(serviceUnit(), "TimeoutStopSec=40", "TimeoutStopSec=20s", 1),
-			want:  []want{{Error, "gunicorn.graceful_timeout", "$UNIT:10", []string{"20s after SIGTERM", "(30s, gunicorn's default)"}}},
+			unit:  edit("TimeoutStopSec=40", "TimeoutStopSec=20s"),
+			want:  []want{{Error, "gunicorn.graceful_timeout", "$UNIT@TimeoutStopSec=", []string{"20s after SIGTERM", "(30s, gunicorn's default)"}}},
 		},
 		{
 			name:  "a shorter graceful timeout fits",
 			files: good,
-			unit:  strings.Replace(serviceUnit(), "TimeoutStopSec=40", "TimeoutStopSec=20s", 1),
+			unit:  asGenerated,
 			opts:  serverArgs("--graceful-timeout", "10", "project.wsgi"),
 		},
 		{
 			name:  "graceful_timeout from gunicorn.conf.py",
 			files: with("gunicorn.conf.py", "graceful_timeout = 120\nwsgi_app = 'project.wsgi'\n"),
-			unit:  serviceUnit(),
-			want:  []want{{Error, "gunicorn.graceful_timeout", "$UNIT:10", []string{"40s after SIGTERM", "2m0s, gunicorn.conf.py:1"}}},
+			unit:  asGenerated,
+			want:  []want{{Error, "gunicorn.graceful_timeout", "$UNIT@TimeoutStopSec=", []string{"40s after SIGTERM", "2m0s, gunicorn.conf.py:1"}}},
 		},
 		{
 			name:  "the default stop timeout",
 			files: with("gunicorn.conf.py", "graceful_timeout = 120\nwsgi_app = 'project.wsgi'\n"),
-			unit:  strings.Replace(serviceUnit(), "TimeoutStopSec=40\n", "", 1),
+			unit:  edit("TimeoutStopSec=40\n", ""),
 			want:  []want{{Error, "gunicorn.graceful_timeout", "$UNIT", []string{"1m30s after SIGTERM"}}},
 		},
 		{
 			name:  "a privileged port without a capability",
 			files: good,
-			unit:  serviceUnit(),
+			unit:  edit("AmbientCapabilities=CAP_NET_BIND_SERVICE\n", ""),
 			opts:  serverArgs("--bind", "0.0.0.0:80", "project.wsgi"),
 			want:  []want{{Error, "gunicorn.bind", "SERVER-ARGS", []string{"port 80, below 1024", "nobody needs CAP_NET_BIND_SERVICE", "AmbientCapabilities=CAP_NET_BIND_SERVICE"}}},
 		},
 		{
 			name:  "a privileged port from the environment",
 			files: with(".env", "SECRET_KEY='"+secret+"'\nPORT=443\n"),
-			unit:  serviceUnit(),
+			unit:  edit("AmbientCapabilities=CAP_NET_BIND_SERVICE\n", ""),
 			want:  []want{{Error, "gunicorn.bind", "PORT (.env:2)", []string{"binds a port, below 1024"}}},
 		},
 		{
 			name:  "a privileged port with the capability",
 			files: good,
-			unit:  serviceUnit("AmbientCapabilities=CAP_NET_BIND_SERVICE"),
+			unit:  asGenerated,
 			opts:  serverArgs("-b", "[::]:443", "project.wsgi"),
 		},
 		{
 			name:   "a privileged port with a socket unit",
 			files:  good,
-			unit:   serviceUnit(),
-			socket: "[Socket]\nListenStream=80\n",
+			unit:   asGenerated,
+			listen: "80",
 			opts:   serverArgs("-b", "0.0.0.0:80", "project.wsgi"),
 		},
 		{
@@ -595,36 +693,49 @@ func TestUnit(t *testing.T) {
 		{
 			name:  "EnvironmentFile= on a file runapp refuses",
 			files: with(".env", "SECRET_KEY='"+secret+"'\nA=$B # c\n"),
-			unit:  serviceUnit("EnvironmentFile=$APP/.env"),
+			unit:  addService("EnvironmentFile=$APP/.env"),
 			want: []want{
 				{Error, "envfile.syntax", ".env:2", nil},
-				{Error, "unit.environmentfile", "$UNIT:11", []string{"names .env, which runapp refuses"}},
+				{Error, "unit.environmentfile", "$UNIT@EnvironmentFile=", []string{"names .env, which runapp refuses"}},
 			},
 		},
 		{
 			name:  "EnvironmentFile= on another file",
 			files: with("other.env", "A=1\nexport B=2\n"),
-			unit:  serviceUnit("EnvironmentFile=$APP/other.env"),
-			want:  []want{{Error, "unit.environmentfile", "$UNIT:11", []string{"systemd and bash read differently (line 2;"}}},
+			unit:  addService("EnvironmentFile=$APP/other.env"),
+			want:  []want{{Error, "unit.environmentfile", "$UNIT@EnvironmentFile=", []string{"systemd and bash read differently (line 2;"}}},
 		},
 		{
 			name:  "EnvironmentFile= missing",
 			files: good,
-			unit:  serviceUnit("EnvironmentFile=$APP/gone.env", "EnvironmentFile=-$APP/optional.env"),
-			want:  []want{{Error, "unit.environmentfile", "$UNIT:11", []string{"systemd cannot read"}}},
+			unit:  addService("EnvironmentFile=$APP/gone.env", "EnvironmentFile=-$APP/optional.env"),
+			want:  []want{{Error, "unit.environmentfile", "$UNIT@EnvironmentFile=", []string{"systemd cannot read"}}},
 		},
 		{
 			name:  "ExecStart= a script without exec",
 			files: with("run", "#! /bin/bash\nset -a\nsource .env\nset +a\n\n$VIRTUAL_ENV/bin/gunicorn project.wsgi\n# done\n"),
 			setup: chmod("run", 0o755),
-			unit:  strings.Replace(serviceUnit(), "ExecStart=/usr/local/bin/runapp --app-dir $APP", "ExecStart=$APP/run", 1),
-			want:  []want{{Error, "unit.execstart", "$UNIT:8", []string{"last command (line 6) is not exec'd"}}},
+			unit: func(u string) string {
+				return regexp.MustCompile(`(?m)^ExecStart=.*`).ReplaceAllString(u, "ExecStart=$$APP/run")
+			},
+			want: []want{{Error, "unit.execstart", "$UNIT@ExecStart=", []string{"last command (line 6) is not exec'd"}}},
 		},
 		{
 			name:  "ExecStart= a script with exec",
 			files: with("run", "#!/bin/sh\nset -a; . ./.env; set +a\nexec \"$VIRTUAL_ENV/bin/gunicorn\" \\\n  project.wsgi\n"),
 			setup: chmod("run", 0o755),
-			unit:  strings.Replace(serviceUnit(), "ExecStart=/usr/local/bin/runapp --app-dir $APP", "ExecStart=-$APP/run", 1),
+			unit: func(u string) string {
+				return regexp.MustCompile(`(?m)^ExecStart=.*`).ReplaceAllString(u, "ExecStart=-$$APP/run")
+			},
+			want: []want{{Warning, "unit.drift", "$UNIT@ExecStart=", []string{"differs from what runapp unit writes"}}},
+		},
+		{
+			name:  "ExecStart= names nothing",
+			files: good,
+			unit: func(u string) string {
+				return regexp.MustCompile(`(?m)^ExecStart=\S*`).ReplaceAllString(u, "ExecStart=/usr/local/bin/runapp-gone")
+			},
+			want: []want{{Error, "unit.execstart", "$UNIT@ExecStart=", []string{"/usr/local/bin/runapp-gone, which does not exist", "203/EXEC"}}},
 		},
 		{
 			name:  "--unit does not exist",
@@ -635,8 +746,9 @@ func TestUnit(t *testing.T) {
 		{
 			name:      "the installed unit is found by name",
 			files:     good,
-			installed: "[Service]\nType=forking\nUser=nobody\n",
-			want:      []want{{Error, "unit.type", "$UNITDIR/web.service:2", nil}},
+			installed: true,
+			unit:      edit("Type=notify", "Type=forking"),
+			want:      []want{{Error, "unit.type", "$UNIT@Type=", nil}},
 		},
 	}
 	for _, tc := range tests {

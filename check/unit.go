@@ -278,6 +278,7 @@ func (c *checker) checkUnit() {
 	if v, line, ok := u.get("Service", "ExecStart"); ok {
 		c.checkExecStart(v, line)
 	}
+	c.checkDrift()
 }
 
 func isTrue(v string) bool {
@@ -330,16 +331,14 @@ func (c *checker) checkUnitEnvFile(o option) {
 // checkExecStart: a shell script as ExecStart= must exec the server, or the
 // shell stays the main process.
 func (c *checker) checkExecStart(v string, line int) {
-	v = strings.TrimLeft(v, "@-:+!")
-	prog := v
-	if strings.HasPrefix(v, `"`) {
-		if end := strings.IndexByte(v[1:], '"'); end >= 0 {
-			prog = v[1 : end+1]
-		}
-	} else if f := strings.Fields(v); len(f) > 0 {
-		prog = f[0]
-	}
+	prog := execProgram(v)
 	if !filepath.IsAbs(prog) {
+		return
+	}
+	if _, err := os.Stat(prog); err != nil {
+		c.add(Error, "unit.execstart", c.unit.where(line),
+			fmt.Sprintf("ExecStart= runs %s, which does not exist: systemd says 203/EXEC", prog),
+			"install it there, or fix the path")
 		return
 	}
 	interp, arg, err := launcher.Shebang(prog)

@@ -200,13 +200,22 @@ func sameFile(a, b string) bool {
 }
 
 // runPython runs a Python with the planned environment in the app
-// directory, as the service user when check runs as root, within the
+// directory, as the service user when it can (see asService), within the
 // timeout. On failure it returns the last line of the output, values from
 // env files masked, for the message.
 func (c *checker) runPython(python string, args ...string) (string, error) {
+	out, err := c.exec(python, args...)
+	if err == nil {
+		return "", nil
+	}
+	return c.lastLine(out), err
+}
+
+// exec runs a program as runPython does and returns its output.
+func (c *checker) exec(program string, args ...string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), c.opts.Timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, python, args...)
+	cmd := exec.CommandContext(ctx, program, args...)
 	cmd.Env = c.plan.Environ()
 	cmd.Dir = c.plan.Dir
 	if c.asService() {
@@ -216,16 +225,13 @@ func (c *checker) runPython(python string, args ...string) (string, error) {
 	}
 	out, err := cmd.CombinedOutput()
 	if ctx.Err() != nil {
-		return "", fmt.Errorf("no answer within %s", c.opts.Timeout)
-	}
-	if err == nil {
-		return "", nil
+		return out, fmt.Errorf("no answer within %s", c.opts.Timeout)
 	}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		err = errors.New(ee.ProcessState.String())
 	}
-	return c.lastLine(out), err
+	return out, err
 }
 
 // asUser says, for a message, as whom a Python was run.

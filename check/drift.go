@@ -1,0 +1,275 @@
+package check
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/coreos/go-systemd/v22/unit"
+
+	"github.com/runapp/runapp/unitgen"
+)
+
+// listOptions are the unit options whose value is a set of words, so that
+// one line or several, in any order, mean the same.
+var listOptions = map[string]bool{
+	"After": true, "Wants": true, "Requires": true, "Before": true, "WantedBy": true,
+	"RestartPreventExitStatus": true, "RestrictAddressFamilies": true, "ReadWritePaths": true,
+	"CapabilityBoundingSet": true, "AmbientCapabilities": true, "SystemCallFilter": true,
+	"RuntimeDirectory": true, "LoadCredential": true, "EnvironmentFile": true,
+}
+
+// unitOptions is a unit's options by section and name, each normalised to
+// what systemd uses: the last value, or for a list the set of its words.
+type unitOptions map[[2]string]string
+
+// normalise returns the options normalised, their order, and each one's
+// value as written (the lines of a list joined), to show.
+func normalise(opts []*unit.UnitOption) (m, written unitOptions, order [][2]string) {
+	m, written = unitOptions{}, unitOptions{}
+	for _, o := range opts {
+		k := [2]string{o.Section, o.Name}
+		if _, seen := m[k]; !seen {
+			order = append(order, k)
+		}
+		v := strings.TrimSpace(o.Value)
+		if !listOptions[o.Name] || v == "" {
+			if o.Name == "WorkingDirectory" && filepath.IsAbs(v) {
+				v = filepath.Clean(v) // a trailing slash means the same
+			}
+			m[k], written[k] = v, v
+			continue
+		}
+		words := strings.Fields(m[k] + " " + v)
+		sort.Strings(words)
+		m[k] = strings.Join(slices.Compact(words), " ")
+		written[k] = strings.TrimSpace(written[k] + " " + v)
+	}
+	return m, written, order
+}
+
+// generated is what runapp unit writes for this configuration at one
+// hardening level.
+type generated struct {
+	level   unitgen.Hardening
+	opts    unitOptions
+	written unitOptions
+	order   [][2]string
+}
+
+// checkDrift compares the unit with what runapp unit would write for the
+// configuration being checked. What only the unit can say (user, group,
+// socket, writable paths, After=, env files given to systemd, hardening
+// level) is taken from the unit itself, so that what differs is what
+// runapp unit would write otherwise: the options it writes that the unit
+// lacks or sets otherwise. Options the unit adds are its own business,
+// unless a pitfall check says otherwise.
+func (c *checker) checkDrift() {
+	o, ok := c.unitgenOptions()
+	if !ok {
+		return
+	}
+	var levels []generated
+	for _, h := range []unitgen.Hardening{unitgen.Strict, unitgen.Basic, unitgen.None} {
+		o.Hardening = h
+		text, err := unitgen.Service(o)
+		if err != nil {
+			msg, fix, _ := strings.Cut(err.Error(), "; ")
+			c.add(Warning, "unit.drift", c.unit.path, "runapp unit cannot write a unit for this configuration to compare with: "+msg, fix)
+			return
+		}
+		opts, err := unit.DeserializeOptions(strings.NewReader(text))
+		if err != nil {
+			return
+		}
+		m, written, order := normalise(opts)
+		levels = append(levels, generated{h, m, written, order})
+	}
+	have, haveWritten, _ := normalise(c.unit.opts)
+	// An option a check has reported already is not reported again.
+	for _, p := range c.problems {
+		for _, name := range reportedOptions[p.Check] {
+			for i := range levels {
+				delete(levels[i].opts, [2]string{"Service", name})
+			}
+		}
+	}
+
+	// Hardening options are those strict writes and none does not; the
+	// level compared with is the one the unit is closest to.
+	hardening := map[[2]string]bool{}
+	for k := range levels[0].opts {
+		if _, ok := levels[2].opts[k]; !ok {
+			hardening[k] = true
+		}
+	}
+	best := levels[0]
+	bestN := -1
+	for _, g := range levels {
+		// Sandboxing the level does not write counts against it too.
+		n := len(differences(g, have))
+		for k := range hardening {
+			if _, set := have[k]; set && g.opts[k] == "" {
+				n++
+			}
+		}
+		if bestN < 0 || n < bestN {
+			best, bestN = g, n
+		}
+	}
+
+	var lacking []string
+	for _, k := range differences(best, have) {
+		want := best.written[k]
+		got, present := haveWritten[k]
+		if hardening[k] {
+			lacking = append(lacking, k[1]+"="+want)
+			continue
+		}
+		line := 0
+		if _, l, ok := c.unit.get(k[0], k[1]); ok {
+			line = l
+		}
+		if !present {
+			c.add(Warning, "unit.drift", c.unit.path,
+				fmt.Sprintf("the unit has no %s=, which runapp unit writes for this configuration", k[1]),
+				fmt.Sprintf("add %s=%s to [%s] (runapp unit prints the whole unit)", k[1], want, k[0]))
+			continue
+		}
+		c.add(Warning, "unit.drift", c.unit.where(line),
+			fmt.Sprintf("%s=%s differs from what runapp unit writes for this configuration", k[1], got),
+			fmt.Sprintf("%s=%s (runapp unit prints the whole unit)", k[1], want))
+	}
+	if best.level == unitgen.None {
+		var strict []string
+		for _, k := range levels[0].order {
+			if hardening[k] {
+				strict = append(strict, k[1]+"=")
+			}
+		}
+		c.add(Warning, "unit.hardening", c.unit.path,
+			"the unit has no sandboxing: a compromised app can do whatever its user can, anywhere on the machine",
+			fmt.Sprintf("start from runapp unit --hardening strict (%s), or basic, which never breaks a normal app", strings.Join(strict, ", ")))
+	} else if len(lacking) > 0 {
+		c.add(Warning, "unit.hardening", c.unit.path,
+			fmt.Sprintf("the unit lacks %d sandboxing option(s) of runapp unit --hardening %s, or sets them otherwise", len(lacking), best.level),
+			"add "+strings.Join(lacking, ", "))
+	}
+}
+
+// reportedOptions are the unit options each check is about.
+var reportedOptions = map[string][]string{
+	"unit.type":                 {"Type", "NotifyAccess"},
+	"unit.killmode":             {"KillMode"},
+	"unit.environmentfile":      {"EnvironmentFile"},
+	"unit.execstart":            {"ExecStart"},
+	"user.unknown":              {"User", "Group"},
+	"gunicorn.graceful_timeout": {"TimeoutStopSec"},
+	"gunicorn.bind":             {"AmbientCapabilities", "CapabilityBoundingSet"},
+}
+
+// differences are the options g writes that have lack or set otherwise,
+// in g's order; the description is the unit's to choose.
+func differences(g generated, have unitOptions) [][2]string {
+	var diff [][2]string
+	for _, k := range g.order {
+		if k[1] == "Description" {
+			continue
+		}
+		want, generated := g.opts[k]
+		if !generated {
+			continue // reported by another check
+		}
+		if got, ok := have[k]; !ok || got != want {
+			diff = append(diff, k)
+		}
+	}
+	return diff
+}
+
+var versionRE = regexp.MustCompile(`\(version ([0-9][0-9.]*)`)
+
+// unitgenOptions is what runapp unit would be given to write this unit.
+func (c *checker) unitgenOptions() (unitgen.Options, bool) {
+	u := c.unit
+	o := unitgen.Options{Config: c.opts.Config, Name: u.name}
+	o.Config.AppDir = c.plan.Dir
+	o.Config.Args = c.opts.Config.Args
+	o.Description, _, _ = u.get("Unit", "Description")
+	o.User, _, _ = u.get("Service", "User")
+	if c.opts.User != "" {
+		o.User = c.opts.User
+	}
+	if o.User == "" {
+		return o, false // unit.user says so; runapp unit needs a user
+	}
+	o.Group, _, _ = u.get("Service", "Group")
+	if exec, _, ok := u.get("Service", "ExecStart"); ok {
+		if prog := execProgram(exec); strings.HasPrefix(filepath.Base(prog), "runapp") {
+			o.Runapp = prog
+		}
+	}
+	if o.Runapp == "" {
+		o.Runapp = "/usr/local/bin/runapp"
+		if self, err := os.Executable(); err == nil {
+			o.Runapp = self
+		}
+	}
+	if socket := c.socketUnit(); socket != "" {
+		if data, err := os.ReadFile(socket); err == nil {
+			if opts, err := unit.DeserializeOptions(strings.NewReader(string(data))); err == nil {
+				for _, opt := range opts {
+					if opt.Section == "Socket" && opt.Name == "ListenStream" && o.Listen == "" {
+						o.Listen = opt.Value
+					}
+				}
+			}
+		}
+	}
+	for _, w := range u.all("Service", "ReadWritePaths") {
+		for _, p := range strings.Fields(w.value) {
+			if filepath.IsAbs(strings.TrimLeft(p, "-+")) && !slices.Contains(o.Writable, p) {
+				o.Writable = append(o.Writable, p)
+			}
+		}
+	}
+	own := func(n string) bool { return n == "network.target" || n == u.name+".socket" }
+	for _, a := range u.all("Unit", "After") {
+		for _, n := range strings.Fields(a.value) {
+			if !own(n) {
+				o.After = append(o.After, n)
+			}
+		}
+	}
+	for _, a := range u.all("Unit", "Wants") {
+		o.Wants = append(o.Wants, strings.Fields(a.value)...)
+	}
+	o.EnvironmentFile = len(u.all("Service", "EnvironmentFile")) > 0
+	o.Credential = len(u.all("Service", "LoadCredential")) > 0
+	if c.isGunicorn() && c.plan.Program != "" {
+		if out, err := c.exec(c.plan.Program, "--version"); err == nil {
+			if m := versionRE.FindSubmatch(out); m != nil {
+				o.GunicornVersion = string(m[1])
+			}
+		}
+	}
+	return o, true
+}
+
+// execProgram is the program of an ExecStart= value, without its prefixes.
+func execProgram(v string) string {
+	v = strings.TrimLeft(v, "@-:+!")
+	if strings.HasPrefix(v, `"`) {
+		if end := strings.IndexByte(v[1:], '"'); end >= 0 {
+			return v[1 : end+1]
+		}
+	}
+	if f := strings.Fields(v); len(f) > 0 {
+		return f[0]
+	}
+	return ""
+}
