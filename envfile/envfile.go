@@ -6,8 +6,10 @@ package envfile
 import (
 	"errors"
 	"fmt"
-	"os"
+	"io/fs"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // Entry is one assignment, in file order.
@@ -51,14 +53,51 @@ func (e *Error) Error() string {
 	return strings.Join(lines, "\n")
 }
 
-// Read reads and parses the file at path. An I/O error is returned as is
-// (wrapped with the path); a file with refused constructs returns *Error.
+// Read reads and parses the file at path. An I/O error is returned wrapped
+// with the path, so errors.Is(err, fs.ErrNotExist) works; a file with
+// refused constructs returns *Error.
 func Read(path string) (*File, error) {
-	data, err := os.ReadFile(path)
+	data, err := readFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("cannot read env file: %w", err)
+		return nil, fmt.Errorf("cannot read env file: %w", &fs.PathError{Op: "open", Path: path, Err: err})
 	}
 	return Parse(path, data)
+}
+
+// readFile reads a whole file with plain system calls. os.ReadFile would do,
+// but its first use sets up the runtime's network poller (an epoll instance,
+// an eventfd, a thread), which is a measurable part of runapp's launch cost
+// and of no use for one regular file read before an exec.
+func readFile(path string) ([]byte, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return nil, err
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		return nil, unix.EISDIR
+	}
+	data := make([]byte, 0, st.Size+1)
+	for {
+		n, err := unix.Read(fd, data[len(data):cap(data)])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			return data, nil
+		}
+		data = data[:len(data)+n]
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)] // grow: the file is longer than it was
+		}
+	}
 }
 
 // Parse parses data, naming it path in problems. It returns *Error listing

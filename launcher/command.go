@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -141,15 +140,19 @@ func runnable(name, path string) error {
 // line, trimmed, is one argument). interp is "" for a file without a #!
 // line.
 func Shebang(path string) (interp, arg string, err error) {
-	f, err := os.Open(path)
+	// Plain system calls rather than os.Open, whose first use sets up the
+	// runtime's network poller: launch cost for nothing, just before an exec.
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return "", "", err
+		return "", "", &os.PathError{Op: "open", Path: path, Err: err}
 	}
-	defer f.Close()
+	defer unix.Close(fd)
+	// The kernel reads at most 256 bytes of a #! line (BINPRM_BUF_SIZE); one
+	// read of a regular file returns them all.
 	buf := make([]byte, 256)
-	n, err := io.ReadFull(f, buf)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-		return "", "", err
+	n, err := unix.Read(fd, buf)
+	if err != nil {
+		return "", "", &os.PathError{Op: "read", Path: path, Err: err}
 	}
 	buf = buf[:n]
 	if !bytes.HasPrefix(buf, []byte("#!")) {
