@@ -738,6 +738,20 @@ func TestUnit(t *testing.T) {
 			want: []want{{Error, "unit.execstart", "$UNIT@ExecStart=", []string{"/usr/local/bin/runapp-gone, which does not exist", "203/EXEC"}}},
 		},
 		{
+			name:  "an env file passed as a credential need not be readable by the user",
+			files: good,
+			setup: chmod(".env", 0o600),
+			unit:  addService("LoadCredential=env:$APP/.env"),
+			want:  []want{{Warning, "unit.drift", "$UNIT@ExecStart=", []string{"--env-file %d/env"}}},
+		},
+		{
+			name:  "an env file the user cannot read",
+			files: good,
+			setup: func(t *testing.T, dir string) { require.NoError(t, os.Chown(filepath.Join(dir, ".env"), 0, 0)) },
+			unit:  asGenerated,
+			want:  []want{{Error, "envfile.access", ".env", []string{"nobody cannot read .env", "chgrp nogroup $APP/.env && chmod g+r $APP/.env"}}},
+		},
+		{
 			name:  "--unit does not exist",
 			files: good,
 			opts:  func(o *Options, dir string) { o.Unit = filepath.Join(dir, "none.service") },

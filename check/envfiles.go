@@ -50,7 +50,7 @@ func (c *checker) checkEnvFiles() {
 		}
 		c.checkEnvSyntax(f, data)
 		c.checkEnvMode(f)
-		if c.user != nil {
+		if c.user != nil && !c.credential(path) {
 			c.access("envfile.access", name, path, "read", name, permRead)
 		}
 	}
@@ -132,4 +132,19 @@ func writers(mode fs.FileMode) string {
 		return "everyone"
 	}
 	return ""
+}
+
+// credential says whether the unit passes the file with LoadCredential=:
+// systemd reads it as root and hands the service a copy, so the service
+// user need not read the file itself.
+func (c *checker) credential(path string) bool {
+	if c.unit == nil {
+		return false
+	}
+	for _, o := range c.unit.all("Service", "LoadCredential") {
+		if _, src, ok := strings.Cut(o.value, ":"); ok && sameFile(src, path) {
+			return true
+		}
+	}
+	return false
 }
