@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -205,7 +204,20 @@ func localAccounts() bool {
 	return true
 }
 
-var versionLine = regexp.MustCompile(`gunicorn \(version ([0-9][0-9A-Za-z.]*)\)`)
+// versionIn returns VERSION from gunicorn's "gunicorn (version VERSION)"
+// line in out, or "". Hand-written, not a regexp: the regexp package's
+// initialisation is a measurable part of every launch.
+func versionIn(out []byte) string {
+	_, rest, ok := strings.Cut(string(out), "gunicorn (version ")
+	if !ok {
+		return ""
+	}
+	v, _, ok := strings.Cut(rest, ")")
+	if !ok || v == "" || v[0] < '0' || v[0] > '9' || strings.Trim(v, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.") != "" {
+		return ""
+	}
+	return v
+}
 
 // gunicornVersion is flag when given ("none": not gunicorn), "" for a server
 // that is not gunicorn, else what the gunicorn the plan resolves to says,
@@ -241,8 +253,8 @@ func gunicornVersion(cfg launcher.Config, flag string, as *syscall.Credential, s
 	// as the service's user, as it will under the unit, not as root.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: as}
 	out, err := cmd.CombinedOutput()
-	m := versionLine.FindSubmatch(out)
-	if err != nil || m == nil {
+	v := versionIn(out)
+	if err != nil || v == "" {
 		// The output is not shown: it could echo the environment.
 		why := "no version in its output"
 		if err != nil {
@@ -250,7 +262,7 @@ func gunicornVersion(cfg launcher.Config, flag string, as *syscall.Credential, s
 		}
 		return "", launcher.Errorf(launcher.ExitConfig, "cannot tell the version of %s (%s --version: %s); give --gunicorn-version", plan.Program, plan.Program, why)
 	}
-	return string(m[1]), nil
+	return v, nil
 }
 
 // writeUnits writes files into dir, all or none as far as renames allow,

@@ -268,3 +268,18 @@ func TestUnitHelp(t *testing.T) {
 	assert.True(t, strings.HasPrefix(stdout, "usage: "+unitSynopsis), stdout)
 	assert.Contains(t, stdout, "-hardening")
 }
+
+func TestVersionIn(t *testing.T) {
+	for out, want := range map[string]string{
+		"gunicorn (version 20.1.0)\n":            "20.1.0",
+		"warning\ngunicorn (version 23.0.0)\n":   "23.0.0",
+		"gunicorn (version 21.2.0b1)":            "21.2.0b1",
+		"gunicorn (version )":                    "",
+		"gunicorn (version x1)":                  "",
+		"gunicorn (version 20.1.0":               "",
+		"gunicorn (version 20 1)":                "",
+		"usage: gunicorn [OPTIONS] [APP_MODULE]": "",
+	} {
+		assert.Equal(t, want, versionIn([]byte(out)), "%q", out)
+	}
+}
