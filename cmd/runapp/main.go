@@ -1,3 +1,10 @@
+// runapp lives about a millisecond before it execs: its runtime need not read
+// the cgroup CPU limits to size GOMAXPROCS (three files in /proc and /sys),
+// nor watch them change.
+
+//go:debug containermaxprocs=0
+//go:debug updatemaxprocs=0
+
 // Command runapp loads a .env file, sets up a Python virtualenv's
 // environment and execs gunicorn (or any command) in its place, so that the
 // process systemd watches is the server itself.
