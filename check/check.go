@@ -44,6 +44,9 @@ type Report struct {
 	Warnings int       `json:"warnings"`
 }
 
+// DefaultUnitDir is where the installed unit is looked for.
+const DefaultUnitDir = "/etc/systemd/system"
+
 // Options is what to check.
 type Options struct {
 	Config  launcher.Config // the configuration serve would be given
@@ -59,7 +62,7 @@ type Options struct {
 	// directory's base name.
 	Name string
 	// UnitDir is where installed units are looked for; default
-	// /etc/systemd/system.
+	// DefaultUnitDir.
 	UnitDir string
 	// Import asks the virtualenv's Python to find the WSGI module, besides
 	// looking for its file.
@@ -76,7 +79,7 @@ func Run(opts Options) *Report {
 		opts.Timeout = 10 * time.Second
 	}
 	if opts.UnitDir == "" {
-		opts.UnitDir = "/etc/systemd/system"
+		opts.UnitDir = DefaultUnitDir
 	}
 	c := &checker{opts: opts}
 	c.run()
@@ -104,6 +107,9 @@ type checker struct {
 	// once each; noChdir: the app directory is one of them.
 	blocked map[string]bool
 	noChdir bool
+	// versionUnknown: gunicorn did not tell its version, on which the
+	// unit's Type= depends.
+	versionUnknown bool
 }
 
 func (c *checker) add(sev Severity, check, where, msg, fix string) {

@@ -608,6 +608,12 @@ func TestUnit(t *testing.T) {
 			},
 		},
 		{
+			name:  "Type= is not judged without gunicorn's version",
+			files: with(".venv/bin/gunicorn", "#!/bin/sh\nexit 1\n"),
+			setup: chmod(".venv/bin/gunicorn", 0o755),
+			unit:  edit("Type=notify", "Type=exec", "NotifyAccess=main\n", ""),
+		},
+		{
 			name:  "another configuration in ExecStart=",
 			files: good,
 			unit:  edit(" --env-file .env", " --env-file prod.env"),

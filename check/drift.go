@@ -90,6 +90,13 @@ func (c *checker) checkDrift() {
 		levels = append(levels, generated{h, m, written, order})
 	}
 	have, haveWritten, _ := normalise(c.unit.opts)
+	// Without gunicorn's version, the unit's Type= cannot be judged.
+	if c.versionUnknown {
+		for i := range levels {
+			delete(levels[i].opts, [2]string{"Service", "Type"})
+			delete(levels[i].opts, [2]string{"Service", "NotifyAccess"})
+		}
+	}
 	// An option a check has reported already is not reported again.
 	for _, p := range c.problems {
 		for _, name := range reportedOptions[p.Check] {
@@ -255,6 +262,9 @@ func (c *checker) unitgenOptions() (unitgen.Options, bool) {
 			if m := versionRE.FindSubmatch(out); m != nil {
 				o.GunicornVersion = string(m[1])
 			}
+		}
+		if o.GunicornVersion == "" {
+			c.versionUnknown = true
 		}
 	}
 	return o, true

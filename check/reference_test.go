@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -20,6 +21,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/runapp/runapp/internal/testenv"
+	"github.com/runapp/runapp/launcher"
+	"github.com/runapp/runapp/unitgen"
 )
 
 // python runs Debian's python3 (which has python3-gunicorn) with a script
@@ -277,5 +280,38 @@ func TestBindPort(t *testing.T) {
 		}
 		assert.True(t, ok, b)
 		assert.Equal(t, want, port, b)
+	}
+}
+
+// TestUnitCommandMatchesUnitgen reads back the ExecStart= runapp unit
+// writes, whose quoting is checked against systemd's own parser in
+// unitgen's tests.
+func TestUnitCommandMatchesUnitgen(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "odd app 100%")
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	o := unitgen.Options{
+		Config: launcher.Config{
+			AppDir:   dir,
+			EnvFiles: []string{".env", "local $x.env"},
+			Args:     []string{"--access-logformat", `%(h)s "%(r)s" $HOME`, `back\slash`, "semi;colon", "", "it's", "project.wsgi"},
+		},
+		Runapp:          "/usr/local/bin/runapp",
+		Name:            "app",
+		User:            "nobody",
+		GunicornVersion: "20.1.0",
+		Credential:      true,
+	}
+	want, err := unitgen.ExecArgv(o)
+	require.NoError(t, err)
+	text, err := unitgen.Service(o)
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "app.service")
+	require.NoError(t, os.WriteFile(path, []byte(text), 0o644))
+	argv, credentials, err := UnitCommand(path)
+	require.NoError(t, err)
+	assert.Equal(t, want, argv)
+	assert.NotEmpty(t, credentials)
+	for _, src := range credentials {
+		assert.True(t, strings.HasPrefix(src, dir+"/"), src)
 	}
 }

@@ -401,3 +401,94 @@ func lastCommand(script string) (string, int) {
 	}
 	return strings.TrimSpace(last), at
 }
+
+// UnitCommand returns the argv the unit's ExecStart= runs, split and
+// unquoted as systemd does (quotes, backslash escapes, "%%", "$$" and "%d",
+// the credentials directory of a system service; other specifiers and
+// variables are left as written), and the source of each LoadCredential=
+// by the path the service sees it at, so that runapp check can take the
+// configuration from a unit that runs runapp.
+func UnitCommand(path string) (argv []string, credentials map[string]string, err error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	opts, err := unit.DeserializeOptions(bytes.NewReader(data))
+	if err != nil {
+		return nil, nil, err
+	}
+	credentials = map[string]string{}
+	credDir := "/run/credentials/" + filepath.Base(path)
+	exec := ""
+	for _, o := range opts {
+		if o.Section != "Service" {
+			continue
+		}
+		switch o.Name {
+		case "ExecStart":
+			exec = o.Value
+		case "LoadCredential":
+			if name, src, ok := strings.Cut(o.Value, ":"); ok {
+				credentials[credDir+"/"+name] = strings.ReplaceAll(src, "%%", "%")
+			}
+		}
+	}
+	argv, err = splitExec(strings.TrimLeft(exec, "@-:+!"), credDir)
+	return argv, credentials, err
+}
+
+// splitExec splits an ExecStart= command line into words as systemd 252
+// does (extract_first_word with EXTRACT_UNQUOTE|EXTRACT_CUNESCAPE), then
+// expands "%%", "$$" and "%d" (to credDir).
+func splitExec(s, credDir string) ([]string, error) {
+	var words []string
+	var w strings.Builder
+	in := false
+	var quote byte
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		switch {
+		case ch == '\\' && i+1 < len(s):
+			i++
+			in = true
+			switch e := s[i]; e {
+			case 'n':
+				w.WriteByte('\n')
+			case 't':
+				w.WriteByte('\t')
+			case 'r':
+				w.WriteByte('\r')
+			default:
+				w.WriteByte(e) // \\ \" \' \; and a backslash before anything else
+			}
+		case quote != 0:
+			if ch == quote {
+				quote = 0
+			} else {
+				w.WriteByte(ch)
+			}
+		case ch == '"' || ch == '\'':
+			quote, in = ch, true
+		case ch == ' ' || ch == '\t' || ch == '\n':
+			if in {
+				words = append(words, w.String())
+				w.Reset()
+				in = false
+			}
+		default:
+			w.WriteByte(ch)
+			in = true
+		}
+	}
+	if quote != 0 {
+		return nil, errors.New("unterminated quote in ExecStart=")
+	}
+	if in {
+		words = append(words, w.String())
+	}
+	r := strings.NewReplacer("%%", "%", "%d", credDir, "$$", "$")
+	for i := range words {
+		words[i] = r.Replace(words[i])
+	}
+	return words, nil
+}

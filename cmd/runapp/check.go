@@ -1,9 +1,13 @@
 package main
 
 import (
+	"cmp"
+	"flag"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/runapp/runapp/check"
 	"github.com/runapp/runapp/launcher"
@@ -18,6 +22,9 @@ interpreter exists and runs), the WSGI module (found on the Python path;
 with --import, by the virtualenv's Python), gunicorn's settings from
 SERVER-ARGS, GUNICORN_CMD_ARGS and gunicorn.conf.py (read, never run), and the
 unit: --unit FILE, else /etc/systemd/system/NAME.service when it exists.
+Without configuration flags or SERVER-ARGS, when the unit's ExecStart= runs
+runapp, the configuration checked is the one ExecStart= gives (an env file
+passed with LoadCredential= is read where it is loaded from).
 Access is judged from the mode bits for the user's uid and groups; ACLs are
 not evaluated (a problem says so when one is in the way). No value from an
 env file is ever printed.
@@ -38,7 +45,7 @@ JSON output (--format json), a stable shape:
 `
 
 // runCheck reports every misconfiguration it finds, before systemd does.
-func runCheck(args []string, stdout, _ io.Writer) error {
+func runCheck(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("check", checkSynopsis, stdout)
 	usage := fs.Usage
 	fs.Usage = func() {
@@ -62,6 +69,18 @@ func runCheck(args []string, stdout, _ io.Writer) error {
 		return usageErr("unexpected argument %q; server arguments go after --, e.g. runapp check -- project.wsgi", fs.Arg(0))
 	}
 	cfg.Args = fs.Args()
+	if !commonGiven(fs) && len(cfg.Args) == 0 {
+		path := opts.Unit
+		if path == "" {
+			wd, _ := os.Getwd()
+			path = filepath.Join(check.DefaultUnitDir, cmp.Or(opts.Name, filepath.Base(wd))+".service")
+		}
+		if from, ok := fromUnit(path); ok {
+			fmt.Fprintf(stderr, "runapp: check: checking the configuration ExecStart= of %s gives runapp\n", path)
+			cfg = from
+			opts.Unit = path
+		}
+	}
 	opts.Config = *cfg
 	opts.Environ = os.Environ()
 	report := check.Run(opts)
@@ -76,4 +95,47 @@ func runCheck(args []string, stdout, _ io.Writer) error {
 		return launcher.Errorf(launcher.ExitConfig, "check found %d error(s)", report.Errors)
 	}
 	return nil
+}
+
+// commonGiven says whether any flag of the configuration was given.
+func commonGiven(fs *flag.FlagSet) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "app-dir", "env-file", "venv", "pythonpath", "server":
+			given = true
+		}
+	})
+	return given
+}
+
+// fromUnit is the configuration a unit's ExecStart= gives runapp, when it
+// serves with runapp: without flags of its own, check checks what the unit
+// will run. An env file passed as a credential is the file it is loaded
+// from.
+func fromUnit(path string) (*launcher.Config, bool) {
+	argv, credentials, err := check.UnitCommand(path)
+	if err != nil || len(argv) == 0 || !strings.HasPrefix(filepath.Base(argv[0]), "runapp") {
+		return nil, false
+	}
+	args := argv[1:]
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		if args[0] != "serve" {
+			return nil, false // another subcommand
+		}
+		args = args[1:]
+	}
+	fs := newFlagSet("serve", "", io.Discard)
+	cfg := addCommon(fs)
+	if parse(fs, args) != nil {
+		return nil, false
+	}
+	cfg.Args = fs.Args()
+	for i, f := range cfg.EnvFiles {
+		name := strings.TrimPrefix(f, "-")
+		if src, ok := credentials[name]; ok {
+			cfg.EnvFiles[i] = f[:len(f)-len(name)] + src
+		}
+	}
+	return cfg, true
 }

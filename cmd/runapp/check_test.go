@@ -12,6 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/runapp/runapp/internal/testenv"
+	"github.com/runapp/runapp/launcher"
+	"github.com/runapp/runapp/unitgen"
 )
 
 // checkedApp makes an app that runapp check passes: a real virtualenv (check
@@ -26,7 +28,8 @@ func checkedApp(t *testing.T, dotenv string, mode os.FileMode) string {
 	venv := filepath.Join(dir, ".venv")
 	out, err := exec.Command(python, "-m", "venv", "--system-site-packages", "--without-pip", venv).CombinedOutput()
 	require.NoError(t, err, "%s", out)
-	require.NoError(t, os.WriteFile(filepath.Join(venv, "bin", "gunicorn"), []byte("#!"+venv+"/bin/python3\n"), 0o755))
+	gunicorn := "#!" + venv + "/bin/python3\nimport sys\nfrom gunicorn.app.wsgiapp import run\nif __name__ == '__main__':\n    sys.exit(run())\n"
+	require.NoError(t, os.WriteFile(filepath.Join(venv, "bin", "gunicorn"), []byte(gunicorn), 0o755))
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "src", "project"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "src", "project", "wsgi.py"), nil, 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, ".env"), []byte(dotenv), mode))
@@ -110,4 +113,37 @@ func TestCheckJSONShape(t *testing.T) {
 	}
 	assert.JSONEq(t, "1", string(doc["errors"]))
 	assert.JSONEq(t, "2", string(doc["warnings"]))
+}
+
+// TestCheckTakesTheUnitsConfiguration: given only a unit whose ExecStart=
+// runs runapp, check checks what the unit will run, from anywhere.
+func TestCheckTakesTheUnitsConfiguration(t *testing.T) {
+	testenv.Root(t)
+	dir := checkedApp(t, "SECRET_KEY='"+secret+"'\n", 0o600) // root's: passed as a credential
+	require.NoError(t, os.Chmod(filepath.Dir(dir), 0o755))
+	require.NoError(t, os.Chmod(dir, 0o755))
+	self, err := os.Executable()
+	require.NoError(t, err)
+	service, err := unitgen.Service(unitgen.Options{
+		Config:          launcher.Config{AppDir: dir, Args: []string{"--workers", "2", "project.wsgi"}},
+		Runapp:          self, // runapp.test: ExecStart= runs runapp
+		Name:            "app",
+		User:            "nobody",
+		Group:           "nogroup",
+		Credential:      true,
+		GunicornVersion: "20.1.0",
+	})
+	require.NoError(t, err)
+	unitPath := filepath.Join(t.TempDir(), "app.service")
+	require.NoError(t, os.WriteFile(unitPath, []byte(service), 0o644))
+
+	r := runapp(t, nil, "check", "--unit", unitPath)
+	assert.Equal(t, 0, r.code, "stdout: %s\nstderr: %s", r.stdout, r.stderr)
+	assert.Equal(t, "0 errors, 0 warnings\n", r.stdout)
+	assert.Equal(t, "runapp: check: checking the configuration ExecStart= of "+unitPath+" gives runapp\n", r.stderr)
+
+	// With a flag of its own, check checks that, and the unit drifts from it.
+	r = runapp(t, nil, "check", "--unit", unitPath, "--app-dir", dir)
+	assert.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "differs from what runapp unit writes for this configuration")
 }
