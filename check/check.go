@@ -166,7 +166,7 @@ func (c *checker) failure(f launcher.Failure) {
 	check := string(f.Step)
 	switch f.Step {
 	case launcher.StepAppDir:
-		where = c.opts.Config.AppDir
+		check, where = "appdir.missing", c.opts.Config.AppDir
 		if where == "" {
 			where = "."
 		}

@@ -263,6 +263,26 @@ func TestEnvFiles(t *testing.T) {
 			},
 		},
 		{
+			name:  "no app directory",
+			files: good,
+			opts:  func(o *Options, dir string) { o.Config.AppDir = filepath.Join(dir, "gone") },
+			want:  []want{{Error, "appdir.missing", "$APP/gone", []string{"cannot use app directory"}}},
+		},
+		{
+			name:  "no --pythonpath directory",
+			files: good,
+			opts:  func(o *Options, _ string) { o.Config.PythonPath = []string{"lib"} },
+			want: []want{
+				{Error, "pythonpath.missing", "--pythonpath", []string{"$APP/lib is not a directory", "create the directory, or drop the flag"}},
+				{Error, "app.detect", "SERVER-ARGS", nil},
+			},
+		},
+		{
+			name:  "GUNICORN_CMD_ARGS gunicorn cannot read",
+			files: with(".env", "GUNICORN_CMD_ARGS='--bind \"x'\n"),
+			want:  []want{{Error, "gunicorn.args", "GUNICORN_CMD_ARGS (.env:1)", []string{"no closing quotation"}}},
+		},
+		{
 			name:  "empty PYTHONPATH entry",
 			files: []string{".venv", "venv", "project/wsgi.py", "", ".env", "PYTHONPATH=lib::other\n"},
 			want:  []want{{Warning, "pythonpath.empty", ".env:1", []string{"puts the working directory on sys.path"}}},
@@ -756,6 +776,12 @@ func TestUnit(t *testing.T) {
 			setup: func(t *testing.T, dir string) { require.NoError(t, os.Chown(filepath.Join(dir, ".env"), 0, 0)) },
 			unit:  asGenerated,
 			want:  []want{{Error, "envfile.access", ".env", []string{"nobody cannot read .env", "chgrp nogroup $APP/.env && chmod g+r $APP/.env"}}},
+		},
+		{
+			name:  "a unit systemd cannot read",
+			files: good,
+			unit:  addService("Environment=" + strings.Repeat("x", 3000)),
+			want:  []want{{Error, "unit.syntax", "$UNIT", []string{"line too long"}}},
 		},
 		{
 			name:  "--unit does not exist",

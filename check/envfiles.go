@@ -23,6 +23,9 @@ type envFile struct {
 // checkEnvFiles reads and parses every env file, and looks at who may read
 // and write it.
 func (c *checker) checkEnvFiles() {
+	if fi, err := os.Stat(c.appDir()); err != nil || !fi.IsDir() {
+		return // the env files are relative to it: its problem comes first
+	}
 	names := c.opts.Config.EnvFiles
 	if len(names) == 0 {
 		names = []string{".env"}
