@@ -323,6 +323,17 @@ func TestVirtualenvAndServer(t *testing.T) {
 			}}},
 		},
 		{
+			name:  "the Python of a virtualenv named in .env was removed",
+			files: []string{"env/app", "venv", "src/project/wsgi.py", "", ".env", "VIRTUAL_ENV=env/app\n"},
+			setup: func(t *testing.T, dir string) {
+				require.NoError(t, os.Remove(filepath.Join(dir, "env", "app", "bin", "python3")))
+			},
+			want: []want{{Error, "venv.python", "$APP/env/app/bin/python", []string{
+				"links to $APP/env/app/bin/python3, which does not exist",
+				"-m venv --clear --system-site-packages $APP/env/app",
+			}}},
+		},
+		{
 			name:  "the virtualenv's Python does not run",
 			files: good,
 			setup: func(t *testing.T, dir string) {
