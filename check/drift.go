@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -198,8 +197,6 @@ func differences(g generated, have unitOptions) [][2]string {
 	return diff
 }
 
-var versionRE = regexp.MustCompile(`\(version ([0-9][0-9.]*)`)
-
 // unitgenOptions is what runapp unit would be given to write this unit.
 func (c *checker) unitgenOptions() (unitgen.Options, bool) {
 	u := c.unit
@@ -259,9 +256,7 @@ func (c *checker) unitgenOptions() (unitgen.Options, bool) {
 	o.Credential = len(u.all("Service", "LoadCredential")) > 0
 	if c.isGunicorn() && c.plan.Program != "" {
 		if out, err := c.exec(c.plan.Program, "--version"); err == nil {
-			if m := versionRE.FindSubmatch(out); m != nil {
-				o.GunicornVersion = string(m[1])
-			}
+			o.GunicornVersion = unitgen.GunicornVersion(out)
 		}
 		if o.GunicornVersion == "" {
 			c.versionUnknown = true

@@ -115,3 +115,18 @@ func notifies(version string) (bool, error) {
 	}
 	return n >= 20, nil
 }
+
+// GunicornVersion returns VERSION from the "gunicorn (version VERSION)"
+// line that gunicorn --version prints in out, or "". Hand-written, not a regexp: the regexp package's
+// initialisation is a measurable part of every launch.
+func GunicornVersion(out []byte) string {
+	_, rest, ok := strings.Cut(string(out), "gunicorn (version ")
+	if !ok {
+		return ""
+	}
+	v, _, ok := strings.Cut(rest, ")")
+	if !ok || v == "" || v[0] < '0' || v[0] > '9' || strings.Trim(v, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.") != "" {
+		return ""
+	}
+	return v
+}

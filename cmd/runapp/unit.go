@@ -204,21 +204,6 @@ func localAccounts() bool {
 	return true
 }
 
-// versionIn returns VERSION from gunicorn's "gunicorn (version VERSION)"
-// line in out, or "". Hand-written, not a regexp: the regexp package's
-// initialisation is a measurable part of every launch.
-func versionIn(out []byte) string {
-	_, rest, ok := strings.Cut(string(out), "gunicorn (version ")
-	if !ok {
-		return ""
-	}
-	v, _, ok := strings.Cut(rest, ")")
-	if !ok || v == "" || v[0] < '0' || v[0] > '9' || strings.Trim(v, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.") != "" {
-		return ""
-	}
-	return v
-}
-
 // gunicornVersion is flag when given ("none": not gunicorn), "" for a server
 // that is not gunicorn, else what the gunicorn the plan resolves to says,
 // asked as the user as says (nil: as runapp's own).
@@ -253,7 +238,7 @@ func gunicornVersion(cfg launcher.Config, flag string, as *syscall.Credential, s
 	// as the service's user, as it will under the unit, not as root.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: as}
 	out, err := cmd.CombinedOutput()
-	v := versionIn(out)
+	v := unitgen.GunicornVersion(out)
 	if err != nil || v == "" {
 		// The output is not shown: it could echo the environment.
 		why := "no version in its output"

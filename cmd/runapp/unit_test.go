@@ -269,7 +269,7 @@ func TestUnitHelp(t *testing.T) {
 	assert.Contains(t, stdout, "-hardening")
 }
 
-func TestVersionIn(t *testing.T) {
+func TestGunicornVersion(t *testing.T) {
 	for out, want := range map[string]string{
 		"gunicorn (version 20.1.0)\n":            "20.1.0",
 		"warning\ngunicorn (version 23.0.0)\n":   "23.0.0",
@@ -280,6 +280,6 @@ func TestVersionIn(t *testing.T) {
 		"gunicorn (version 20 1)":                "",
 		"usage: gunicorn [OPTIONS] [APP_MODULE]": "",
 	} {
-		assert.Equal(t, want, versionIn([]byte(out)), "%q", out)
+		assert.Equal(t, want, unitgen.GunicornVersion([]byte(out)), "%q", out)
 	}
 }
