@@ -148,7 +148,7 @@ func TestExitCodes(t *testing.T) {
 				return []string{"--app-dir", app, "--venv", venv}
 			},
 			code: 78,
-			want: []string{"several WSGI modules", "%APP/src/project/wsgi.py", "%APP/src/legacy/wsgi.py"},
+			want: []string{"several WSGI modules", "project.wsgi", "legacy.wsgi"},
 		},
 		{
 			name: "server not found",

@@ -17,7 +17,7 @@ import (
 // command fills Program and Argv: the server with its arguments, or for
 // runapp exec the given command. Each failure goes to stop, which says
 // whether to give up (Build) or carry on (Inspect); command returns that.
-func (p *Plan) command(cfg Config, e env, roots []string, stop func(Step, error) bool) bool {
+func (p *Plan) command(cfg Config, e env, search searchPath, stop func(Step, error) bool) bool {
 	name := cfg.Server
 	args := cfg.Args
 	if cfg.Command {
@@ -41,7 +41,7 @@ func (p *Plan) command(cfg Config, e env, roots []string, stop func(Step, error)
 	p.Argv = append([]string{name}, args...)
 	if !cfg.Command && len(args) == 0 && filepath.Base(name) == DefaultServer {
 		if _, err := os.Stat(filepath.Join(p.Dir, "gunicorn.conf.py")); err != nil {
-			module, err := wsgiModule(p.Dir, roots)
+			module, err := wsgiModule(p.Dir, search)
 			if err != nil {
 				return stop(StepApp, err)
 			}
@@ -167,26 +167,70 @@ func Shebang(path string) (interp, arg string, err error) {
 }
 
 // wsgiModule finds the one Django WSGI module: a */wsgi.py directly under a
-// PYTHONPATH root or the app directory.
-func wsgiModule(dir string, roots []string) (string, error) {
+// PYTHONPATH root or the app directory, whose directory name can be
+// imported. Directories from the environment or an env file are searched
+// but not named in the error, which never shows a value.
+func wsgiModule(dir string, search searchPath) (string, error) {
+	named := appendNew(slices.Clone(search.own), dir)
 	var found, modules []string
-	for _, root := range appendNew(append([]string(nil), roots...), dir) {
-		matches, _ := filepath.Glob(filepath.Join(root, "*", "wsgi.py"))
-		for _, m := range matches {
-			if slices.Contains(found, m) {
+	for _, root := range append(slices.Clone(named), search.other...) {
+		names, _ := listDir(root) // a root that can't be read has no module
+		for _, name := range names {
+			path := filepath.Join(root, name, "wsgi.py")
+			if !identifier(name) || slices.Contains(found, path) {
 				continue
 			}
-			found = append(found, m)
-			modules = append(modules, filepath.Base(filepath.Dir(m))+".wsgi")
+			if fi, err := os.Stat(path); err == nil && !fi.IsDir() {
+				found = append(found, path)
+				modules = append(modules, name+".wsgi")
+			}
 		}
 	}
 	switch len(found) {
 	case 1:
 		return modules[0], nil
 	case 0:
-		return "", Errorf(ExitConfig, "no application given and no Django WSGI module found (looked for */wsgi.py in %s); name it after --, e.g. runapp -- project.wsgi", strings.Join(appendNew(append([]string(nil), roots...), dir), ", "))
+		where := strings.Join(named, ", ")
+		if n := len(search.other); n > 0 {
+			where += fmt.Sprintf(" and %d more PYTHONPATH entries", n)
+		}
+		return "", Errorf(ExitConfig, "no application given and no Django WSGI module found (looked for */wsgi.py in %s); name it after --, e.g. runapp -- project.wsgi", where)
 	}
-	return "", Errorf(ExitConfig, "no application given and several WSGI modules found (%s); name one after --, e.g. runapp -- %s", strings.Join(found, ", "), modules[0])
+	return "", Errorf(ExitConfig, "no application given and several WSGI modules found (%s); name one after --, e.g. runapp -- %s", strings.Join(modules, ", "), modules[0])
+}
+
+// identifier reports whether name can be a Python package name.
+func identifier(name string) bool {
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c == '_' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return name != ""
+}
+
+// listDir returns the names in a directory. Plain system calls rather than
+// os.ReadDir, whose os.Open sets up the runtime's network poller: launch
+// cost for nothing, just before an exec.
+func listDir(path string) ([]string, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	var names []string
+	buf := make([]byte, 8192)
+	for {
+		n, err := unix.ReadDirent(fd, buf)
+		if err != nil {
+			return nil, err
+		}
+		if n <= 0 {
+			return names, nil
+		}
+		_, _, names = unix.ParseDirent(buf[:n], -1, names)
+	}
 }
 
 // execve is the seam tests replace to capture what would be exec'd.

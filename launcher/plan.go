@@ -329,11 +329,16 @@ func activate(e env, venv string) {
 	delete(e, "PYTHONHOME")
 }
 
+// searchPath is where to look for a WSGI module: runapp's own PYTHONPATH
+// directories, which may be named in messages, and the other entries, which
+// came from the environment or an env file and are not.
+type searchPath struct{ own, other []string }
+
 // pythonPath puts the --pythonpath directories (default: src, when it exists)
 // in front of PYTHONPATH, without empty entries (an empty entry puts the
 // working directory on sys.path) or duplicates. It returns the directories
 // to search for a WSGI module.
-func pythonPath(appDir string, dirs []string, e env) ([]string, error) {
+func pythonPath(appDir string, dirs []string, e env) (searchPath, error) {
 	if len(dirs) == 0 {
 		if fi, err := os.Stat(filepath.Join(appDir, "src")); err == nil && fi.IsDir() {
 			dirs = []string{"src"}
@@ -346,13 +351,19 @@ func pythonPath(appDir string, dirs []string, e env) ([]string, error) {
 		}
 		d = filepath.Clean(d)
 		if fi, err := os.Stat(d); err != nil || !fi.IsDir() {
-			return nil, Errorf(ExitConfig, "--pythonpath %s is not a directory", d)
+			return searchPath{}, Errorf(ExitConfig, "--pythonpath %s is not a directory", d)
 		}
 		own = appendNew(own, d)
 	}
 	existing, _ := e.get("PYTHONPATH")
+	search := searchPath{own: own}
+	for _, p := range splitPath(appDir, existing) {
+		if !slices.Contains(own, p) {
+			search.other = append(search.other, p)
+		}
+	}
 	if len(own) == 0 {
-		return splitPath(appDir, existing), nil
+		return search, nil
 	}
 	entries := own
 	for _, p := range strings.Split(existing, ":") {
@@ -361,7 +372,7 @@ func pythonPath(appDir string, dirs []string, e env) ([]string, error) {
 		}
 	}
 	e.set(Var{Name: "PYTHONPATH", Value: strings.Join(entries, ":"), Origin: ByRunapp, Own: strings.Join(own, ":")})
-	return splitPath(appDir, strings.Join(entries, ":")), nil
+	return search, nil
 }
 
 // splitPath returns the non-empty entries of a PYTHONPATH, made absolute
