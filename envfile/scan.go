@@ -6,26 +6,24 @@ import (
 	"unicode/utf8"
 )
 
-// bashSpecial lists names whose assignment bash does not simply store and
+// bashSpecial reports names whose assignment bash does not simply store and
 // export: read-only variables (assigning them aborts `source`), variables
 // bash computes or resets itself, and variables that change how bash goes on
 // reading the file. systemd stores them like any other name, so the two
 // readers would disagree. Every BASH_ name is refused too: bash keeps adding
-// special ones (5.3 has BASH_MONOSECONDS and BASH_TRAPSIG).
-var bashSpecial = map[string]bool{
-	"_": true, "BASH": true, "BASHOPTS": true, "BASHPID": true, "BASH_ALIASES": true,
-	"BASH_ARGC": true, "BASH_ARGV": true, "BASH_ARGV0": true, "BASH_CMDS": true,
-	"BASH_COMMAND": true, "BASH_COMPAT": true, "BASH_ENV": true, "BASH_EXECUTION_STRING": true,
-	"BASH_LINENO": true, "BASH_LOADABLES_PATH": true, "BASH_REMATCH": true, "BASH_SOURCE": true,
-	"BASH_SUBSHELL": true, "BASH_VERSINFO": true, "BASH_VERSION": true, "BASH_XTRACEFD": true,
-	"COMP_CWORD": true, "COMP_KEY": true, "COMP_LINE": true, "COMP_POINT": true,
-	"COMP_TYPE": true, "COMP_WORDBREAKS": true, "COMP_WORDS": true, "DIRSTACK": true,
-	"EPOCHREALTIME": true, "EPOCHSECONDS": true, "EUID": true, "FUNCNAME": true,
-	"GLOBIGNORE": true, "GROUPS": true, "HISTCMD": true, "HOSTTYPE": true, "IFS": true,
-	"LINENO": true, "MACHTYPE": true, "OLDPWD": true, "OPTARG": true, "OPTERR": true,
-	"OPTIND": true, "OSTYPE": true, "PIPESTATUS": true, "POSIXLY_CORRECT": true, "PPID": true,
-	"PS4": true, "PWD": true, "RANDOM": true, "SECONDS": true, "SHELLOPTS": true,
-	"SHLVL": true, "SRANDOM": true, "UID": true,
+// special ones (5.3 has BASH_MONOSECONDS and BASH_TRAPSIG). A switch, not a
+// map: a map literal is built at every start of runapp.
+func bashSpecial(name string) bool {
+	switch name {
+	case "_", "BASH", "BASHOPTS", "BASHPID", "COMP_CWORD", "COMP_KEY", "COMP_LINE",
+		"COMP_POINT", "COMP_TYPE", "COMP_WORDBREAKS", "COMP_WORDS", "DIRSTACK",
+		"EPOCHREALTIME", "EPOCHSECONDS", "EUID", "FUNCNAME", "GLOBIGNORE", "GROUPS", "HISTCMD",
+		"HOSTTYPE", "IFS", "LINENO", "MACHTYPE", "OLDPWD", "OPTARG", "OPTERR", "OPTIND",
+		"OSTYPE", "PIPESTATUS", "POSIXLY_CORRECT", "PPID", "PS4", "PWD", "RANDOM", "SECONDS",
+		"SHELLOPTS", "SHLVL", "SRANDOM", "UID":
+		return true
+	}
+	return strings.HasPrefix(name, "BASH_")
 }
 
 // maxArgStrlen is Linux's MAX_ARG_STRLEN: execve fails with E2BIG when one
@@ -152,7 +150,7 @@ func (s *scanner) statement() {
 		s.problem(start, "", "a name cannot start with a digit; names are [A-Za-z_][A-Za-z0-9_]*")
 		s.skipLine()
 		return
-	case bashSpecial[name] || strings.HasPrefix(name, "BASH_"):
+	case bashSpecial(name):
 		s.problem(start, name, "%s is a variable bash sets or treats specially, so bash would not simply export the value; pick another name", name)
 		s.skipLine()
 		return
