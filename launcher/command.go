@@ -17,7 +17,7 @@ import (
 // command fills Program and Argv: the server with its arguments, or for
 // runapp exec the given command. Each failure goes to stop, which says
 // whether to give up (Build) or carry on (Inspect); command returns that.
-func (p *Plan) command(cfg Config, e env, search searchPath, stop func(Step, error) bool) bool {
+func (p *Plan) command(cfg Config, e *env, search searchPath, stop func(Step, error) bool) bool {
 	name := cfg.Server
 	args := cfg.Args
 	if cfg.Command {
@@ -54,7 +54,7 @@ func (p *Plan) command(cfg Config, e env, search searchPath, stop func(Step, err
 // resolve finds the program the way execvp would on the new PATH, except
 // that a name with a slash is relative to the app directory, where the
 // program will run, and the virtualenv's bin comes first.
-func resolve(name, dir, venv string, e env) (string, error) {
+func resolve(name, dir, venv string, e *env) (string, error) {
 	if strings.Contains(name, "/") {
 		path := name
 		if !filepath.IsAbs(path) {

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/runapp/runapp/envfile"
@@ -55,10 +54,10 @@ type Plan struct {
 	Argv    []string // argv, argv[0] as the user named the program
 	Dir     string   // absolute working directory
 	Venv    string   // absolute virtualenv path, "" when none
-	Env     []Var    // sorted by name
+	Env     []Var    // inherited variables as they came, then new ones in env-file order
 }
 
-// Environ returns the environment in "NAME=value" form, sorted by name.
+// Environ returns the environment in "NAME=value" form, in the plan's order.
 func (p *Plan) Environ() []string {
 	env := make([]string, len(p.Env))
 	for i, v := range p.Env {
@@ -69,9 +68,10 @@ func (p *Plan) Environ() []string {
 
 // Lookup returns the variable called name.
 func (p *Plan) Lookup(name string) (Var, bool) {
-	i := sort.Search(len(p.Env), func(i int) bool { return p.Env[i].Name >= name })
-	if i < len(p.Env) && p.Env[i].Name == name {
-		return p.Env[i], true
+	for _, v := range p.Env {
+		if v.Name == name {
+			return v, true
+		}
 	}
 	return Var{}, false
 }
@@ -133,10 +133,11 @@ func build(cfg Config, environ []string, keepGoing bool) (*Plan, []Failure) {
 	if err != nil {
 		return nil, []Failure{{StepAppDir, err}}
 	}
-	env := newEnv(environ)
-	if err := env.applyFiles(appDir, cfg.EnvFiles); err != nil && stop(StepEnvFiles, err) {
+	files, err := readFiles(appDir, cfg.EnvFiles)
+	if err != nil && stop(StepEnvFiles, err) {
 		return nil, failures
 	}
+	env := applyFiles(environ, files)
 	p := &Plan{Dir: appDir}
 	if p.Venv, err = virtualenv(appDir, cfg.Venv, env); err != nil && stop(StepVenv, err) {
 		return nil, failures
@@ -151,7 +152,7 @@ func build(cfg Config, environ []string, keepGoing bool) (*Plan, []Failure) {
 	if p.command(cfg, env, roots, stop) {
 		return nil, failures
 	}
-	p.Env = env.sorted()
+	p.Env = env.list()
 	return p, failures
 }
 
@@ -173,64 +174,92 @@ func appDirectory(dir string) (string, error) {
 	return abs, nil
 }
 
-// env is the environment being built: a map plus the order of first
-// appearance is not needed, since the plan is sorted by name.
-type env map[string]*Var
+// env is the environment being built. It keeps a deterministic order,
+// inherited variables as they came, then new names in the order the env
+// files set them, so the plan needs no sort: with a 10,000-line env file,
+// sorting was the largest part of Build.
+type env struct {
+	index map[string]int // name -> position in vars
+	vars  []Var          // a removed variable keeps its place with Name ""
+}
 
-func newEnv(environ []string) env {
-	e := env{}
+// newEnv starts from environ (as os.Environ returns it), with room for
+// extra more variables and the three runapp sets, so that with a big env
+// file the slice is never copied to grow.
+func newEnv(environ []string, extra int) *env {
+	extra += 3 // VIRTUAL_ENV, PATH, PYTHONPATH
+	e := &env{index: make(map[string]int, len(environ)+extra), vars: make([]Var, 0, len(environ)+extra)}
 	for _, kv := range environ {
 		name, value, ok := strings.Cut(kv, "=")
 		if !ok || name == "" {
 			continue
 		}
-		if _, dup := e[name]; dup {
+		if _, dup := e.index[name]; dup {
 			continue // getenv(3) returns the first
 		}
-		e[name] = &Var{Name: name, Value: value, Origin: Inherited}
+		e.index[name] = len(e.vars)
+		e.vars = append(e.vars, Var{Name: name, Value: value, Origin: Inherited})
 	}
 	return e
 }
 
-func (e env) get(name string) (string, bool) {
-	if v, ok := e[name]; ok {
+func (e *env) lookup(name string) (*Var, bool) {
+	if i, ok := e.index[name]; ok {
+		return &e.vars[i], true
+	}
+	return nil, false
+}
+
+func (e *env) get(name string) (string, bool) {
+	if v, ok := e.lookup(name); ok {
 		return v.Value, true
 	}
 	return "", false
 }
 
 // set replaces name's value, remembering what it replaced.
-func (e env) set(v Var) {
-	if old, ok := e[v.Name]; ok {
-		v.Replaced = append(append([]string(nil), old.Replaced...), old.Where())
+func (e *env) set(v Var) {
+	old, ok := e.lookup(v.Name)
+	if !ok {
+		e.index[v.Name] = len(e.vars)
+		e.vars = append(e.vars, v)
+		return
 	}
-	e[v.Name] = &v
+	v.Replaced = append(old.Replaced[:len(old.Replaced):len(old.Replaced)], old.Where())
+	*old = v
 }
 
-// sorted returns the variables sorted by name. It sorts the names, not the
-// Vars, which are large to swap: with a 10,000-line env file this sort was
-// the biggest part of Build.
-func (e env) sorted() []Var {
-	names := make([]string, 0, len(e))
-	for name := range e {
-		names = append(names, name)
+func (e *env) remove(name string) {
+	if i, ok := e.index[name]; ok {
+		e.vars[i] = Var{}
+		delete(e.index, name)
 	}
-	sort.Strings(names)
-	vars := make([]Var, len(names))
-	for i, name := range names {
-		vars[i] = *e[name]
+}
+
+// list returns the variables in order.
+func (e *env) list() []Var {
+	vars := make([]Var, 0, len(e.index))
+	for _, v := range e.vars {
+		if v.Name != "" {
+			vars = append(vars, v)
+		}
 	}
 	return vars
 }
 
-// applyFiles reads every env file before applying any, so that all refused
+// envFile is an env file read, with its name as given.
+type envFile struct {
+	given string
+	*envfile.File
+}
+
+// readFiles reads every env file before any is applied, so that all refused
 // lines of all files are reported together.
-func (e env) applyFiles(appDir string, names []string) error {
+func readFiles(appDir string, names []string) ([]envFile, error) {
 	if len(names) == 0 {
 		names = []string{".env"}
 	}
-	var files []*envfile.File
-	var given []string
+	var files []envFile
 	var problems []envfile.Problem
 	for _, name := range names {
 		optional := strings.HasPrefix(name, "-")
@@ -249,31 +278,41 @@ func (e env) applyFiles(appDir string, names []string) error {
 				continue
 			}
 			if errors.Is(err, fs.ErrNotExist) {
-				return Errorf(ExitConfig, "env file %s does not exist; create it, or write --env-file -%s to make it optional", path, name)
+				return nil, Errorf(ExitConfig, "env file %s does not exist; create it, or write --env-file -%s to make it optional", path, name)
 			}
-			return &Error{Code: ExitConfig, Err: err}
+			return nil, &Error{Code: ExitConfig, Err: err}
 		}
-		files = append(files, f)
-		given = append(given, name)
+		files = append(files, envFile{name, f})
 	}
 	if len(problems) > 0 {
-		return &Error{Code: ExitConfig, Err: &envfile.Error{Problems: problems}}
+		return nil, &Error{Code: ExitConfig, Err: &envfile.Error{Problems: problems}}
 	}
-	for i, f := range files {
+	return files, nil
+}
+
+// applyFiles applies the env files' assignments in order: a later one
+// replaces an earlier one, as `set -a; source` and EnvironmentFile= do.
+func applyFiles(environ []string, files []envFile) *env {
+	n := 0
+	for _, f := range files {
+		n += len(f.Entries)
+	}
+	e := newEnv(environ, n)
+	for _, f := range files {
 		for _, en := range f.Entries {
-			e.set(Var{Name: en.Name, Value: en.Value, Origin: FromFile, File: given[i], Line: en.Line})
+			e.set(Var{Name: en.Name, Value: en.Value, Origin: FromFile, File: f.given, Line: en.Line})
 		}
 	}
-	return nil
+	return e
 }
 
 // virtualenv finds the virtualenv: --venv, else VIRTUAL_ENV after the env
 // files, else .venv or venv in the app directory.
-func virtualenv(appDir, flag string, e env) (string, error) {
+func virtualenv(appDir, flag string, e *env) (string, error) {
 	what := "--venv"
 	dir := flag
 	if dir == "" {
-		if v, ok := e["VIRTUAL_ENV"]; ok && v.Value != "" {
+		if v, ok := e.lookup("VIRTUAL_ENV"); ok && v.Value != "" {
 			dir, what = v.Value, "VIRTUAL_ENV ("+v.Where()+")"
 		}
 	}
@@ -312,7 +351,7 @@ func isVenv(dir string) bool {
 }
 
 // activate does what a virtualenv's bin/activate does to the environment.
-func activate(e env, venv string) {
+func activate(e *env, venv string) {
 	bin := filepath.Join(venv, "bin")
 	e.set(Var{Name: "VIRTUAL_ENV", Value: venv, Origin: ByRunapp, Own: venv})
 	path, ok := e.get("PATH")
@@ -326,7 +365,7 @@ func activate(e env, venv string) {
 		}
 	}
 	e.set(Var{Name: "PATH", Value: strings.Join(entries, ":"), Origin: ByRunapp, Own: bin})
-	delete(e, "PYTHONHOME")
+	e.remove("PYTHONHOME")
 }
 
 // searchPath is where to look for a WSGI module: runapp's own PYTHONPATH
@@ -338,7 +377,7 @@ type searchPath struct{ own, other []string }
 // in front of PYTHONPATH, without empty entries (an empty entry puts the
 // working directory on sys.path) or duplicates. It returns the directories
 // to search for a WSGI module.
-func pythonPath(appDir string, dirs []string, e env) (searchPath, error) {
+func pythonPath(appDir string, dirs []string, e *env) (searchPath, error) {
 	if len(dirs) == 0 {
 		if fi, err := os.Stat(filepath.Join(appDir, "src")); err == nil && fi.IsDir() {
 			dirs = []string{"src"}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/runapp/runapp/launcher"
@@ -30,8 +31,9 @@ func runEnv(args []string, stdout, _ io.Writer) error {
 	return nil
 }
 
-// writePlan prints the plan in a stable order. Values are shell-quoted, so
-// with --show-values the environment lines are themselves a valid env file.
+// writePlan prints the plan, the environment sorted by name so that output
+// diffs well. Values are shell-quoted, so with --show-values the environment
+// lines are themselves a valid env file.
 func writePlan(w io.Writer, p *launcher.Plan, show bool) {
 	fmt.Fprintf(w, "program: %s\n", p.Program)
 	fmt.Fprintf(w, "argv:    %s\n", quoteArgs(p.Argv))
@@ -42,13 +44,14 @@ func writePlan(w io.Writer, p *launcher.Plan, show bool) {
 	}
 	fmt.Fprintf(w, "venv:    %s\n", venv)
 	fmt.Fprintf(w, "environment:\n")
+	vars := slices.SortedFunc(slices.Values(p.Env), func(a, b launcher.Var) int { return strings.Compare(a.Name, b.Name) })
 	width := 0
-	lines := make([]string, len(p.Env))
-	for i, v := range p.Env {
+	lines := make([]string, len(vars))
+	for i, v := range vars {
 		lines[i] = v.Name + "=" + displayValue(v, show)
 		width = max(width, len(lines[i]))
 	}
-	for i, v := range p.Env {
+	for i, v := range vars {
 		where := v.Where()
 		if len(v.Replaced) > 0 {
 			where += ", replaces " + strings.Join(v.Replaced, ", ")
