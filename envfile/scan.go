@@ -1,6 +1,7 @@
 package envfile
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -38,6 +39,7 @@ const (
 
 type scanner struct {
 	data     []byte
+	text     string // data as one string: names and values are its substrings, not an allocation each
 	pos      int
 	line     int
 	entries  []Entry
@@ -45,13 +47,18 @@ type scanner struct {
 }
 
 func scan(data []byte) ([]Entry, []Problem) {
-	s := &scanner{data: data, line: 1}
+	// At most one entry a line: sized once, the slice is never copied to
+	// grow, which mattered with big files.
+	s := &scanner{data: data, text: string(data), line: 1, entries: make([]Entry, 0, bytes.Count(data, []byte("\n"))+1)}
 	if len(data) >= 3 && data[0] == 0xEF && data[1] == 0xBB && data[2] == 0xBF {
 		s.problem(1, "", "the file starts with a UTF-8 byte-order mark, which bash reads as part of the first name; save the file as UTF-8 without BOM")
 		s.pos = 3
 	}
 	for s.pos < len(s.data) {
 		s.statement()
+	}
+	if len(s.entries) == 0 {
+		return nil, s.problems
 	}
 	return s.entries, s.problems
 }
@@ -136,7 +143,7 @@ func (s *scanner) statement() {
 	for s.pos < len(s.data) && isNameByte(s.data[s.pos]) {
 		s.pos++
 	}
-	name := string(s.data[nameStart:s.pos])
+	name := s.text[nameStart:s.pos]
 	if s.peek() != '=' {
 		s.notAssignment(start, name)
 		return
@@ -268,7 +275,7 @@ func (s *scanner) unquoted(name string) (string, bool) {
 		}
 		s.pos++
 	}
-	return string(s.data[begin:s.pos]), true
+	return s.text[begin:s.pos], true
 }
 
 // unquotedProblem says why an ASCII byte cannot stand unquoted, or "".
@@ -328,7 +335,7 @@ func (s *scanner) singleQuoted(start int, name string) (string, bool) {
 		s.problem(start, name, "single quote is never closed: bash refuses the file, systemd takes the rest of the file as the value; close the quote")
 		return "", false
 	}
-	value := string(s.data[begin:s.pos])
+	value := s.text[begin:s.pos]
 	s.pos++
 	if bad != "" {
 		s.problem(badLine, name, "%s", bad)
