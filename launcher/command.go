@@ -30,9 +30,7 @@ func (p *Plan) command(cfg Config, e *env, search searchPath, stop func(Step, er
 	}
 	path, err := resolve(name, p.Dir, p.Venv, e)
 	if err == nil {
-		err = runnable(name, path)
-	} else {
-		path = ""
+		err = interpreter(path)
 	}
 	if err != nil && stop(StepProgram, err) {
 		return true
@@ -53,15 +51,24 @@ func (p *Plan) command(cfg Config, e *env, search searchPath, stop func(Step, er
 
 // resolve finds the program the way execvp would on the new PATH, except
 // that a name with a slash is relative to the app directory, where the
-// program will run, and the virtualenv's bin comes first.
+// program will run, and the virtualenv's bin comes first. A path given that
+// cannot be run is returned with its error (exit 126), so that runapp check
+// can name it; a name not found, or found only without execute permission,
+// gives "".
 func resolve(name, dir, venv string, e *env) (string, error) {
 	if strings.Contains(name, "/") {
 		path := name
 		if !filepath.IsAbs(path) {
 			path = filepath.Join(dir, path)
 		}
-		if _, err := os.Stat(path); err != nil {
+		fi, err := os.Stat(path)
+		switch {
+		case err != nil:
 			return "", Errorf(ExitNotFound, "%s: not found", path)
+		case fi.IsDir():
+			return path, Errorf(ExitCannotRun, "%s is a directory, not a program", path)
+		case unix.Access(path, unix.X_OK) != nil:
+			return path, notExecutable(path)
 		}
 		return path, nil
 	}
@@ -93,11 +100,11 @@ func resolve(name, dir, venv string, e *env) (string, error) {
 			return path, nil
 		}
 		if notExec == "" {
-			notExec = path
+			notExec = path // as execvp, go on looking for one that runs
 		}
 	}
 	if notExec != "" {
-		return "", Errorf(ExitCannotRun, "%s is not executable; make it so with: chmod +x %s", notExec, notExec)
+		return "", notExecutable(notExec)
 	}
 	where := "PATH"
 	if venv != "" {
@@ -110,21 +117,15 @@ func resolve(name, dir, venv string, e *env) (string, error) {
 	return "", Errorf(ExitNotFound, "%s: not found in %s%s", name, where, hint)
 }
 
-// runnable checks what execve would refuse, to say why in words: a file
-// without execute permission, or a script whose #! interpreter is gone (a
-// virtualenv moved or rebuilt against a removed Python; execve says ENOENT
-// about a file that exists, and systemd says 203/EXEC).
-func runnable(name, path string) error {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return Errorf(ExitNotFound, "%s: not found", path)
-	}
-	if fi.IsDir() {
-		return Errorf(ExitCannotRun, "%s is a directory, not a program", path)
-	}
-	if unix.Access(path, unix.X_OK) != nil {
-		return Errorf(ExitCannotRun, "%s is not executable; make it so with: chmod +x %s", path, path)
-	}
+func notExecutable(path string) error {
+	return Errorf(ExitCannotRun, "%s is not executable; make it so with: chmod +x %s", path, path)
+}
+
+// interpreter checks that a script's #! interpreter can run, to say why in
+// words when it cannot: a virtualenv moved or rebuilt against a removed
+// Python leaves scripts whose execve fails with ENOENT about a file that
+// exists, and systemd says 203/EXEC.
+func interpreter(path string) error {
 	interp, _, err := Shebang(path)
 	if err != nil || interp == "" {
 		return nil // execve will say what is wrong, if anything
