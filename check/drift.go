@@ -7,23 +7,24 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/coreos/go-systemd/v22/unit"
 
 	"github.com/runapp/runapp/unitgen"
 )
 
-// listOptions are the unit options whose value is a set of words, so that
+// listOption says whether the unit option name is a set of words, so that
 // one line or several, in any order, mean the same.
-var listOptions = sync.OnceValue(func() map[string]bool {
-	return map[string]bool{
-		"After": true, "Wants": true, "Requires": true, "Before": true, "WantedBy": true,
-		"RestartPreventExitStatus": true, "RestrictAddressFamilies": true, "ReadWritePaths": true,
-		"CapabilityBoundingSet": true, "AmbientCapabilities": true, "SystemCallFilter": true,
-		"RuntimeDirectory": true, "LoadCredential": true, "EnvironmentFile": true,
+func listOption(name string) bool {
+	switch name {
+	case "After", "Wants", "Requires", "Before", "WantedBy",
+		"RestartPreventExitStatus", "RestrictAddressFamilies", "ReadWritePaths",
+		"CapabilityBoundingSet", "AmbientCapabilities", "SystemCallFilter",
+		"RuntimeDirectory", "LoadCredential", "EnvironmentFile":
+		return true
 	}
-})
+	return false
+}
 
 // unitOptions is a unit's options by section and name, each normalised to
 // what systemd uses: the last value, or for a list the set of its words.
@@ -39,7 +40,7 @@ func normalise(opts []*unit.UnitOption) (m, written unitOptions, order [][2]stri
 			order = append(order, k)
 		}
 		v := strings.TrimSpace(o.Value)
-		if !listOptions()[o.Name] || v == "" {
+		if !listOption(o.Name) || v == "" {
 			if o.Name == "WorkingDirectory" && filepath.IsAbs(v) {
 				v = filepath.Clean(v) // a trailing slash means the same
 			}
@@ -101,7 +102,7 @@ func (c *checker) checkDrift() {
 	}
 	// An option a check has reported already is not reported again.
 	for _, p := range c.problems {
-		for _, name := range reportedOptions()[p.Check] {
+		for _, name := range reportedOptions(p.Check) {
 			for i := range levels {
 				delete(levels[i].opts, [2]string{"Service", name})
 			}
@@ -170,18 +171,26 @@ func (c *checker) checkDrift() {
 	}
 }
 
-// reportedOptions are the unit options each check is about.
-var reportedOptions = sync.OnceValue(func() map[string][]string {
-	return map[string][]string{
-		"unit.type":                 {"Type", "NotifyAccess"},
-		"unit.killmode":             {"KillMode"},
-		"unit.environmentfile":      {"EnvironmentFile"},
-		"unit.execstart":            {"ExecStart"},
-		"user.unknown":              {"User", "Group"},
-		"gunicorn.graceful_timeout": {"TimeoutStopSec"},
-		"gunicorn.bind":             {"AmbientCapabilities", "CapabilityBoundingSet"},
+// reportedOptions are the unit options check is about.
+func reportedOptions(check string) []string {
+	switch check {
+	case "unit.type":
+		return []string{"Type", "NotifyAccess"}
+	case "unit.killmode":
+		return []string{"KillMode"}
+	case "unit.environmentfile":
+		return []string{"EnvironmentFile"}
+	case "unit.execstart":
+		return []string{"ExecStart"}
+	case "user.unknown":
+		return []string{"User", "Group"}
+	case "gunicorn.graceful_timeout":
+		return []string{"TimeoutStopSec"}
+	case "gunicorn.bind":
+		return []string{"AmbientCapabilities", "CapabilityBoundingSet"}
 	}
-})
+	return nil
+}
 
 // differences are the options g writes that have lack or set otherwise,
 // in g's order; the description is the unit's to choose.

@@ -8,91 +8,101 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
-// gunicornValued maps each gunicorn option that takes a value to its
+// gunicornOpt is a gunicorn command-line option and the setting it sets.
+type gunicornOpt struct{ opt, setting string }
+
+// gunicornValued lists each gunicorn option that takes a value with its
 // setting, as gunicorn 20.1 defines them (gunicorn.config.KNOWN_SETTINGS;
 // a test compares them) plus those of later versions. Every other option is
 // a flag: this is what tells the application argument from an option's
 // value.
 //
-// This and the other tables of this package are built on first use: check is
-// one command of a binary whose every launch would build them at start.
-var gunicornValued = sync.OnceValue(func() map[string]string {
-	return map[string]string{
-		"-c":                         "config",
-		"--config":                   "config",
-		"-b":                         "bind",
-		"--bind":                     "bind",
-		"--backlog":                  "backlog",
-		"-w":                         "workers",
-		"--workers":                  "workers",
-		"-k":                         "worker_class",
-		"--worker-class":             "worker_class",
-		"--threads":                  "threads",
-		"--worker-connections":       "worker_connections",
-		"--max-requests":             "max_requests",
-		"--max-requests-jitter":      "max_requests_jitter",
-		"-t":                         "timeout",
-		"--timeout":                  "timeout",
-		"--graceful-timeout":         "graceful_timeout",
-		"--keep-alive":               "keepalive",
-		"--limit-request-line":       "limit_request_line",
-		"--limit-request-fields":     "limit_request_fields",
-		"--limit-request-field_size": "limit_request_field_size",
-		"--reload-engine":            "reload_engine",
-		"--reload-extra-file":        "reload_extra_files",
-		"--chdir":                    "chdir",
-		"-e":                         "raw_env",
-		"--env":                      "raw_env",
-		"-p":                         "pidfile",
-		"--pid":                      "pidfile",
-		"--worker-tmp-dir":           "worker_tmp_dir",
-		"-u":                         "user",
-		"--user":                     "user",
-		"-g":                         "group",
-		"--group":                    "group",
-		"-m":                         "umask",
-		"--umask":                    "umask",
-		"--forwarded-allow-ips":      "forwarded_allow_ips",
-		"--access-logfile":           "accesslog",
-		"--access-logformat":         "access_log_format",
-		"--error-logfile":            "errorlog",
-		"--log-file":                 "errorlog",
-		"--log-level":                "loglevel",
-		"--logger-class":             "logger_class",
-		"--log-config":               "logconfig",
-		"--log-config-json":          "logconfig_json",
-		"--log-syslog-to":            "syslog_addr",
-		"--log-syslog-prefix":        "syslog_prefix",
-		"--log-syslog-facility":      "syslog_facility",
-		"--statsd-host":              "statsd_host",
-		"--dogstatsd-tags":           "dogstatsd_tags",
-		"--statsd-prefix":            "statsd_prefix",
-		"-n":                         "proc_name",
-		"--name":                     "proc_name",
-		"--pythonpath":               "pythonpath",
-		"--paste":                    "paste",
-		"--paster":                   "paste",
-		"--proxy-allow-from":         "proxy_allow_ips",
-		"--keyfile":                  "keyfile",
-		"--certfile":                 "certfile",
-		"--ssl-version":              "ssl_version",
-		"--cert-reqs":                "cert_reqs",
-		"--ca-certs":                 "ca_certs",
-		"--ciphers":                  "ciphers",
-		"--paste-global":             "raw_paste_global_conf",
-		"--forwarder-headers":        "forwarder_headers",
-		"--header-map":               "header_map",
-	}
-})
+// This and the other tables of this package are arrays or switches, not
+// maps: check is one command of a binary whose every launch would build a
+// package-level map (or the sync.OnceValue wrapping it) at start, and an
+// array of constants costs nothing until it is read.
+var gunicornValued = [...]gunicornOpt{
+	{"-c", "config"},
+	{"--config", "config"},
+	{"-b", "bind"},
+	{"--bind", "bind"},
+	{"--backlog", "backlog"},
+	{"-w", "workers"},
+	{"--workers", "workers"},
+	{"-k", "worker_class"},
+	{"--worker-class", "worker_class"},
+	{"--threads", "threads"},
+	{"--worker-connections", "worker_connections"},
+	{"--max-requests", "max_requests"},
+	{"--max-requests-jitter", "max_requests_jitter"},
+	{"-t", "timeout"},
+	{"--timeout", "timeout"},
+	{"--graceful-timeout", "graceful_timeout"},
+	{"--keep-alive", "keepalive"},
+	{"--limit-request-line", "limit_request_line"},
+	{"--limit-request-fields", "limit_request_fields"},
+	{"--limit-request-field_size", "limit_request_field_size"},
+	{"--reload-engine", "reload_engine"},
+	{"--reload-extra-file", "reload_extra_files"},
+	{"--chdir", "chdir"},
+	{"-e", "raw_env"},
+	{"--env", "raw_env"},
+	{"-p", "pidfile"},
+	{"--pid", "pidfile"},
+	{"--worker-tmp-dir", "worker_tmp_dir"},
+	{"-u", "user"},
+	{"--user", "user"},
+	{"-g", "group"},
+	{"--group", "group"},
+	{"-m", "umask"},
+	{"--umask", "umask"},
+	{"--forwarded-allow-ips", "forwarded_allow_ips"},
+	{"--access-logfile", "accesslog"},
+	{"--access-logformat", "access_log_format"},
+	{"--error-logfile", "errorlog"},
+	{"--log-file", "errorlog"},
+	{"--log-level", "loglevel"},
+	{"--logger-class", "logger_class"},
+	{"--log-config", "logconfig"},
+	{"--log-config-json", "logconfig_json"},
+	{"--log-syslog-to", "syslog_addr"},
+	{"--log-syslog-prefix", "syslog_prefix"},
+	{"--log-syslog-facility", "syslog_facility"},
+	{"--statsd-host", "statsd_host"},
+	{"--dogstatsd-tags", "dogstatsd_tags"},
+	{"--statsd-prefix", "statsd_prefix"},
+	{"-n", "proc_name"},
+	{"--name", "proc_name"},
+	{"--pythonpath", "pythonpath"},
+	{"--paste", "paste"},
+	{"--paster", "paste"},
+	{"--proxy-allow-from", "proxy_allow_ips"},
+	{"--keyfile", "keyfile"},
+	{"--certfile", "certfile"},
+	{"--ssl-version", "ssl_version"},
+	{"--cert-reqs", "cert_reqs"},
+	{"--ca-certs", "ca_certs"},
+	{"--ciphers", "ciphers"},
+	{"--paste-global", "raw_paste_global_conf"},
+	{"--forwarder-headers", "forwarder_headers"},
+	{"--header-map", "header_map"},
+}
 
 // gunicornFlags are the flags whose setting this package reads.
-var gunicornFlags = sync.OnceValue(func() map[string]string {
-	return map[string]string{"-D": "daemon", "--daemon": "daemon"}
-})
+var gunicornFlags = [...]gunicornOpt{{"-D", "daemon"}, {"--daemon", "daemon"}}
+
+// lookupOpt returns the setting of opt in table.
+func lookupOpt(table []gunicornOpt, opt string) (string, bool) {
+	for _, o := range table {
+		if o.opt == opt {
+			return o.setting, true
+		}
+	}
+	return "", false
+}
 
 // setting is one gunicorn setting as one source gives it.
 type setting struct {
@@ -119,7 +129,7 @@ func parseGunicornArgs(args []string) (map[string][]string, []string, error) {
 			positional = append(positional, a)
 		case strings.HasPrefix(a, "--"):
 			opt, value, hasValue := strings.Cut(a, "=")
-			if name, ok := gunicornValued()[opt]; ok {
+			if name, ok := lookupOpt(gunicornValued[:], opt); ok {
 				if !hasValue {
 					if i+1 == len(args) {
 						return nil, nil, fmt.Errorf("gunicorn option %s needs a value", opt)
@@ -128,14 +138,14 @@ func parseGunicornArgs(args []string) (map[string][]string, []string, error) {
 					value = args[i]
 				}
 				settings[name] = append(settings[name], value)
-			} else if name, ok := gunicornFlags()[opt]; ok {
+			} else if name, ok := lookupOpt(gunicornFlags[:], opt); ok {
 				settings[name] = []string{"True"}
 			}
 		default:
 			// Short options, possibly bundled: -D, -Db :80, -b:80, -Dw4.
 			for j := 1; j < len(a); j++ {
 				opt := "-" + a[j:j+1]
-				if name, ok := gunicornValued()[opt]; ok {
+				if name, ok := lookupOpt(gunicornValued[:], opt); ok {
 					value := a[j+1:]
 					if value == "" {
 						if i+1 == len(args) {
@@ -147,7 +157,7 @@ func parseGunicornArgs(args []string) (map[string][]string, []string, error) {
 					settings[name] = append(settings[name], value)
 					break
 				}
-				if name, ok := gunicornFlags()[opt]; ok {
+				if name, ok := lookupOpt(gunicornFlags[:], opt); ok {
 					settings[name] = []string{"True"}
 				}
 			}

@@ -53,7 +53,7 @@ print(json.dumps([{"name": s.name, "cli": s.cli or [], "action": s.action or ""}
 	require.NotEmpty(t, settings)
 	for _, s := range settings {
 		for _, opt := range s.CLI {
-			name, valued := gunicornValued()[opt]
+			name, valued := lookupOpt(gunicornValued[:], opt)
 			if strings.HasPrefix(s.Action, "store_") {
 				assert.False(t, valued, "%s is a flag in gunicorn", opt)
 				continue
@@ -63,7 +63,8 @@ print(json.dumps([{"name": s.name, "cli": s.cli or [], "action": s.action or ""}
 			}
 		}
 	}
-	for opt, name := range gunicornFlags() {
+	for _, f := range gunicornFlags {
+		opt, name := f.opt, f.setting
 		found := false
 		for _, s := range settings {
 			found = found || s.Name == name && strings.HasPrefix(s.Action, "store_") && slices.Contains(s.CLI, opt)
