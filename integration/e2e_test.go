@@ -2,8 +2,6 @@ package integration
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -36,7 +34,8 @@ func TestE2E(t *testing.T) {
 	e2eSetup(t, nspawn, root)
 	res := e2eBoot(t, nspawn, root)
 	t.Logf("in the container: %s", res.line(t, "boot-time"))
-	env := e2eExampleEnv(t)
+	// setup.sh gives the apps the example app's .env.
+	env := envValues(t, filepath.Join(repoRoot, "example", ".env"))
 
 	served := t.Run("serve", func(t *testing.T) {
 		defer res.explain(t, "shop.service")
@@ -65,12 +64,12 @@ func TestE2E(t *testing.T) {
 		}
 		assert.Equal(t, 2, workers)
 		// Port 80 as a non-root user: through the ambient capability.
-		status := e2eStatus(res.read(t, "serve/status"))
+		status := statusFields(res.read(t, "serve/status"))
 		assert.NotEqual(t, "0", strings.Fields(status["Uid"])[0])
 		assert.True(t, e2eHasCap(t, status["CapAmb"], 10), "CAP_NET_BIND_SERVICE not ambient: %s", status["CapAmb"])
 
 		got := e2eIndex(t, res, "serve/index")
-		e2eAssertEnv(t, env, got)
+		assertEnv(t, env, got)
 		assert.Equal(t, "/srv/shop/.venv", got.VirtualEnv)
 		assert.Equal(t, "/srv/shop/.venv", got.SysPrefix)
 		assert.Equal(t, "/srv/shop/src", got.PythonPath)
@@ -140,7 +139,7 @@ func TestE2E(t *testing.T) {
 		assert.Equal(t, 1, strings.Count(ss, "\n"), "ss: %s", ss)
 		assert.Contains(t, ss, "pid=1,")
 		assert.Contains(t, ss, "pid="+show["MainPID"]+",")
-		status := e2eStatus(res.read(t, "socket/status"))
+		status := statusFields(res.read(t, "socket/status"))
 		assert.Empty(t, show["AmbientCapabilities"])
 		assert.Equal(t, "0000000000000000", status["CapEff"])
 		assert.Equal(t, "0000000000000000", status["CapAmb"])
@@ -171,7 +170,7 @@ func TestE2E(t *testing.T) {
 		assert.Equal(t, "root:root 600", res.line(t, "secrets/stat"))
 		assert.NotEqual(t, "0", res.line(t, "secrets/read.rc"), "the service user can read the env file")
 		assert.Contains(t, res.read(t, "secrets/read.err"), "Permission denied")
-		e2eAssertEnv(t, env, e2eIndex(t, res, "secrets/index"))
+		assertEnv(t, env, e2eIndex(t, res, "secrets/index"))
 	})
 
 	t.Run("parity", func(t *testing.T) {
@@ -242,17 +241,6 @@ func e2eProcs(t *testing.T, s string) []e2eProc {
 	return procs
 }
 
-// e2eStatus parses /proc/PID/status.
-func e2eStatus(s string) map[string]string {
-	fields := map[string]string{}
-	for _, line := range strings.Split(s, "\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok {
-			fields[k] = strings.TrimSpace(v)
-		}
-	}
-	return fields
-}
-
 // e2eHasCap says whether the hex capability mask holds capability number c.
 func e2eHasCap(t *testing.T, mask string, c uint) bool {
 	t.Helper()
@@ -295,32 +283,6 @@ func e2eIndex(t *testing.T, res e2eResults, name string) index {
 	var got index
 	require.NoError(t, json.Unmarshal([]byte(res.read(t, name+".body")), &got))
 	return got
-}
-
-// e2eExampleEnv is the example app's .env, which setup.sh gives the apps.
-func e2eExampleEnv(t *testing.T) map[string]string {
-	t.Helper()
-	file, err := envfile.Read(filepath.Join(repoRoot, "example", ".env"))
-	require.NoError(t, err)
-	env := map[string]string{}
-	for _, e := range file.Entries {
-		env[e.Name] = e.Value
-	}
-	return env
-}
-
-// e2eAssertEnv checks that the view received the .env values: the ones it
-// shows as they are, SECRET_KEY by its digest.
-func e2eAssertEnv(t *testing.T, want map[string]string, got index) {
-	t.Helper()
-	require.NotEmpty(t, got.Env)
-	for name, value := range got.Env {
-		if assert.NotNil(t, value, "%s not received", name) {
-			assert.Equal(t, want[name], *value, name)
-		}
-	}
-	sum := sha256.Sum256([]byte(want["SECRET_KEY"]))
-	assert.Equal(t, hex.EncodeToString(sum[:]), got.SecretKeySHA256, "SECRET_KEY")
 }
 
 // e2eCanary is the value broken.env's refused line holds: it must not appear

@@ -2,6 +2,8 @@ package integration
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -19,8 +21,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
+
+	"github.com/runapp/runapp/envfile"
 )
 
 // How long gunicorn may take to boot Django on a busy two-core machine.
@@ -250,6 +255,32 @@ func (p *proc) index(t *testing.T, addr string) index {
 	return got
 }
 
+// envValues reads an env file the way runapp does.
+func envValues(t *testing.T, path string) map[string]string {
+	t.Helper()
+	f, err := envfile.Read(path)
+	require.NoError(t, err)
+	values := map[string]string{}
+	for _, e := range f.Entries {
+		values[e.Name] = e.Value
+	}
+	return values
+}
+
+// assertEnv checks that the view received the .env values: the ones it
+// shows as they are, SECRET_KEY by its digest.
+func assertEnv(t *testing.T, want map[string]string, got index) {
+	t.Helper()
+	require.NotEmpty(t, got.Env)
+	for name, value := range got.Env {
+		if assert.NotNil(t, value, "%s not received", name) {
+			assert.Equal(t, want[name], *value, name)
+		}
+	}
+	sum := sha256.Sum256([]byte(want["SECRET_KEY"]))
+	assert.Equal(t, hex.EncodeToString(sum[:]), got.SecretKeySHA256, "SECRET_KEY")
+}
+
 // children returns the PIDs whose parent is pid, sorted, from /proc.
 func children(t *testing.T, pid int) []int {
 	t.Helper()
@@ -297,8 +328,14 @@ func procStatus(t *testing.T, pid int) map[string]string {
 	t.Helper()
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	require.NoError(t, err)
+	return statusFields(string(data))
+}
+
+// statusFields parses the text of a /proc/PID/status, read here or recorded
+// inside the end-to-end container.
+func statusFields(s string) map[string]string {
 	fields := map[string]string{}
-	for _, line := range strings.Split(string(data), "\n") {
+	for _, line := range strings.Split(s, "\n") {
 		if name, value, ok := strings.Cut(line, ":"); ok {
 			fields[name] = strings.TrimSpace(value)
 		}

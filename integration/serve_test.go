@@ -1,8 +1,6 @@
 package integration
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"net/http"
 	"os"
@@ -16,7 +14,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
-	"github.com/runapp/runapp/envfile"
 	"github.com/runapp/runapp/internal/testenv"
 )
 
@@ -28,18 +25,6 @@ func appVenv(t *testing.T, app string) string {
 	venv, err := mkvenv(filepath.Join(app, ".venv"))
 	require.NoError(t, err)
 	return venv
-}
-
-// envValues reads an env file the way runapp does.
-func envValues(t *testing.T, path string) map[string]string {
-	t.Helper()
-	f, err := envfile.Read(path)
-	require.NoError(t, err)
-	values := map[string]string{}
-	for _, e := range f.Entries {
-		values[e.Name] = e.Value
-	}
-	return values
 }
 
 // gunicornArgs binds gunicorn through its environment rather than its
@@ -62,14 +47,7 @@ func TestServe(t *testing.T) {
 	p := start(t, t.TempDir(), env, bin, "--app-dir", app)
 	got := p.index(t, addr)
 
-	want := envValues(t, filepath.Join(app, ".env"))
-	for name, value := range got.Env {
-		if assert.NotNil(t, value, name) {
-			assert.Equal(t, want[name], *value, name)
-		}
-	}
-	sum := sha256.Sum256([]byte(want["SECRET_KEY"]))
-	assert.Equal(t, hex.EncodeToString(sum[:]), got.SecretKeySHA256, "SECRET_KEY")
+	assertEnv(t, envValues(t, filepath.Join(app, ".env")), got)
 	assert.Equal(t, venv, got.VirtualEnv)
 	assert.Equal(t, venv, got.SysPrefix)
 	assert.True(t, strings.HasPrefix(got.Path, venv+"/bin:"), "PATH %s", got.Path)
