@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/runapp/runapp/envfile"
 	"github.com/runapp/runapp/internal/testenv"
 	"github.com/runapp/runapp/launcher"
 	"github.com/runapp/runapp/unitgen"
@@ -845,4 +846,14 @@ func TestReportOutput(t *testing.T) {
 	js.Reset()
 	require.NoError(t, (&checker{}).report().WriteJSON(&js))
 	assert.JSONEq(t, `{"problems": [], "errors": 0, "warnings": 0}`, js.String())
+}
+
+// TestLastLineMasksValues: a value that contains another is masked whole,
+// not around the shorter one.
+func TestLastLineMasksValues(t *testing.T) {
+	c := &checker{files: []*envFile{
+		{entries: []envfile.Entry{{Name: "SHORT", Value: "abc"}}},
+		{entries: []envfile.Entry{{Name: "LONG", Value: "abc" + secret}}},
+	}}
+	assert.Equal(t, " (RuntimeError: ***)", c.lastLine([]byte("Traceback\nRuntimeError: abc"+secret+"\n")))
 }

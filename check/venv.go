@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -258,12 +259,19 @@ func (c *checker) lastLine(out []byte) string {
 	if line == "" {
 		return ""
 	}
+	// Longest first: a value inside another must not mask part of it and
+	// leave the rest to show.
+	var values []string
 	for _, f := range c.files {
 		for _, e := range f.entries {
 			if len(e.Value) >= 3 {
-				line = strings.ReplaceAll(line, e.Value, "***")
+				values = append(values, e.Value)
 			}
 		}
+	}
+	slices.SortFunc(values, func(a, b string) int { return len(b) - len(a) })
+	for _, v := range values {
+		line = strings.ReplaceAll(line, v, "***")
 	}
 	if len(line) > 200 {
 		line = line[:200] + "..."
