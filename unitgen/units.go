@@ -182,23 +182,21 @@ func (u *units) harden(s *section) {
 	if u.Hardening == None {
 		return
 	}
-	root := u.User == "root" || u.User == "0"
 	bind := u.capability()
-	var writable []string
-	for _, w := range u.writable {
-		writable = append(writable, pathWord(w))
-	}
 	s.add("NoNewPrivileges", "yes")
 	if u.Hardening == Basic {
 		s.add("ProtectSystem", "full")
-		if len(writable) > 0 {
-			s.add("ReadWritePaths", strings.Join(writable, " "))
-		}
 	} else {
 		s.add("ProtectSystem", "strict")
-		if len(writable) > 0 {
-			s.add("ReadWritePaths", strings.Join(writable, " "))
+	}
+	if len(u.writable) > 0 {
+		words := make([]string, len(u.writable))
+		for i, w := range u.writable {
+			words[i] = pathWord(w)
 		}
+		s.add("ReadWritePaths", strings.Join(words, " "))
+	}
+	if u.Hardening == Strict {
 		// The app may live in a home directory; hide homes only when
 		// nothing the service uses is there.
 		if u.usesHome() {
@@ -233,7 +231,7 @@ func (u *units) harden(s *section) {
 	s.add("LockPersonality", "yes")
 	s.add("SystemCallArchitectures", "native")
 	if u.Hardening == Basic {
-		if !root {
+		if u.User != "root" {
 			// A user other than root has no capabilities to lose.
 			s.add("CapabilityBoundingSet", capabilities(bind))
 		}
