@@ -14,10 +14,9 @@ import (
 
 // envFile is one env file of the configuration.
 type envFile struct {
-	name     string // as given, without the leading "-"
-	path     string // absolute
-	accepted bool   // read and parsed without a problem
-	entries  []envfile.Entry
+	name    string          // as given, without the leading "-"
+	path    string          // absolute
+	entries []envfile.Entry // nil unless read and parsed without a problem
 }
 
 // checkEnvFiles reads and parses every env file, and looks at who may read
@@ -76,7 +75,7 @@ func (c *checker) checkEnvSyntax(f *envFile, data []byte) {
 		c.add(Error, "envfile.read", f.name, err.Error(), "")
 		return
 	}
-	f.accepted, f.entries = true, parsed.Entries
+	f.entries = parsed.Entries
 	first := map[string]int{}
 	for _, e := range parsed.Entries {
 		if line, dup := first[e.Name]; dup {
