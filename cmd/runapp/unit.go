@@ -216,18 +216,18 @@ func gunicornVersion(cfg launcher.Config, flag string, as *syscall.Credential, s
 	case !strings.HasPrefix(filepath.Base(cmp.Or(cfg.Server, launcher.DefaultServer)), "gunicorn"):
 		return "", nil
 	}
-	plan, err := launcher.Build(cfg, os.Environ())
-	if err != nil {
-		// An env file that is broken, or not written yet, should not stop
-		// the unit being written (runapp check is the place for that), and
-		// which gunicorn runs seldom depends on it.
-		noEnv := cfg
-		noEnv.EnvFiles = []string{"-/dev/null"}
-		var err2 error
-		if plan, err2 = launcher.Build(noEnv, os.Environ()); err2 != nil {
-			return "", fmt.Errorf("%w (runapp unit asks gunicorn its version; give --gunicorn-version to skip that)", err)
+	// An env file that is broken, or not written yet, should not stop the
+	// unit being written (runapp check is the place for that), and which
+	// gunicorn runs seldom depends on it: Inspect goes on without the env
+	// files when they are refused. Any other failure stops it.
+	plan, failures := launcher.Inspect(cfg, os.Environ())
+	for _, f := range failures {
+		if f.Step != launcher.StepEnvFiles {
+			return "", fmt.Errorf("%w (runapp unit asks gunicorn its version; give --gunicorn-version to skip that)", failures[0].Err)
 		}
-		first, _, _ := strings.Cut(err.Error(), "\n")
+	}
+	if len(failures) > 0 {
+		first, _, _ := strings.Cut(failures[0].Err.Error(), "\n")
 		fmt.Fprintf(stderr, "runapp: warning: %s; asked %s its version without the env files\n", first, plan.Program)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

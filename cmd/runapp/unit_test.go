@@ -160,6 +160,18 @@ func TestUnitAsksAsTheServiceUser(t *testing.T) {
 	assert.Contains(t, stdout, "\nType=notify\n")
 }
 
+// Only refused env files are passed over when asking gunicorn its version:
+// without an env file that names a missing virtualenv, the version would be
+// asked of another gunicorn than the one the unit runs.
+func TestUnitAsksTheUnitsGunicorn(t *testing.T) {
+	dir := appDir(t, "VIRTUAL_ENV=/nonexistent/venv\n")
+	_, stderr, code := runIn(t, "unit", "--app-dir", dir, "--user", "www-data", "--runapp", "/usr/local/bin/runapp")
+	assert.Equal(t, launcher.ExitConfig, code)
+	assert.Contains(t, stderr, "VIRTUAL_ENV (.env:1)")
+	assert.Contains(t, stderr, "give --gunicorn-version")
+	assert.NotContains(t, stderr, "warning")
+}
+
 func TestUnitWrite(t *testing.T) {
 	dir := appDir(t, "")
 	out := t.TempDir()
