@@ -81,7 +81,7 @@ func Run(opts Options) *Report {
 	if opts.UnitDir == "" {
 		opts.UnitDir = DefaultUnitDir
 	}
-	c := &checker{opts: opts}
+	c := &checker{opts: opts, dir: absDir(opts.Config.AppDir)}
 	c.run()
 	return c.report()
 }
@@ -90,6 +90,7 @@ func Run(opts Options) *Report {
 type checker struct {
 	opts     Options
 	problems []Problem
+	dir      string // the absolute app directory, before the plan exists
 
 	unit    *unitFile // nil when no unit is known
 	user    *account  // nil when no service user is known
@@ -119,8 +120,12 @@ func (c *checker) add(sev Severity, check, where, msg, fix string) {
 func (c *checker) run() {
 	c.loadUnit()
 	c.loadUser()
-	c.checkAppDir()
-	c.checkEnvFiles()
+	if fi, err := os.Stat(c.dir); err == nil && fi.IsDir() {
+		// Else launcher says what is wrong with it, and the env files,
+		// relative to it, wait for that to be fixed.
+		c.checkAppDir()
+		c.checkEnvFiles()
+	}
 	if !c.inspect() {
 		return
 	}
@@ -279,9 +284,8 @@ func plural(n int, word string) string {
 	return strconv.Itoa(n) + " " + word + "s"
 }
 
-// appDir is the absolute app directory, before the plan exists.
-func (c *checker) appDir() string {
-	dir := c.opts.Config.AppDir
+// absDir is the absolute app directory of the configuration.
+func absDir(dir string) string {
 	if dir == "" {
 		dir = "."
 	}

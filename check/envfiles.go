@@ -22,9 +22,6 @@ type envFile struct {
 // checkEnvFiles reads and parses every env file, and looks at who may read
 // and write it.
 func (c *checker) checkEnvFiles() {
-	if fi, err := os.Stat(c.appDir()); err != nil || !fi.IsDir() {
-		return // the env files are relative to it: its problem comes first
-	}
 	names := c.opts.Config.EnvFiles
 	if len(names) == 0 {
 		names = []string{".env"}
@@ -34,7 +31,7 @@ func (c *checker) checkEnvFiles() {
 		optional := name != given
 		path := name
 		if !filepath.IsAbs(path) {
-			path = filepath.Join(c.appDir(), path)
+			path = filepath.Join(c.dir, path)
 		}
 		f := &envFile{name: name, path: path}
 		c.files = append(c.files, f)

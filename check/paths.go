@@ -1,7 +1,6 @@
 package check
 
 import (
-	"os"
 	"strings"
 
 	"github.com/runapp/runapp/launcher"
@@ -14,11 +13,7 @@ func (c *checker) checkAppDir() {
 	if c.user == nil {
 		return
 	}
-	dir := c.appDir()
-	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		return // launcher says what is wrong with it
-	}
-	c.noChdir = !c.access("appdir.access", dir, dir, "enter", dir+" (systemd says 200/CHDIR)", permExec)
+	c.noChdir = !c.access("appdir.access", c.dir, c.dir, "enter", c.dir+" (systemd says 200/CHDIR)", permExec)
 }
 
 // checkPythonPath: an empty PYTHONPATH entry puts the working directory on

@@ -72,7 +72,7 @@ func (c *checker) loadUnit() {
 	if path == "" {
 		name := c.opts.Name
 		if name == "" {
-			name = filepath.Base(c.appDir())
+			name = filepath.Base(c.dir)
 		}
 		path, given = filepath.Join(c.opts.UnitDir, name+".service"), false
 	}
