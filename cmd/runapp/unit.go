@@ -67,10 +67,11 @@ func runUnit(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	if err := account(&o, dir); err != nil {
+	as, err := account(&o, dir)
+	if err != nil {
 		return err
 	}
-	if o.GunicornVersion, err = gunicornVersion(*cfg, version, credential(o), stderr); err != nil {
+	if o.GunicornVersion, err = gunicornVersion(*cfg, version, as, stderr); err != nil {
 		return err
 	}
 
@@ -110,72 +111,76 @@ func self() (string, error) {
 
 // account fills in the user and group, and checks that they exist where
 // that can be known. Without --user the app runs as the owner of its
-// directory, but never as root unless asked.
-func account(o *unitgen.Options, dir string) error {
-	local := localAccounts()
+// directory, but never as root unless asked. It returns the credential the
+// service will run with, for a process runapp starts as the service would
+// run (see credential).
+func account(o *unitgen.Options, dir string) (*syscall.Credential, error) {
+	var u *user.User
 	if o.User == "" {
 		fi, err := os.Stat(dir)
 		if err != nil {
-			return launcher.Errorf(launcher.ExitConfig, "cannot use app directory: %w", err)
+			return nil, launcher.Errorf(launcher.ExitConfig, "cannot use app directory: %w", err)
 		}
 		uid := fi.Sys().(*syscall.Stat_t).Uid
 		if uid == 0 {
-			return launcher.Errorf(launcher.ExitConfig, "%s belongs to root, and runapp does not run apps as root unless told; give --user NAME (create one with: useradd --system --no-create-home --shell /usr/sbin/nologin NAME) or --user root", dir)
+			return nil, launcher.Errorf(launcher.ExitConfig, "%s belongs to root, and runapp does not run apps as root unless told; give --user NAME (create one with: useradd --system --no-create-home --shell /usr/sbin/nologin NAME) or --user root", dir)
 		}
-		u, err := user.LookupId(strconv.FormatUint(uint64(uid), 10))
-		if err != nil {
-			return launcher.Errorf(launcher.ExitConfig, "%s belongs to uid %d, which has no user name; give --user NAME", dir, uid)
+		if u, err = user.LookupId(strconv.FormatUint(uint64(uid), 10)); err != nil {
+			return nil, launcher.Errorf(launcher.ExitConfig, "%s belongs to uid %d, which has no user name; give --user NAME", dir, uid)
 		}
 		o.User = u.Username
-	}
-	u, err := user.Lookup(o.User)
-	var unknown user.UnknownUserError
-	switch {
-	case errors.As(err, &unknown) && local:
-		return launcher.Errorf(launcher.ExitConfig, "user %q does not exist; create it (useradd --system --no-create-home --shell /usr/sbin/nologin %s) or give another --user", o.User, o.User)
-	case err != nil:
-		u = nil // kept elsewhere (LDAP, ...): systemd will know
+	} else {
+		var err error
+		u, err = user.Lookup(o.User)
+		var unknown user.UnknownUserError
+		switch {
+		case errors.As(err, &unknown) && localAccounts():
+			return nil, launcher.Errorf(launcher.ExitConfig, "user %q does not exist; create it (useradd --system --no-create-home --shell /usr/sbin/nologin %s) or give another --user", o.User, o.User)
+		case err != nil:
+			u = nil // kept elsewhere (LDAP, ...): systemd will know
+		}
 	}
 	if o.Group == "" {
-		if u != nil {
-			if g, err := user.LookupGroupId(u.Gid); err == nil {
-				o.Group = g.Name
-			}
+		if u == nil {
+			return nil, nil
 		}
-		return nil
+		if g, err := user.LookupGroupId(u.Gid); err == nil {
+			o.Group = g.Name
+		}
+		return credential(u, u.Gid), nil
 	}
-	_, err = user.LookupGroup(o.Group)
-	var unknownGroup user.UnknownGroupError
-	if errors.As(err, &unknownGroup) && local {
-		return launcher.Errorf(launcher.ExitConfig, "group %q does not exist; create it (groupadd --system %s) or give another --group", o.Group, o.Group)
+	g, err := user.LookupGroup(o.Group)
+	var unknown user.UnknownGroupError
+	switch {
+	case errors.As(err, &unknown) && localAccounts():
+		return nil, launcher.Errorf(launcher.ExitConfig, "group %q does not exist; create it (groupadd --system %s) or give another --group", o.Group, o.Group)
+	case err != nil:
+		return nil, nil // kept elsewhere: systemd will know
 	}
-	return nil
+	return credential(u, g.Gid), nil
 }
 
-// credential is the service's user and group for a process runapp starts,
-// or nil when runapp cannot change users or they cannot be looked up.
-func credential(o unitgen.Options) *syscall.Credential {
-	if os.Geteuid() != 0 {
+// credential is the user u with group gid as systemd runs the service: with
+// User= and Group=, and u's supplementary groups (getgrouplist(3) with gid,
+// which leaves out u's primary group when Group= names another). It is nil
+// when runapp cannot change users or u is not known.
+func credential(u *user.User, gid string) *syscall.Credential {
+	if os.Geteuid() != 0 || u == nil {
 		return nil
-	}
-	u, err := user.Lookup(o.User)
-	if err != nil {
-		return nil
-	}
-	gid := u.Gid
-	if o.Group != "" {
-		g, err := user.LookupGroup(o.Group)
-		if err != nil {
-			return nil
-		}
-		gid = g.Gid
 	}
 	uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
 	g, err2 := strconv.ParseUint(gid, 10, 32)
 	if err1 != nil || err2 != nil {
 		return nil
 	}
-	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(g), Groups: []uint32{}}
+	groups := []uint32{uint32(g)}
+	ids, _ := u.GroupIds()
+	for _, id := range ids {
+		if n, err := strconv.ParseUint(id, 10, 32); err == nil && id != u.Gid && !slices.Contains(groups, uint32(n)) {
+			groups = append(groups, uint32(n))
+		}
+	}
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(g), Groups: groups}
 }
 
 // localAccounts says whether /etc/passwd and /etc/group, which is all that
