@@ -71,6 +71,11 @@ func runUnit(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Bad options are told before gunicorn is run to ask its version,
+	// which takes a while and may fail for reasons of its own.
+	if _, err := unitgen.ExecArgv(o); err != nil {
+		return err
+	}
 	if o.GunicornVersion, err = gunicornVersion(*cfg, version, as, stderr); err != nil {
 		return err
 	}

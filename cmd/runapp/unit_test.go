@@ -237,6 +237,13 @@ func TestUnitBadInput(t *testing.T) {
 		})
 	}
 
+	// appDir's gunicorn prints no version: a bad option is told first.
+	t.Run("bad option before asking gunicorn", func(t *testing.T) {
+		_, stderr, code := runIn(t, "unit", "--app-dir", dir, "--user", "www-data", "--runapp", "/usr/local/bin/runapp", "--name", "my shop")
+		assert.Equal(t, launcher.ExitUsage, code)
+		assert.Contains(t, stderr, `unit name "my shop" is not valid`)
+	})
+
 	t.Run("write into a missing directory", func(t *testing.T) {
 		_, stderr, code := runIn(t, append([]string{"unit", "--app-dir", dir, "--write", filepath.Join(rootOwned, "no")}, fixed...)...)
 		assert.Equal(t, launcher.ExitConfig, code)
