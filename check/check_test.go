@@ -857,3 +857,17 @@ func TestLastLineMasksValues(t *testing.T) {
 	}}
 	assert.Equal(t, " (RuntimeError: ***)", c.lastLine([]byte("Traceback\nRuntimeError: abc"+secret+"\n")))
 }
+
+func TestExecProgram(t *testing.T) {
+	for v, want := range map[string]string{
+		"/usr/bin/runapp --app-dir /srv/app": "/usr/bin/runapp",
+		"-@/usr/bin/runapp runapp":           "/usr/bin/runapp",
+		`"/opt/my app/run" x`:                "/opt/my app/run",
+		`'/opt/my app/run' x`:                "/opt/my app/run",
+		`/opt/a\ b/run`:                      "/opt/a b/run",
+		`"/opt/unterminated`:                 "",
+		"":                                   "",
+	} {
+		assert.Equal(t, want, execProgram(v), v)
+	}
+}

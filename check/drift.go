@@ -279,16 +279,13 @@ func (c *checker) unitgenOptions() (unitgen.Options, bool) {
 	return o, true
 }
 
-// execProgram is the program of an ExecStart= value, without its prefixes.
+// execProgram is the program of an ExecStart= value, split and unquoted
+// as UnitCommand does (a %d in it left as written), "" when systemd would
+// refuse the line.
 func execProgram(v string) string {
-	v = strings.TrimLeft(v, "@-:+!")
-	if strings.HasPrefix(v, `"`) {
-		if end := strings.IndexByte(v[1:], '"'); end >= 0 {
-			return v[1 : end+1]
-		}
+	argv, err := splitExec(strings.TrimLeft(v, "@-:+!"), "%d")
+	if err != nil || len(argv) == 0 {
+		return ""
 	}
-	if f := strings.Fields(v); len(f) > 0 {
-		return f[0]
-	}
-	return ""
+	return argv[0]
 }
