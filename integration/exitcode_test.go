@@ -2,11 +2,13 @@ package integration
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -39,13 +41,23 @@ func runFail(t *testing.T, dir string, env []string, journal bool, sock *notifyS
 	if sock != nil {
 		env = append(env, "NOTIFY_SOCKET="+sock.path)
 	}
-	cmd := exec.Command(needRunapp(t), args...)
+	// runapp must stop before the exec. Should it serve instead, end it and
+	// its workers rather than hang until go test's -timeout.
+	ctx, cancel := context.WithTimeout(context.Background(), bootTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, needRunapp(t), args...)
 	cmd.Dir = dir
 	cmd.Env = env
 	var stdout bytes.Buffer
 	cmd.Stdout = &stdout
 	cmd.Stderr = stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return unix.Kill(-cmd.Process.Pid, unix.SIGKILL) }
 	err = cmd.Run()
+	if ctx.Err() != nil {
+		out, _ := os.ReadFile(stderr.Name())
+		t.Fatalf("runapp %q still running after %v; output:\n%s%s", args, bootTimeout, stdout.String(), out)
+	}
 	if _, ok := err.(*exec.ExitError); !ok {
 		require.NoError(t, err)
 	}
