@@ -65,7 +65,9 @@ func TestE2E(t *testing.T) {
 		assert.Equal(t, 2, workers)
 		// Port 80 as a non-root user: through the ambient capability.
 		status := statusFields(res.read(t, "serve/status"))
-		assert.NotEqual(t, "0", strings.Fields(status["Uid"])[0])
+		uid := strings.Fields(status["Uid"])
+		require.NotEmpty(t, uid, "no Uid in serve/status")
+		assert.NotEqual(t, "0", uid[0])
 		assert.True(t, e2eHasCap(t, status["CapAmb"], 10), "CAP_NET_BIND_SERVICE not ambient: %s", status["CapAmb"])
 
 		got := e2eIndex(t, res, "serve/index")
@@ -217,6 +219,7 @@ func TestE2E(t *testing.T) {
 			}
 		}()
 		nspid := strings.Fields(res.read(t, "entrypoint/nspid"))
+		require.NotEmpty(t, nspid, "no NSpid line recorded")
 		assert.Equal(t, "1", nspid[len(nspid)-1], "not PID 1 of its namespace: %v", nspid)
 		assert.Contains(t, res.read(t, "entrypoint/cmdline"), "/srv/shop/.venv/bin/gunicorn")
 		assert.Equal(t, "200", res.line(t, "entrypoint/slow.code"), "the request in flight did not complete")
