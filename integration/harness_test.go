@@ -214,24 +214,34 @@ func get(url string) (int, []byte, error) {
 	return resp.StatusCode, body, err
 }
 
-// waitHTTP polls url until it answers 200 and returns the body. It fails
-// the test if the process exits first.
-func (p *proc) waitHTTP(t *testing.T, url string) []byte {
+// waitFor polls ok until it holds. It fails the test, saying what was
+// awaited (want) and what was seen last (have), when the process exits
+// first or after bootTimeout.
+func (p *proc) waitFor(t *testing.T, want string, ok func() bool, have func() string) {
 	t.Helper()
 	deadline := time.Now().Add(bootTimeout)
-	for {
-		status, body, err := get(url)
-		if err == nil && status == http.StatusOK {
-			return body
-		}
+	for !ok() {
 		if p.exited() {
-			t.Fatalf("exited (%v) before %s answered; output:\n%s", p.err, url, p.log)
+			t.Fatalf("exited (%v) while waiting for %s (have %s); output:\n%s", p.err, want, have(), p.log)
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: no 200 within %v (last: %d %v); output:\n%s", url, bootTimeout, status, err, p.log)
+			t.Fatalf("no %s within %v (have %s); output:\n%s", want, bootTimeout, have(), p.log)
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// waitHTTP polls url until it answers 200 and returns the body.
+func (p *proc) waitHTTP(t *testing.T, url string) []byte {
+	t.Helper()
+	var status int
+	var body []byte
+	var err error
+	p.waitFor(t, "200 from "+url, func() bool {
+		status, body, err = get(url)
+		return err == nil && status == http.StatusOK
+	}, func() string { return fmt.Sprintf("%d %v", status, err) })
+	return body
 }
 
 // index is what the example app's / view answers.
@@ -307,20 +317,16 @@ func children(t *testing.T, pid int) []int {
 	return kids
 }
 
-// waitChildren waits until the children of pid satisfy ok, and returns them.
-func waitChildren(t *testing.T, pid int, what string, ok func([]int) bool) []int {
+// waitChildren waits until the process's children satisfy ok, and returns
+// them.
+func (p *proc) waitChildren(t *testing.T, what string, ok func([]int) bool) []int {
 	t.Helper()
-	deadline := time.Now().Add(bootTimeout)
-	for {
-		kids := children(t, pid)
-		if ok(kids) {
-			return kids
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("children of %d: want %s, have %v after %v", pid, what, kids, bootTimeout)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	var kids []int
+	p.waitFor(t, what, func() bool {
+		kids = children(t, p.pid)
+		return ok(kids)
+	}, func() string { return fmt.Sprintf("children %v", kids) })
+	return kids
 }
 
 // procStatus returns the fields of /proc/PID/status.

@@ -64,7 +64,7 @@ func TestServe(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, filepath.Base(exe), "python")
 	assert.Contains(t, p.log.String(), fmt.Sprintf("Listening at: http://%s (%d)", addr, p.pid))
-	workers := waitChildren(t, p.pid, "2 workers", func(k []int) bool { return len(k) == 2 })
+	workers := p.waitChildren(t, "2 workers", func(k []int) bool { return len(k) == 2 })
 	assert.Contains(t, workers, got.PID)
 
 	p.signal(t, unix.SIGTERM)
@@ -129,10 +129,10 @@ func TestReload(t *testing.T) {
 	addr := freeAddr(t)
 	p := start(t, t.TempDir(), baseEnv(gunicornArgs(addr, 2)), bin, "--app-dir", newApp(t), "--venv", venv)
 	p.waitHTTP(t, "http://"+addr+"/pid")
-	old := waitChildren(t, p.pid, "2 workers", func(k []int) bool { return len(k) == 2 })
+	old := p.waitChildren(t, "2 workers", func(k []int) bool { return len(k) == 2 })
 
 	p.signal(t, unix.SIGHUP)
-	waitChildren(t, p.pid, "2 new workers", func(k []int) bool {
+	p.waitChildren(t, "2 new workers", func(k []int) bool {
 		return len(k) == 2 && !slices.ContainsFunc(k, func(pid int) bool { return slices.Contains(old, pid) })
 	})
 	assert.Equal(t, p.pid, p.index(t, addr).PPID, "master after HUP")
@@ -146,7 +146,7 @@ func TestReload(t *testing.T) {
 		{unix.SIGTTOU, 1},
 	} {
 		p.signal(t, step.sig)
-		waitChildren(t, p.pid, fmt.Sprintf("%d workers after %v", step.workers, step.sig),
+		p.waitChildren(t, fmt.Sprintf("%d workers after %v", step.workers, step.sig),
 			func(k []int) bool { return len(k) == step.workers })
 	}
 	assert.False(t, p.exited())
@@ -217,7 +217,7 @@ func TestSignalDisposition(t *testing.T) {
 					values[starter] = p.index(t, addr)
 					require.Equal(t, p.pid, values[starter].PPID, "%s: gunicorn runs as the started process", starter)
 				} else {
-					waitComm(t, p, "sleep")
+					p.waitComm(t, "sleep")
 				}
 				status[starter] = procStatus(t, p.pid)
 				p.signal(t, unix.SIGTERM)
@@ -246,19 +246,14 @@ func TestSignalDisposition(t *testing.T) {
 }
 
 // waitComm waits until the process has exec'd the program called comm.
-func waitComm(t *testing.T, p *proc, comm string) {
+func (p *proc) waitComm(t *testing.T, comm string) {
 	t.Helper()
-	deadline := time.Now().Add(bootTimeout)
-	for {
-		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", p.pid))
-		if err == nil && strings.TrimSpace(string(data)) == comm {
-			return
-		}
-		if p.exited() || time.Now().After(deadline) {
-			t.Fatalf("%d did not become %s; output:\n%s", p.pid, comm, p.log)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	var have string
+	p.waitFor(t, "comm "+comm, func() bool {
+		data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", p.pid))
+		have = strings.TrimSpace(string(data))
+		return have == comm
+	}, func() string { return "comm " + have })
 }
 
 // TestSocketActivation starts runapp as systemd would for a .socket unit:
