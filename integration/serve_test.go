@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -273,7 +274,9 @@ func TestSocketActivation(t *testing.T) {
 	status, body, err := get("http://" + addr + "/pid")
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusOK, status)
-	assert.Contains(t, children(t, p.pid), atoi(t, strings.TrimSpace(string(body))))
+	worker, err := strconv.Atoi(strings.TrimSpace(string(body)))
+	require.NoError(t, err, "/pid answered %q", body)
+	assert.Contains(t, children(t, p.pid), worker)
 	// Given no --bind, gunicorn can only listen there on the inherited
 	// socket: binding the address itself would fail while that one is open.
 	assert.Contains(t, p.log.String(), fmt.Sprintf("Listening at: http://%s (%d)", addr, p.pid))
@@ -304,12 +307,4 @@ func TestNotifyReady(t *testing.T) {
 	p.waitHTTP(t, "http://"+addr+"/pid")
 	p.signal(t, unix.SIGTERM)
 	assert.Equal(t, 0, p.wait(t, bootTimeout))
-}
-
-func atoi(t *testing.T, s string) int {
-	t.Helper()
-	var n int
-	_, err := fmt.Sscanf(s, "%d", &n)
-	require.NoError(t, err, "%q", s)
-	return n
 }
