@@ -117,8 +117,19 @@ func e2eNspawn(ctx context.Context, nspawn, root string, args ...string) *exec.C
 	base := []string{"-q", "--register=no", "--keep-unit", "--private-network",
 		"-D", root, "-M", "runapp-e2e-" + strconv.Itoa(os.Getpid())}
 	cmd := exec.CommandContext(ctx, nspawn, append(base, args...)...)
-	// SIGTERM makes nspawn halt the container cleanly; KILL only if that hangs.
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	// SIGTERM makes nspawn halt the container cleanly; KILL only if that
+	// hangs. Killing nspawn alone would orphan the container's init (a child
+	// of nspawn in a PID namespace of its own), so it is killed too, which
+	// ends every process of the container.
+	cmd.Cancel = func() error {
+		leaders := children(cmd.Process.Pid)
+		time.AfterFunc(cmd.WaitDelay-time.Second, func() {
+			for _, pid := range leaders {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+		})
+		return cmd.Process.Signal(syscall.SIGTERM)
+	}
 	// And if go test dies first (its -timeout panics), no container outlives it.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	cmd.WaitDelay = 30 * time.Second

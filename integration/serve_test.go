@@ -276,7 +276,7 @@ func TestSocketActivation(t *testing.T) {
 	assert.Equal(t, http.StatusOK, status)
 	worker, err := strconv.Atoi(strings.TrimSpace(string(body)))
 	require.NoError(t, err, "/pid answered %q", body)
-	assert.Contains(t, children(t, p.pid), worker)
+	assert.Contains(t, children(p.pid), worker)
 	// Given no --bind, gunicorn can only listen there on the inherited
 	// socket: binding the address itself would fail while that one is open.
 	assert.Contains(t, p.log.String(), fmt.Sprintf("Listening at: http://%s (%d)", addr, p.pid))
