@@ -9,100 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/runapp/runapp/internal/gunicorn"
 )
-
-// gunicornOpt is a gunicorn command-line option and the setting it sets.
-type gunicornOpt struct{ opt, setting string }
-
-// gunicornValued lists each gunicorn option that takes a value with its
-// setting, as gunicorn 20.1 defines them (gunicorn.config.KNOWN_SETTINGS;
-// a test compares them) plus those of later versions. Every other option is
-// a flag: this is what tells the application argument from an option's
-// value.
-//
-// This and the other tables of this package are arrays or switches, not
-// maps: check is one command of a binary whose every launch would build a
-// package-level map (or the sync.OnceValue wrapping it) at start, and an
-// array of constants costs nothing until it is read.
-var gunicornValued = [...]gunicornOpt{
-	{"-c", "config"},
-	{"--config", "config"},
-	{"-b", "bind"},
-	{"--bind", "bind"},
-	{"--backlog", "backlog"},
-	{"-w", "workers"},
-	{"--workers", "workers"},
-	{"-k", "worker_class"},
-	{"--worker-class", "worker_class"},
-	{"--threads", "threads"},
-	{"--worker-connections", "worker_connections"},
-	{"--max-requests", "max_requests"},
-	{"--max-requests-jitter", "max_requests_jitter"},
-	{"-t", "timeout"},
-	{"--timeout", "timeout"},
-	{"--graceful-timeout", "graceful_timeout"},
-	{"--keep-alive", "keepalive"},
-	{"--limit-request-line", "limit_request_line"},
-	{"--limit-request-fields", "limit_request_fields"},
-	{"--limit-request-field_size", "limit_request_field_size"},
-	{"--reload-engine", "reload_engine"},
-	{"--reload-extra-file", "reload_extra_files"},
-	{"--chdir", "chdir"},
-	{"-e", "raw_env"},
-	{"--env", "raw_env"},
-	{"-p", "pidfile"},
-	{"--pid", "pidfile"},
-	{"--worker-tmp-dir", "worker_tmp_dir"},
-	{"-u", "user"},
-	{"--user", "user"},
-	{"-g", "group"},
-	{"--group", "group"},
-	{"-m", "umask"},
-	{"--umask", "umask"},
-	{"--forwarded-allow-ips", "forwarded_allow_ips"},
-	{"--access-logfile", "accesslog"},
-	{"--access-logformat", "access_log_format"},
-	{"--error-logfile", "errorlog"},
-	{"--log-file", "errorlog"},
-	{"--log-level", "loglevel"},
-	{"--logger-class", "logger_class"},
-	{"--log-config", "logconfig"},
-	{"--log-config-json", "logconfig_json"},
-	{"--log-syslog-to", "syslog_addr"},
-	{"--log-syslog-prefix", "syslog_prefix"},
-	{"--log-syslog-facility", "syslog_facility"},
-	{"--statsd-host", "statsd_host"},
-	{"--dogstatsd-tags", "dogstatsd_tags"},
-	{"--statsd-prefix", "statsd_prefix"},
-	{"-n", "proc_name"},
-	{"--name", "proc_name"},
-	{"--pythonpath", "pythonpath"},
-	{"--paste", "paste"},
-	{"--paster", "paste"},
-	{"--proxy-allow-from", "proxy_allow_ips"},
-	{"--keyfile", "keyfile"},
-	{"--certfile", "certfile"},
-	{"--ssl-version", "ssl_version"},
-	{"--cert-reqs", "cert_reqs"},
-	{"--ca-certs", "ca_certs"},
-	{"--ciphers", "ciphers"},
-	{"--paste-global", "raw_paste_global_conf"},
-	{"--forwarder-headers", "forwarder_headers"},
-	{"--header-map", "header_map"},
-}
-
-// gunicornFlags are the flags whose setting this package reads.
-var gunicornFlags = [...]gunicornOpt{{"-D", "daemon"}, {"--daemon", "daemon"}}
-
-// lookupOpt returns the setting of opt in table.
-func lookupOpt(table []gunicornOpt, opt string) (string, bool) {
-	for _, o := range table {
-		if o.opt == opt {
-			return o.setting, true
-		}
-	}
-	return "", false
-}
 
 // setting is one gunicorn setting as one source gives it.
 type setting struct {
@@ -113,58 +22,6 @@ type setting struct {
 }
 
 func (s setting) last() string { return s.values[len(s.values)-1] }
-
-// parseGunicornArgs reads gunicorn's command line the way its argparse
-// parser does (except abbreviated long options) into settings and the
-// positional arguments.
-func parseGunicornArgs(args []string) (map[string][]string, []string, error) {
-	settings := map[string][]string{}
-	var positional []string
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case a == "--":
-			return settings, append(positional, args[i+1:]...), nil
-		case a == "-" || !strings.HasPrefix(a, "-"):
-			positional = append(positional, a)
-		case strings.HasPrefix(a, "--"):
-			opt, value, hasValue := strings.Cut(a, "=")
-			if name, ok := lookupOpt(gunicornValued[:], opt); ok {
-				if !hasValue {
-					if i+1 == len(args) {
-						return nil, nil, fmt.Errorf("gunicorn option %s needs a value", opt)
-					}
-					i++
-					value = args[i]
-				}
-				settings[name] = append(settings[name], value)
-			} else if name, ok := lookupOpt(gunicornFlags[:], opt); ok {
-				settings[name] = []string{"True"}
-			}
-		default:
-			// Short options, possibly bundled: -D, -Db :80, -b:80, -Dw4.
-			for j := 1; j < len(a); j++ {
-				opt := "-" + a[j:j+1]
-				if name, ok := lookupOpt(gunicornValued[:], opt); ok {
-					value := a[j+1:]
-					if value == "" {
-						if i+1 == len(args) {
-							return nil, nil, fmt.Errorf("gunicorn option %s needs a value", opt)
-						}
-						i++
-						value = args[i]
-					}
-					settings[name] = append(settings[name], value)
-					break
-				}
-				if name, ok := lookupOpt(gunicornFlags[:], opt); ok {
-					settings[name] = []string{"True"}
-				}
-			}
-		}
-	}
-	return settings, positional, nil
-}
 
 // splitShell splits GUNICORN_CMD_ARGS as Python's shlex.split does, which
 // is what gunicorn uses.
@@ -247,7 +104,7 @@ func (g *gunicornSettings) get(name string) (setting, bool) {
 // read.
 func (c *checker) gunicornConfig() *gunicornSettings {
 	g := &gunicornSettings{cli: map[string]setting{}, env: map[string]setting{}, file: map[string]setting{}}
-	cli, positional, err := parseGunicornArgs(c.plan.Argv[1:])
+	cli, positional, err := gunicorn.ParseArgs(c.plan.Argv[1:])
 	if err != nil {
 		c.add(Error, "gunicorn.args", "SERVER-ARGS", err.Error(), "")
 	}
@@ -262,7 +119,7 @@ func (c *checker) gunicornConfig() *gunicornSettings {
 		words, err := splitShell(v.Value)
 		if err == nil {
 			var env map[string][]string
-			env, _, err = parseGunicornArgs(words)
+			env, _, err = gunicorn.ParseArgs(words)
 			for name, values := range env {
 				g.env[name] = setting{values: values, where: where, secret: true, known: true}
 			}
@@ -397,16 +254,14 @@ func (c *checker) checkBind(g *gunicornSettings) {
 // bindPort is the TCP port of a gunicorn bind address; false for unix:
 // and fd:// addresses.
 func bindPort(b string) (int, bool) {
-	if strings.HasPrefix(b, "unix:") || strings.HasPrefix(b, "fd://") {
+	port, tcp := gunicorn.Port(b)
+	if !tcp {
 		return 0, false
 	}
-	host := b
-	if i := strings.LastIndexByte(b, ':'); i >= 0 && !strings.HasSuffix(b, "]") {
-		host = b[i+1:]
-	} else {
-		return 8000, true
+	if port == "" {
+		return gunicorn.DefaultPort, true
 	}
-	n, err := strconv.Atoi(host)
+	n, err := strconv.Atoi(port)
 	return n, err == nil
 }
 
@@ -423,16 +278,13 @@ func unprivilegedPortStart() int {
 	return n
 }
 
-// gunicornGraceful is gunicorn's graceful_timeout default.
-const gunicornGraceful = 30 * time.Second
-
 // checkGraceful: systemd must wait longer than gunicorn's graceful timeout
 // after SIGTERM, or it kills requests still being served.
 func (c *checker) checkGraceful(g *gunicornSettings) {
 	if c.unit == nil {
 		return
 	}
-	graceful, where := gunicornGraceful, "gunicorn's default"
+	graceful, where := gunicorn.GracefulTimeout, "gunicorn's default"
 	if s, ok := g.get("graceful_timeout"); ok {
 		if !s.known {
 			return

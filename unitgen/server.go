@@ -1,16 +1,14 @@
 package unitgen
 
 import (
-	"net"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/runapp/runapp/internal/gunicorn"
 	"github.com/runapp/runapp/launcher"
 )
-
-// gunicornGraceful is gunicorn's --graceful-timeout default, in seconds.
-const gunicornGraceful = 30
 
 // stopMargin is how much longer than gunicorn's graceful timeout systemd
 // waits after SIGTERM: gunicorn kills its workers itself at the graceful
@@ -26,68 +24,36 @@ type gunicornArgs struct {
 }
 
 // parseGunicornArgs reads --graceful-timeout and --bind from gunicorn's
-// arguments, in the forms argparse accepts ("--bind X", "--bind=X", "-b X",
-// "-bX"); abbreviated long options are not recognised.
+// arguments as gunicorn does (bundled short options such as -Db:80
+// included); abbreviated long options are not recognised.
 func parseGunicornArgs(args []string) (gunicornArgs, error) {
-	g := gunicornArgs{graceful: gunicornGraceful}
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if a == "--" {
-			break
-		}
-		name, value, hasValue := strings.Cut(a, "=")
-		if !strings.HasPrefix(a, "--") {
-			name, value, hasValue = a, "", false
-			if strings.HasPrefix(a, "-b") && len(a) > 2 {
-				name, value, hasValue = "-b", a[2:], true
-			}
-		}
-		if name != "--graceful-timeout" && name != "--bind" && name != "-b" {
-			continue
-		}
-		if !hasValue {
-			if i+1 == len(args) {
-				return g, launcher.Errorf(launcher.ExitUsage, "server argument %s needs a value", name)
-			}
-			i++
-			value = args[i]
-		}
-		if name == "--graceful-timeout" {
-			n, err := strconv.Atoi(value)
-			if err != nil || n < 0 {
-				return g, launcher.Errorf(launcher.ExitUsage, "server argument --graceful-timeout %q is not a number of seconds", value)
-			}
-			g.graceful = n
-			continue
-		}
-		g.binds = append(g.binds, value)
+	g := gunicornArgs{graceful: int(gunicorn.GracefulTimeout / time.Second)}
+	settings, _, err := gunicorn.ParseArgs(args)
+	if err != nil {
+		return g, launcher.Errorf(launcher.ExitUsage, "server arguments: %v", err)
 	}
+	if values := settings["graceful_timeout"]; values != nil {
+		value := values[len(values)-1]
+		n, err := strconv.Atoi(value)
+		if err != nil || n < 0 {
+			return g, launcher.Errorf(launcher.ExitUsage, "server argument --graceful-timeout %q is not a number of seconds", value)
+		}
+		g.graceful = n
+	}
+	g.binds = settings["bind"]
 	return g, nil
 }
 
 // privileged says whether binding to the gunicorn address bind may need
-// CAP_NET_BIND_SERVICE: a TCP port below 1024, or one that can't be told.
+// CAP_NET_BIND_SERVICE: a TCP port below 1024, or one that can't be told,
+// as when the address names none.
 func privileged(bind string) bool {
-	if unixBind(bind) != "" || strings.HasPrefix(bind, "fd://") {
+	port, tcp := gunicorn.Port(bind)
+	if !tcp {
 		return false
-	}
-	bind = strings.TrimPrefix(bind, "tcp://")
-	_, port, err := net.SplitHostPort(bind)
-	if err != nil {
-		return true
 	}
 	n, err := strconv.Atoi(port)
 	return err != nil || n < 1024
-}
-
-// unixBind returns the socket path of a gunicorn unix: address, or "".
-func unixBind(bind string) string {
-	for _, prefix := range []string{"unix://", "unix:"} {
-		if strings.HasPrefix(bind, prefix) {
-			return strings.TrimPrefix(bind, prefix)
-		}
-	}
-	return ""
 }
 
 // socketDir is where gunicorn creates the unix socket at path, which the

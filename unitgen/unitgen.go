@@ -13,6 +13,7 @@ import (
 
 	"github.com/coreos/go-systemd/v22/unit"
 
+	"github.com/runapp/runapp/internal/gunicorn"
 	"github.com/runapp/runapp/launcher"
 )
 
@@ -362,7 +363,7 @@ func (u *units) resolveWritable() error {
 		return nil
 	}
 	for _, b := range u.gunicorn.binds {
-		path := unixBind(b)
+		path := gunicorn.UnixPath(b)
 		if path == "" {
 			continue
 		}

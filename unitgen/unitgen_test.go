@@ -346,6 +346,9 @@ func TestParseGunicornArgs(t *testing.T) {
 		{[]string{"--graceful-timeout=90"}, 90, nil},
 		{[]string{"--", "--bind", "x:1"}, 30, nil},
 		{[]string{"--backlog", "64"}, 30, nil},
+		// Bundled short options, and values that only look like options.
+		{[]string{"-Db:80", "-Dw4", "-b", "e:5"}, 30, []string{":80", "e:5"}},
+		{[]string{"--access-logformat", "-bx:1", "-e", "-b"}, 30, nil},
 	}
 	for _, tt := range tests {
 		g, err := parseGunicornArgs(tt.args)
@@ -353,6 +356,21 @@ func TestParseGunicornArgs(t *testing.T) {
 		assert.Equal(t, tt.graceful, g.graceful, "%q", tt.args)
 		assert.Equal(t, tt.binds, g.binds, "%q", tt.args)
 	}
+}
+
+// A bind bundled after a flag (-Db:80) is a bind: gunicorn binds port 80,
+// so the unit grants the capability even though another bind is high.
+func TestServiceBundledBind(t *testing.T) {
+	o := strictConfig("", Strict)
+	o.Config.Args = []string{"-Db:80", "-b", "127.0.0.1:8000", "shop.wsgi"}
+	text, err := Service(o)
+	require.NoError(t, err)
+	assert.Contains(t, text, "AmbientCapabilities=CAP_NET_BIND_SERVICE\n")
+
+	o.Config.Args = []string{"-Db:8080", "-b", "127.0.0.1:8000", "shop.wsgi"}
+	text, err = Service(o)
+	require.NoError(t, err)
+	assert.NotContains(t, text, "AmbientCapabilities=")
 }
 
 func TestPrivileged(t *testing.T) {
