@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/runapp/runapp/envfile"
+	"github.com/runapp/runapp/launcher"
 )
 
 // envFile is one env file of the configuration.
@@ -22,22 +23,13 @@ type envFile struct {
 // checkEnvFiles reads and parses every env file, and looks at who may read
 // and write it.
 func (c *checker) checkEnvFiles() {
-	names := c.opts.Config.EnvFiles
-	if len(names) == 0 {
-		names = []string{".env"}
-	}
-	for _, given := range names {
-		name := strings.TrimPrefix(given, "-")
-		optional := name != given
-		path := name
-		if !filepath.IsAbs(path) {
-			path = filepath.Join(c.dir, path)
-		}
+	for _, ref := range launcher.EnvFiles(c.dir, c.opts.Config.EnvFiles) {
+		name, path := ref.Name, ref.Path
 		f := &envFile{name: name, path: path}
 		c.files = append(c.files, f)
 		data, err := os.ReadFile(path)
 		if errors.Is(err, fs.ErrNotExist) {
-			if !optional {
+			if !ref.Optional {
 				c.add(Error, "envfile.missing", name, "env file does not exist",
 					fmt.Sprintf("create it, or write --env-file -%s to make it optional", name))
 			}

@@ -253,36 +253,54 @@ type envFile struct {
 	*envfile.File
 }
 
-// readFiles reads every env file before any is applied, so that all refused
-// lines of all files are reported together.
-func readFiles(appDir string, names []string) ([]envFile, error) {
+// EnvFileRef is an env file the configuration names.
+type EnvFileRef struct {
+	Given    string // as given to --env-file, with a leading "-" when optional
+	Name     string // as given, without the leading "-"
+	Path     string // Name, joined to the app directory unless absolute
+	Optional bool   // a missing file is skipped
+}
+
+// EnvFiles resolves the env files named (--env-file), or the default .env
+// when none is, against the absolute app directory appDir, as Build reads
+// them.
+func EnvFiles(appDir string, names []string) []EnvFileRef {
 	if len(names) == 0 {
 		names = []string{".env"}
 	}
-	var files []envFile
-	var problems []envfile.Problem
-	for _, name := range names {
-		optional := strings.HasPrefix(name, "-")
-		name = strings.TrimPrefix(name, "-")
+	refs := make([]EnvFileRef, len(names))
+	for i, given := range names {
+		name := strings.TrimPrefix(given, "-")
 		path := name
 		if !filepath.IsAbs(path) {
 			path = filepath.Join(appDir, path)
 		}
-		f, err := envfile.Read(path)
+		refs[i] = EnvFileRef{Given: given, Name: name, Path: path, Optional: name != given}
+	}
+	return refs
+}
+
+// readFiles reads every env file before any is applied, so that all refused
+// lines of all files are reported together.
+func readFiles(appDir string, names []string) ([]envFile, error) {
+	var files []envFile
+	var problems []envfile.Problem
+	for _, ref := range EnvFiles(appDir, names) {
+		f, err := envfile.Read(ref.Path)
 		if ef, ok := envfile.AsError(err); ok {
 			problems = append(problems, ef.Problems...)
 			continue
 		}
 		if err != nil {
-			if optional && errors.Is(err, fs.ErrNotExist) {
+			if ref.Optional && errors.Is(err, fs.ErrNotExist) {
 				continue
 			}
 			if errors.Is(err, fs.ErrNotExist) {
-				return nil, Errorf(ExitConfig, "env file %s does not exist; create it, or write --env-file -%s to make it optional", path, name)
+				return nil, Errorf(ExitConfig, "env file %s does not exist; create it, or write --env-file -%s to make it optional", ref.Path, ref.Name)
 			}
 			return nil, &Error{Code: ExitConfig, Err: err}
 		}
-		files = append(files, envFile{name, f})
+		files = append(files, envFile{ref.Name, f})
 	}
 	if len(problems) > 0 {
 		return nil, &Error{Code: ExitConfig, Err: &envfile.Error{Problems: problems}}

@@ -239,3 +239,21 @@ func TestExecSeam(t *testing.T) {
 	assert.Contains(t, gotEnv, "A=1")
 	assert.Equal(t, p.Environ(), gotEnv)
 }
+
+func TestEnvFiles(t *testing.T) {
+	tests := []struct {
+		names []string
+		want  []EnvFileRef
+	}{
+		{nil, []EnvFileRef{{Given: ".env", Name: ".env", Path: "/srv/app/.env"}}},
+		{[]string{"-local.env", "/etc/app.env", "-/etc/opt.env", "conf/prod.env"}, []EnvFileRef{
+			{Given: "-local.env", Name: "local.env", Path: "/srv/app/local.env", Optional: true},
+			{Given: "/etc/app.env", Name: "/etc/app.env", Path: "/etc/app.env"},
+			{Given: "-/etc/opt.env", Name: "/etc/opt.env", Path: "/etc/opt.env", Optional: true},
+			{Given: "conf/prod.env", Name: "conf/prod.env", Path: "/srv/app/conf/prod.env"},
+		}},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, EnvFiles("/srv/app", tt.names), "%q", tt.names)
+	}
+}

@@ -320,18 +320,9 @@ func credentialName(file string) string {
 }
 
 func (u *units) resolveEnvFiles() error {
-	names := u.Config.EnvFiles
-	if len(names) == 0 {
-		names = []string{".env"}
-	}
 	used := map[string]bool{}
-	for _, n := range names {
-		f := envFile{given: n, optional: strings.HasPrefix(n, "-")}
-		f.path = strings.TrimPrefix(n, "-")
-		if !filepath.IsAbs(f.path) {
-			f.path = filepath.Join(u.Config.AppDir, f.path)
-		}
-		f.path = filepath.Clean(f.path)
+	for _, ref := range launcher.EnvFiles(u.Config.AppDir, u.Config.EnvFiles) {
+		f := envFile{given: ref.Given, path: filepath.Clean(ref.Path), optional: ref.Optional}
 		if err := checkAbs("--env-file", f.path); err != nil {
 			return err
 		}
