@@ -17,7 +17,10 @@ import (
 )
 
 // venvCandidate is the virtualenv the configuration names or runapp would
-// find, whether or not it is usable, and where it is named.
+// find, whether or not it is usable, and where it is named. When neither
+// --venv nor VIRTUAL_ENV names one, the plan's is launcher's search of
+// .venv and venv; a directory that search passes over has no bin/python,
+// so runapp serves without it and there is nothing to check.
 func (c *checker) venvCandidate() (dir, where string) {
 	if c.plan.Venv != "" {
 		dir = c.plan.Venv
@@ -26,13 +29,6 @@ func (c *checker) venvCandidate() (dir, where string) {
 	} else if v, ok := c.plan.Lookup("VIRTUAL_ENV"); ok && v.Value != "" {
 		// Not activated, so this is still the file's or the inherited value.
 		dir = v.Value
-	} else {
-		for _, name := range []string{".venv", "venv"} {
-			if fi, err := os.Stat(filepath.Join(c.plan.Dir, name, "bin")); err == nil && fi.IsDir() {
-				dir = name
-				break
-			}
-		}
 	}
 	if dir == "" {
 		return "", ""
