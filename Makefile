@@ -31,6 +31,7 @@ lint: ## gofmt, go vet, staticcheck
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 bench: build ## launch cost against the bash run script, and Go benchmarks (BENCHMARKS.md)
+	scripts/deps bench
 	$(GO) run ./bench/launch -runapp $(BIN)
 
 fuzz: ## fuzz the env-file parser (FUZZ=FuzzParse or FuzzDifferential, FUZZTIME=1m)
