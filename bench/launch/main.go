@@ -48,6 +48,11 @@ func main() {
 	flag.IntVar(&o.readyRuns, "ready-runs", 9, "interleaved gunicorn starts per launcher")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (apps, scripts, gunicorn logs) after success too")
 	flag.Parse()
+	// Every figure is a median or a percentile of its runs: none is made of no run.
+	if min(o.rounds, o.bigRounds, o.bigLines, o.rssRuns, o.readyRuns) < 1 {
+		fmt.Fprintln(os.Stderr, "bench: -rounds, -big-rounds, -big-lines, -rss-runs and -ready-runs must be at least 1")
+		os.Exit(2)
+	}
 	if err := run(o, os.Stdout); err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
 		os.Exit(1)
