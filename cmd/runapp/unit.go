@@ -67,6 +67,12 @@ func runUnit(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	// A malformed --user or --group is a usage error, not one to look up.
+	if o.User != "" {
+		if _, err := unitgen.ExecArgv(o); err != nil {
+			return err
+		}
+	}
 	as, err := account(&o, dir)
 	if err != nil {
 		return err

@@ -218,6 +218,8 @@ func TestUnitBadInput(t *testing.T) {
 		{"stray argument", []string{"project.wsgi"}, 2, "server arguments go after --"},
 		{"relative runapp", []string{"--runapp", "bin/runapp"}, 2, "not an absolute path"},
 		{"no such user", []string{"--user", "nosuchuser"}, 78, `user "nosuchuser" does not exist`},
+		{"malformed user", []string{"--user", "a b"}, 2, `--user "a b"`},
+		{"malformed group", []string{"--group", "-x"}, 2, `--group "-x"`},
 		{"no such group", []string{"--group", "nosuchgroup"}, 78, `group "nosuchgroup" does not exist`},
 		{"version", []string{"--gunicorn-version", "new"}, 2, "not a version number"},
 		{"missing app dir", []string{"--app-dir", "/nonexistent/app", "--user", ""}, 78, "cannot use app directory"},
