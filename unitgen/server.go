@@ -40,6 +40,11 @@ func parseGunicornArgs(args []string) (gunicornArgs, error) {
 		}
 		g.graceful = n
 	}
+	if settings["daemon"] != nil {
+		// gunicorn would fork into the background and the process systemd
+		// started would exit: systemd loses the server.
+		return g, launcher.Errorf(launcher.ExitUsage, "server arguments: -D/--daemon makes gunicorn leave the process systemd watches; remove it, under systemd gunicorn runs in the foreground")
+	}
 	g.binds = settings["bind"]
 	return g, nil
 }

@@ -296,6 +296,8 @@ func TestBadOptions(t *testing.T) {
 		{"optional credential", func(o *Options) { o.Credential = true; o.Config.EnvFiles = []string{"-.env"} }, "optional"},
 		{"graceful timeout", func(o *Options) { o.Config.Args = []string{"--graceful-timeout", "soon"} }, "not a number of seconds"},
 		{"bind without value", func(o *Options) { o.Config.Args = []string{"-b"} }, "needs a value"},
+		{"daemon", func(o *Options) { o.Config.Args = []string{"--daemon", "x.wsgi"} }, "-D/--daemon"},
+		{"bundled daemon", func(o *Options) { o.Config.Args = []string{"-Db:80", "x.wsgi"} }, "-D/--daemon"},
 		{"unix bind in tmp", func(o *Options) { o.Config.Args = []string{"-b", "unix:/tmp/shop.sock"} }, "PrivateTmp"},
 		{"gunicorn version", func(o *Options) { o.GunicornVersion = "latest" }, "not a version number"},
 		{"exec", func(o *Options) { o.Config.Command = true }, "runapp exec"},
@@ -347,7 +349,7 @@ func TestParseGunicornArgs(t *testing.T) {
 		{[]string{"--", "--bind", "x:1"}, 30, nil},
 		{[]string{"--backlog", "64"}, 30, nil},
 		// Bundled short options, and values that only look like options.
-		{[]string{"-Db:80", "-Dw4", "-b", "e:5"}, 30, []string{":80", "e:5"}},
+		{[]string{"-Rb:80", "-Rw4", "-b", "e:5"}, 30, []string{":80", "e:5"}},
 		{[]string{"--access-logformat", "-bx:1", "-e", "-b"}, 30, nil},
 	}
 	for _, tt := range tests {
@@ -358,16 +360,16 @@ func TestParseGunicornArgs(t *testing.T) {
 	}
 }
 
-// A bind bundled after a flag (-Db:80) is a bind: gunicorn binds port 80,
+// A bind bundled after a flag (-Rb:80) is a bind: gunicorn binds port 80,
 // so the unit grants the capability even though another bind is high.
 func TestServiceBundledBind(t *testing.T) {
 	o := strictConfig("", Strict)
-	o.Config.Args = []string{"-Db:80", "-b", "127.0.0.1:8000", "shop.wsgi"}
+	o.Config.Args = []string{"-Rb:80", "-b", "127.0.0.1:8000", "shop.wsgi"}
 	text, err := Service(o)
 	require.NoError(t, err)
 	assert.Contains(t, text, "AmbientCapabilities=CAP_NET_BIND_SERVICE\n")
 
-	o.Config.Args = []string{"-Db:8080", "-b", "127.0.0.1:8000", "shop.wsgi"}
+	o.Config.Args = []string{"-Rb:8080", "-b", "127.0.0.1:8000", "shop.wsgi"}
 	text, err = Service(o)
 	require.NoError(t, err)
 	assert.NotContains(t, text, "AmbientCapabilities=")
