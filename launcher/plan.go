@@ -336,8 +336,14 @@ func virtualenv(appDir, flag string, e *env) (string, error) {
 	}
 	if dir == "" {
 		for _, name := range []string{".venv", "venv"} {
-			if isVenv(filepath.Join(appDir, name)) {
-				return filepath.Join(appDir, name), nil
+			candidate := filepath.Join(appDir, name)
+			if isVenv(candidate) {
+				return candidate, nil
+			}
+			// A virtualenv half made or half removed: falling back to no
+			// virtualenv would run a server from PATH without a word.
+			if _, err := os.Stat(filepath.Join(candidate, "pyvenv.cfg")); err == nil {
+				return "", Errorf(ExitConfig, "%s has a pyvenv.cfg but no bin/python; recreate it with: python3 -m venv --clear %s", candidate, candidate)
 			}
 		}
 		return "", nil

@@ -179,6 +179,7 @@ func TestBuildErrors(t *testing.T) {
 		{"exec without command", []string{".env", ""}, Config{Command: true}, ExitUsage, []string{"no command given"}},
 		{"app dir missing", nil, Config{AppDir: "/nonexistent/app"}, ExitConfig, []string{"cannot use app directory"}},
 		{"pythonpath missing", []string{".env", ""}, Config{PythonPath: []string{"nope"}}, ExitConfig, []string{"--pythonpath"}},
+		{"half-made .venv", []string{".env", "", ".venv/pyvenv.cfg", "home = /usr/bin\n", ".venv/bin/", ""}, Config{Command: true, Args: []string{"sh"}}, ExitConfig, []string{".venv has a pyvenv.cfg but no bin/python", "python3 -m venv --clear"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
