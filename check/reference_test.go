@@ -4,7 +4,6 @@ package check
 // Python or systemd is compared with what they read themselves.
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -24,21 +23,6 @@ import (
 	"github.com/runapp/runapp/unitgen"
 )
 
-// python runs Debian's python3 (which has python3-gunicorn) with a script
-// and arguments, and decodes the JSON it prints.
-func python(t *testing.T, out any, script string, args ...string) {
-	t.Helper()
-	const py = "/usr/bin/python3"
-	if _, err := os.Stat(py); err != nil {
-		testenv.Skip(t, "needs Debian's "+py)
-	}
-	cmd := exec.Command(py, append([]string{"-c", script}, args...)...)
-	cmd.Stderr = os.Stderr
-	data, err := cmd.Output()
-	require.NoError(t, err)
-	require.NoError(t, json.Unmarshal(data, out), "%s", data)
-}
-
 func TestSplitShellMatchesShlex(t *testing.T) {
 	inputs := []string{
 		`--bind :80 --daemon`,
@@ -50,7 +34,7 @@ func TestSplitShellMatchesShlex(t *testing.T) {
 		"tab\tsep\nnewline",
 	}
 	var ref [][]string
-	python(t, &ref, `
+	testenv.PythonJSON(t, &ref, `
 import json, shlex, sys
 print(json.dumps([shlex.split(s) for s in sys.argv[1:]]))
 `, inputs...)
@@ -101,7 +85,7 @@ preload_app = not preload_app
 backlog == 3
 `
 	var ref map[string]any
-	python(t, &ref, `
+	testenv.PythonJSON(t, &ref, `
 import ast, json, sys
 out = {}
 for node in ast.parse(sys.argv[1]).body:

@@ -4,10 +4,7 @@ package gunicorn
 // gunicorn reads itself.
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -18,28 +15,13 @@ import (
 	"github.com/runapp/runapp/internal/testenv"
 )
 
-// python runs Debian's python3 (which has python3-gunicorn) with a script
-// and arguments, and decodes the JSON it prints.
-func python(t *testing.T, out any, script string, args ...string) {
-	t.Helper()
-	const py = "/usr/bin/python3"
-	if _, err := os.Stat(py); err != nil {
-		testenv.Skip(t, "needs Debian's "+py)
-	}
-	cmd := exec.Command(py, append([]string{"-c", script}, args...)...)
-	cmd.Stderr = os.Stderr
-	data, err := cmd.Output()
-	require.NoError(t, err)
-	require.NoError(t, json.Unmarshal(data, out), "%s", data)
-}
-
 func TestGunicornOptionsMatchGunicorn(t *testing.T) {
 	var settings []struct {
 		Name   string   `json:"name"`
 		CLI    []string `json:"cli"`
 		Action string   `json:"action"`
 	}
-	python(t, &settings, `
+	testenv.PythonJSON(t, &settings, `
 import json, gunicorn.config as c
 print(json.dumps([{"name": s.name, "cli": s.cli or [], "action": s.action or ""} for s in c.KNOWN_SETTINGS]))
 `)
@@ -80,7 +62,7 @@ func TestParseGunicornArgsMatchesGunicorn(t *testing.T) {
 	for _, args := range cmdLines {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			var ref map[string]any
-			python(t, &ref, `
+			testenv.PythonJSON(t, &ref, `
 import json, sys, gunicorn.config as c
 ns = vars(c.Config().parser().parse_args(sys.argv[1:]))
 print(json.dumps({k: v for k, v in ns.items() if v is not None}))
@@ -115,7 +97,7 @@ print(json.dumps({k: v for k, v in ns.items() if v is not None}))
 func TestPortMatchesGunicorn(t *testing.T) {
 	binds := []string{"0.0.0.0:80", ":443", "[::]:8443", "[::1]", "localhost", "tcp://1.2.3.4:1024", "tcp://host", "a:80:90", "", "unix:/run/a.sock", "unix:///run/b.sock", "fd://3"}
 	var ref []any
-	python(t, &ref, `
+	testenv.PythonJSON(t, &ref, `
 import json, sys, gunicorn.util as u
 print(json.dumps([u.parse_address(b) for b in sys.argv[1:]]))
 `, binds...)

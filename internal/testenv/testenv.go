@@ -4,6 +4,7 @@
 package testenv
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"testing"
@@ -33,5 +34,27 @@ func Root(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		Skip(t, "needs root")
+	}
+}
+
+// DebianPython is Debian's python3, which sees python3-gunicorn and
+// python3-django (a python3 earlier on PATH may not).
+const DebianPython = "/usr/bin/python3"
+
+// PythonJSON runs DebianPython with script and args, and decodes the JSON it
+// prints into out. It skips the test when that Python is missing.
+func PythonJSON(t testing.TB, out any, script string, args ...string) {
+	t.Helper()
+	if _, err := os.Stat(DebianPython); err != nil {
+		Skip(t, "needs Debian's "+DebianPython)
+	}
+	cmd := exec.Command(DebianPython, append([]string{"-c", script}, args...)...)
+	cmd.Stderr = os.Stderr
+	data, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s: %v", DebianPython, err)
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		t.Fatalf("%s printed no JSON (%v): %s", DebianPython, err, data)
 	}
 }
