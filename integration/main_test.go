@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -107,9 +108,13 @@ const (
 	starterIgnored uint64 = 1<<(unix.SIGPIPE-1) | 1<<(unix.SIGHUP-1)
 )
 
-// starter execs argv with the signals above blocked and ignored. Both stay
-// across execve, so whatever argv[0] execs next sees them unless something
-// in between changes them.
+// starterNofile is the soft open-file limit starter sets, below the hard
+// one: package syscall raises it in every Go program, runapp included.
+const starterNofile = 512
+
+// starter execs argv with the signals above blocked and ignored and the
+// soft open-file limit lowered. All stay across execve, so whatever argv[0]
+// execs next sees them unless something in between changes them.
 func starter(argv []string) {
 	// The mask is per thread: set it on the thread that calls execve.
 	runtime.LockOSThread()
@@ -122,13 +127,25 @@ func starter(argv []string) {
 	// The runtime sets SIG_IGN in the kernel for these (TestSignalDisposition
 	// checks the result in /proc).
 	signal.Ignore(unix.SIGPIPE, unix.SIGHUP)
+	// syscall.Setrlimit, not unix's: it also stops unix.Exec below from
+	// putting back the limit this process started with.
+	var lim syscall.Rlimit
+	err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim)
+	if err == nil {
+		lim.Cur = min(starterNofile, lim.Max)
+		err = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "starter:", err)
+		os.Exit(1)
+	}
 	var env []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, starterEnv+"=") {
 			env = append(env, kv)
 		}
 	}
-	err := unix.Exec(argv[0], argv, env)
+	err = unix.Exec(argv[0], argv, env)
 	fmt.Fprintln(os.Stderr, "starter:", err)
 	os.Exit(1)
 }

@@ -174,10 +174,11 @@ exec %s
 
 // TestSignalDisposition starts the seed's bash run script and runapp the
 // same way, with signals blocked and ignored as a service manager may leave
-// them, and compares what the exec'd program ends up with: runapp must
-// change nothing that exec in bash does not. gunicorn is compared, and
-// sleep too, since Python re-ignores SIGPIPE itself and would hide a
-// runapp that lost it.
+// them and a soft open-file limit below the hard one (systemd gives services
+// 1024 and 524288), and compares what the exec'd program ends up with:
+// runapp must change nothing that exec in bash does not. gunicorn is
+// compared, and sleep too, since Python re-ignores SIGPIPE itself and would
+// hide a runapp that lost it.
 func TestSignalDisposition(t *testing.T) {
 	bin := needRunapp(t)
 	venv := needVenv(t)
@@ -221,6 +222,7 @@ func TestSignalDisposition(t *testing.T) {
 					p.waitComm(t, "sleep")
 				}
 				status[starter] = procStatus(t, p.pid)
+				status[starter]["Max open files"] = openFiles(t, p.pid)
 				p.signal(t, unix.SIGTERM)
 				p.wait(t, bootTimeout)
 			}
@@ -234,16 +236,32 @@ func TestSignalDisposition(t *testing.T) {
 			if !program.gunicorn { // gunicorn handles SIGHUP
 				require.Equal(t, starterIgnored, ign&starterIgnored, "ignored under bash")
 			}
-			for _, field := range []string{"SigBlk", "SigIgn", "SigCgt"} {
+			require.Equal(t, strconv.Itoa(starterNofile), status["bash"]["Max open files"], "soft open-file limit under bash")
+			for _, field := range []string{"SigBlk", "SigIgn", "SigCgt", "Max open files"} {
 				assert.Equal(t, status["bash"][field], status["runapp"][field], field)
 			}
-			t.Logf("bash and runapp: SigBlk %s SigIgn %s", status["runapp"]["SigBlk"], status["runapp"]["SigIgn"])
+			t.Logf("bash and runapp: SigBlk %s SigIgn %s, soft open-file limit %s", status["runapp"]["SigBlk"], status["runapp"]["SigIgn"], status["runapp"]["Max open files"])
 			if program.gunicorn {
 				assert.Equal(t, values["bash"].Env, values["runapp"].Env, "values from .env")
 				assert.Equal(t, values["bash"].SecretKeySHA256, values["runapp"].SecretKeySHA256)
 			}
 		})
 	}
+}
+
+// openFiles returns the soft open-file limit of a process, from
+// /proc/PID/limits.
+func openFiles(t *testing.T, pid int) string {
+	t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/limits", pid))
+	require.NoError(t, err)
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "Max open files"); ok {
+			return strings.Fields(rest)[0]
+		}
+	}
+	t.Fatalf("no open-file limit in /proc/%d/limits:\n%s", pid, data)
+	return ""
 }
 
 // waitComm waits until the process has exec'd the program called comm.

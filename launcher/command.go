@@ -235,19 +235,18 @@ func listDir(path string) ([]string, error) {
 }
 
 // execve is the seam tests replace to capture what would be exec'd.
-var execve = unix.Exec
+var execve = startsig.Exec
 
 // Exec changes to the plan's directory and replaces runapp with its program.
 // It returns only on failure. runapp starts no goroutine and installs no
-// signal handler of its own, and startsig puts back the signal mask and
-// ignored signals the Go runtime changed, so the program starts with the ones
-// runapp was started with.
+// signal handler of its own, and startsig puts back the signal mask, ignored
+// signals and open-file limit the Go runtime changed, so the program starts
+// with the ones runapp was started with.
 func Exec(p *Plan) error {
 	if err := unix.Chdir(p.Dir); err != nil {
 		return Errorf(ExitConfig, "cannot change to app directory: %w", err)
 	}
 	env := p.Environ()
-	startsig.Restore()
 	err := execve(p.Program, p.Argv, env)
 	code := ExitCannotRun
 	if errors.Is(err, unix.ENOENT) {

@@ -2,8 +2,8 @@
 
 // entry is the ELF entry point when linked with -E (see EntryFlag). It runs
 // before the Go runtime, on the kernel's initial stack, which it leaves as it
-// found it: it only records the signal mask and which signals are ignored,
-// then jumps to the runtime's own entry point.
+// found it: it only records the signal mask, which signals are ignored and
+// the open-file limit, then jumps to the runtime's own entry point.
 TEXT ·entry(SB),NOSPLIT|NOFRAME,$0
 	// rt_sigprocmask(SIG_BLOCK, NULL, &blocked, 8)
 	MOVQ	$14, AX
@@ -37,5 +37,16 @@ next:
 	CMPQ	R12, $65
 	JLT	loop
 
+	// prlimit64(0, RLIMIT_NOFILE, NULL, &nofile)
+	MOVQ	$302, AX
+	MOVQ	$0, DI
+	MOVQ	$7, SI
+	MOVQ	$0, DX
+	LEAQ	·nofile(SB), R10
+	SYSCALL
+	CMPQ	AX, $0
+	JNE	done
+	MOVL	$1, ·nofileOK(SB)
+done:
 	MOVL	$1, ·captured(SB)
 	JMP	_rt0_amd64_linux(SB)

@@ -1,13 +1,14 @@
-// Package startsig keeps the signal state runapp was started with, so the
-// program it execs starts with it too.
+// Package startsig keeps the signal state and open-file limit runapp was
+// started with, so the program it execs starts with them too.
 //
 // The Go runtime changes that state before any Go code runs: it installs
 // handlers over inherited SIG_IGN dispositions (systemd's IgnoreSIGPIPE=yes,
-// nohup's SIGHUP) and unblocks the signals it needs. execve then resets the
-// handled signals to SIG_DFL, so without this package gunicorn would not
-// start with the SigIgn and SigBlk that `exec` in a bash script gives it.
-// An assembly entry point, named with the linker flag EntryFlag, records the
-// state before the runtime starts; Restore puts it back just before execve.
+// nohup's SIGHUP) and unblocks the signals it needs, and package syscall
+// raises the soft RLIMIT_NOFILE. execve then resets the handled signals to
+// SIG_DFL, so without this package gunicorn would not start with the SigIgn
+// and SigBlk that `exec` in a bash script gives it. An assembly entry point,
+// named with the linker flag EntryFlag, records the state before the runtime
+// starts; Exec puts it back and execs.
 package startsig
 
 // EntryFlag is the -ldflags argument that makes the recording entry point the
@@ -16,9 +17,11 @@ const EntryFlag = "-E github.com/runapp/runapp/internal/startsig.entry"
 
 // Written by entry before the runtime starts, read-only afterwards.
 var (
-	captured uint32 // 1 once entry ran
-	blocked  uint64 // the signal mask, bit n-1 for signal n
-	ignored  uint64 // signals whose disposition was SIG_IGN
+	captured uint32    // 1 once entry ran
+	blocked  uint64    // the signal mask, bit n-1 for signal n
+	ignored  uint64    // signals whose disposition was SIG_IGN
+	nofile   [2]uint64 // RLIMIT_NOFILE: soft, hard
+	nofileOK uint32    // 1 if nofile was read
 )
 
 // act is entry's buffer for rt_sigaction's old action: a struct sigaction.
@@ -30,7 +33,3 @@ var act [4]uint64
 // binary was built without EntryFlag (e.g. by go test), or on a platform
 // without an entry point here.
 func Captured() bool { return captured == 1 }
-
-// State returns the recorded signal mask and ignored set (bit n-1 stands for
-// signal n), as /proc/PID/status shows them in SigBlk and SigIgn.
-func State() (blockedSet, ignoredSet uint64) { return blocked, ignored }

@@ -1,0 +1,10 @@
+//go:build !linux || !amd64
+
+package startsig
+
+import "golang.org/x/sys/unix"
+
+// Exec is unix.Exec: there is no entry point here, so nothing was recorded.
+func Exec(argv0 string, argv, envv []string) error {
+	return unix.Exec(argv0, argv, envv)
+}
