@@ -17,7 +17,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/coreos/go-systemd/v22/daemon"
 	"golang.org/x/sys/unix"
 
 	"github.com/runapp/runapp/internal/startsig"
@@ -133,7 +132,7 @@ func report(err error, stderr *os.File) {
 	}
 	// Best effort: there is nothing left to tell if systemd can't be told.
 	// The variable stays set, and READY=1 is gunicorn's to send.
-	_, _ = daemon.SdNotify(false, "STATUS="+status)
+	_ = notify("STATUS=" + status)
 }
 
 // toJournal says whether f is the stream JOURNAL_STREAM names.

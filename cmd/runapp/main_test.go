@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -192,25 +191,19 @@ func TestJournalPriorityPrefix(t *testing.T) {
 
 func TestNotifyStatusOnFailure(t *testing.T) {
 	dir := appDir(t, "A=1\nB="+secret+"`x`\n")
-	sock := filepath.Join(t.TempDir(), "notify")
-	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
-	require.NoError(t, err)
-	defer conn.Close()
+	sock := listenNotify(t, filepath.Join(t.TempDir(), "notify"))
 
-	r := runapp(t, []string{"NOTIFY_SOCKET=" + sock}, "--app-dir", dir)
+	r := runapp(t, []string{"NOTIFY_SOCKET=" + sock.addr}, "--app-dir", dir)
 	assert.Equal(t, launcher.ExitConfig, r.code)
 
-	require.NoError(t, conn.SetReadDeadline(time.Now().Add(5*time.Second)))
-	buf := make([]byte, 4096)
-	n, err := conn.Read(buf)
-	require.NoError(t, err)
-	msg := string(buf[:n])
-	assert.True(t, strings.HasPrefix(msg, "STATUS=runapp: "+filepath.Join(dir, ".env")+":2: B:"), "got %q", msg)
-	assert.NotContains(t, msg, "READY=1")
-	assert.NotContains(t, msg, secret)
+	n, ok := sock.receive(t, 5*time.Second)
+	require.True(t, ok, "no STATUS= on NOTIFY_SOCKET")
+	assert.NotEqual(t, os.Getpid(), n.pid, "sent by the test, not runapp")
+	assert.True(t, strings.HasPrefix(n.msg, "STATUS=runapp: "+filepath.Join(dir, ".env")+":2: B:"), "got %q", n.msg)
+	assert.NotContains(t, n.msg, "READY=1")
+	assert.NotContains(t, n.msg, secret)
 
 	// Nothing else was sent: in particular never READY=1.
-	require.NoError(t, conn.SetReadDeadline(time.Now().Add(100*time.Millisecond)))
-	_, err = conn.Read(buf)
-	assert.Error(t, err)
+	_, more := sock.receive(t, 100*time.Millisecond)
+	assert.False(t, more)
 }
