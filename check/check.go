@@ -5,7 +5,6 @@
 package check
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -268,13 +267,6 @@ func (r *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "%s, %s\n", plural(r.Errors, "error"), plural(r.Warnings, "warning"))
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-// WriteJSON writes the report as one indented JSON object.
-func (r *Report) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
 }
 
 func plural(n int, word string) string {
