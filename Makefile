@@ -34,8 +34,12 @@ bench: build ## launch cost against the bash run script, and Go benchmarks (BENC
 	scripts/deps bench
 	$(GO) run ./bench/launch -runapp $(BIN)
 
-fuzz: ## fuzz the env-file parser (FUZZ=FuzzParse or FuzzDifferential, FUZZTIME=1m)
-	$(GO) test -run '^$$' -fuzz '^$(or $(FUZZ),FuzzParse)$$' -fuzztime $(or $(FUZZTIME),1m) ./envfile
+# The fuzz target, and the package whose tests define it.
+FUZZTARGET = $(or $(FUZZ),FuzzParse)
+FUZZPKG    = $(or $(patsubst %/,%,$(dir $(shell grep -rl --include='*_test.go' --exclude-dir=.venv '^func $(FUZZTARGET)\b' .))),$(error no fuzz target $(FUZZTARGET)))
+
+fuzz: ## fuzz one target (FUZZ=FuzzParse, FuzzDifferential or FuzzWriteJSON; FUZZTIME=1m)
+	$(GO) test -run '^$$' -fuzz '^$(FUZZTARGET)$$' -fuzztime $(or $(FUZZTIME),1m) $(FUZZPKG)
 
 demo: build ## serve the example Django app through runapp on http://127.0.0.1:8000/
 	scripts/deps demo
