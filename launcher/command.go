@@ -17,7 +17,9 @@ import (
 // command fills Program and Argv: the server with its arguments, or for
 // runapp exec the given command. Each failure goes to stop, which says
 // whether to give up (Build) or carry on (Inspect); command returns that.
-func (p *Plan) command(cfg Config, e *env, search searchPath, stop func(Step, error) bool) bool {
+// checkScript checks a script's #! interpreter too, which Exec otherwise
+// does only if execve fails.
+func (p *Plan) command(cfg Config, e *env, search searchPath, checkScript bool, stop func(Step, error) bool) bool {
 	name := cfg.Server
 	args := cfg.Args
 	if cfg.Command {
@@ -29,7 +31,7 @@ func (p *Plan) command(cfg Config, e *env, search searchPath, stop func(Step, er
 		name = DefaultServer
 	}
 	path, err := resolve(name, p.Dir, p.Venv, e)
-	if err == nil {
+	if err == nil && checkScript {
 		err = interpreter(path)
 	}
 	if err != nil && stop(StepProgram, err) {
@@ -119,6 +121,13 @@ func resolve(name, dir, venv string, e *env) (string, error) {
 
 func notExecutable(path string) error {
 	return Errorf(ExitCannotRun, "%s is not executable; make it so with: chmod +x %s", path, path)
+}
+
+// Verify reports what would make Exec fail that can be seen without
+// exec'ing and that Build leaves to Exec: a script whose #! interpreter
+// cannot run.
+func (p *Plan) Verify() error {
+	return interpreter(p.Program)
 }
 
 // interpreter checks that a script's #! interpreter can run, to say why in
@@ -248,6 +257,12 @@ func Exec(p *Plan) error {
 	}
 	env := p.Environ()
 	err := execve(p.Program, p.Argv, env)
+	// Only now, so as not to read the script on every launch.
+	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EACCES) {
+		if ierr := interpreter(p.Program); ierr != nil {
+			return ierr
+		}
+	}
 	code := ExitCannotRun
 	if errors.Is(err, unix.ENOENT) {
 		code = ExitNotFound

@@ -84,6 +84,7 @@ const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 // Build computes the plan for cfg from the inherited environment environ
 // (as os.Environ returns it). It reads the env files and looks at the file
 // system but changes nothing. Errors are *Error with the exit code to use.
+// It does only what exec needs: Verify checks the rest.
 func Build(cfg Config, environ []string) (*Plan, error) {
 	p, failures := build(cfg, environ, false)
 	if len(failures) > 0 {
@@ -149,7 +150,7 @@ func build(cfg Config, environ []string, keepGoing bool) (*Plan, []Failure) {
 	if err != nil && stop(StepPythonPath, err) {
 		return nil, failures
 	}
-	if p.command(cfg, env, roots, stop) {
+	if p.command(cfg, env, roots, keepGoing, stop) {
 		return nil, failures
 	}
 	p.Env = env.list()
@@ -157,8 +158,13 @@ func build(cfg Config, environ []string, keepGoing bool) (*Plan, []Failure) {
 }
 
 func appDirectory(dir string) (string, error) {
-	if dir == "" {
-		dir = "."
+	if dir == "" || dir == "." {
+		// The working directory: a directory, or getcwd fails.
+		wd, err := os.Getwd()
+		if err != nil {
+			return "", Errorf(ExitConfig, "cannot use app directory: %w", err)
+		}
+		return wd, nil
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -402,12 +408,13 @@ type searchPath struct{ own, other []string }
 // working directory on sys.path) or duplicates. It returns the directories
 // to search for a WSGI module.
 func pythonPath(appDir string, dirs []string, e *env) (searchPath, error) {
+	var own []string
 	if len(dirs) == 0 {
-		if fi, err := os.Stat(filepath.Join(appDir, "src")); err == nil && fi.IsDir() {
-			dirs = []string{"src"}
+		src := filepath.Join(appDir, "src")
+		if fi, err := os.Stat(src); err == nil && fi.IsDir() {
+			own = []string{src}
 		}
 	}
-	var own []string
 	for _, d := range dirs {
 		if !filepath.IsAbs(d) {
 			d = filepath.Join(appDir, d)

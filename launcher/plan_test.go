@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 )
 
 // app lays out an app directory: files maps relative paths to contents; a
@@ -175,7 +176,6 @@ func TestBuildErrors(t *testing.T) {
 		{"two wsgi", []string{".env", "", "venv:.venv", "", "a/wsgi.py", "", "src/b/wsgi.py", ""}, Config{}, ExitConfig, []string{"several WSGI modules", "a.wsgi", "b.wsgi"}},
 		{"server not found", []string{".env", ""}, Config{Server: "nosuchserver"}, ExitNotFound, []string{"nosuchserver: not found"}},
 		{"server not executable", []string{".env", "", "srv", "#!/bin/sh\n"}, Config{Server: "./srv"}, ExitCannotRun, []string{"not executable", "chmod +x"}},
-		{"interpreter missing", []string{".env", "", "venv:.venv", ""}, Config{Server: "./run"}, ExitCannotRun, []string{"#!/nonexistent/python3", "recreate it"}},
 		{"exec without command", []string{".env", ""}, Config{Command: true}, ExitUsage, []string{"no command given"}},
 		{"app dir missing", nil, Config{AppDir: "/nonexistent/app"}, ExitConfig, []string{"cannot use app directory"}},
 		{"pythonpath missing", []string{".env", ""}, Config{PythonPath: []string{"nope"}}, ExitConfig, []string{"--pythonpath"}},
@@ -184,9 +184,6 @@ func TestBuildErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := app(t, tt.files...)
-			if tt.name == "interpreter missing" {
-				require.NoError(t, os.WriteFile(filepath.Join(dir, "run"), []byte("#!/nonexistent/python3\n"), 0o755))
-			}
 			cfg := tt.cfg
 			if cfg.AppDir == "" {
 				cfg.AppDir = dir
@@ -239,6 +236,48 @@ func TestExecSeam(t *testing.T) {
 	assert.Equal(t, []string{"gunicorn", "--bind", "127.0.0.1:1", "m.wsgi"}, gotArgv)
 	assert.Contains(t, gotEnv, "A=1")
 	assert.Equal(t, p.Environ(), gotEnv)
+}
+
+// TestInterpreterMissing: Build leaves a script's #! to Exec, which reads
+// it only when execve fails; Verify and Inspect read it at once.
+func TestInterpreterMissing(t *testing.T) {
+	dir := app(t, ".env", "", "venv:.venv", "")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "run"), []byte("#!/nonexistent/python3\n"), 0o755))
+	cfg := Config{AppDir: dir, Server: "./run"}
+	want := []string{dir + "/run starts with #!/nonexistent/python3", "recreate it"}
+
+	p, err := Build(cfg, []string{"PATH=/usr/bin:/bin"})
+	require.NoError(t, err)
+	for _, err := range []error{p.Verify(), execFailing(t, p, unix.ENOENT)} {
+		require.Error(t, err)
+		assert.Equal(t, ExitCannotRun, ExitCode(err))
+		for _, m := range want {
+			assert.Contains(t, err.Error(), m)
+		}
+	}
+	// Other failures of execve are reported as they are.
+	err = execFailing(t, p, unix.E2BIG)
+	assert.Equal(t, ExitCannotRun, ExitCode(err))
+	assert.Contains(t, err.Error(), "cannot run "+dir+"/run: argument list too long")
+
+	_, failures := Inspect(cfg, []string{"PATH=/usr/bin:/bin"})
+	require.Len(t, failures, 1)
+	assert.Equal(t, StepProgram, failures[0].Step)
+	assert.Contains(t, failures[0].Err.Error(), want[0])
+}
+
+// execFailing runs Exec(p) with an execve that fails with errno.
+func execFailing(t *testing.T, p *Plan, errno error) error {
+	t.Helper()
+	orig := execve
+	execve = func(string, []string, []string) error { return errno }
+	wd, err := os.Getwd()
+	require.NoError(t, err)
+	defer func() {
+		execve = orig
+		require.NoError(t, os.Chdir(wd))
+	}()
+	return Exec(p)
 }
 
 func TestEnvFiles(t *testing.T) {

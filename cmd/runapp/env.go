@@ -24,6 +24,9 @@ func runEnv(args []string, stdout, _ io.Writer) error {
 	}
 	cfg.Args = fs.Args()
 	plan, err := launcher.Build(*cfg, os.Environ())
+	if err == nil {
+		err = plan.Verify()
+	}
 	if err != nil {
 		return err
 	}
