@@ -1,8 +1,6 @@
-// runapp lives about a millisecond before it execs: its runtime need not read
-// the cgroup CPU limits to size GOMAXPROCS (three files in /proc and /sys),
-// nor watch them change.
+// runapp lives about a millisecond before it execs: its runtime need not
+// check the CPU limits every second to update GOMAXPROCS.
 
-//go:debug containermaxprocs=0
 //go:debug updatemaxprocs=0
 
 // Command runapp loads a .env file, sets up a Python virtualenv's
