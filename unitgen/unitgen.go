@@ -8,7 +8,6 @@ import (
 	"net"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/coreos/go-systemd/v22/unit"
@@ -301,10 +300,28 @@ func (u *units) checkListen() error {
 		}
 		port = p
 	}
-	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+	if !decimalPort(port) {
 		return bad
 	}
 	return nil
+}
+
+// decimalPort reports whether s is 1 to 65535 in plain decimal. systemd
+// reads a port with strtoul's base 0 after a sign: "010" is port 8 to it
+// and "0x50" port 80, so a leading zero or sign (which strconv.Atoi took as
+// decimal) is refused rather than meant differently.
+func decimalPort(s string) bool {
+	if len(s) == 0 || len(s) > 5 || s[0] == '0' {
+		return false
+	}
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+		n = n*10 + int(s[i]-'0')
+	}
+	return n <= 65535
 }
 
 // credentialName makes a credential name out of a file name: characters
