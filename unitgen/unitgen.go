@@ -5,7 +5,6 @@ package unitgen
 import (
 	"fmt"
 	"io"
-	"net"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -291,37 +290,10 @@ func (u *units) checkListen() error {
 		u.listenUnix = true
 		return nil
 	}
-	bad := usage("--socket %q: want a port from 1 to 65535, ADDR:PORT with a numeric address ([::1]:8000 for IPv6) or an absolute unix socket path", l)
-	port := l
-	if strings.Contains(l, ":") {
-		host, p, err := net.SplitHostPort(l)
-		if err != nil || net.ParseIP(host) == nil {
-			return bad
-		}
-		port = p
-	}
-	if !decimalPort(port) {
-		return bad
+	if !tcpListen(l) {
+		return usage("--socket %q: want a port from 1 to 65535, ADDR:PORT with a numeric address ([::1]:8000 for IPv6) or an absolute unix socket path", l)
 	}
 	return nil
-}
-
-// decimalPort reports whether s is 1 to 65535 in plain decimal. systemd
-// reads a port with strtoul's base 0 after a sign: "010" is port 8 to it
-// and "0x50" port 80, so a leading zero or sign (which strconv.Atoi took as
-// decimal) is refused rather than meant differently.
-func decimalPort(s string) bool {
-	if len(s) == 0 || len(s) > 5 || s[0] == '0' {
-		return false
-	}
-	n := 0
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-		n = n*10 + int(s[i]-'0')
-	}
-	return n <= 65535
 }
 
 // credentialName makes a credential name out of a file name: characters

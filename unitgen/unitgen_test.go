@@ -292,6 +292,8 @@ func TestBadOptions(t *testing.T) {
 		{"bad port", func(o *Options) { o.Listen = "70000" }, "from 1 to 65535"},
 		{"octal port", func(o *Options) { o.Listen = "127.0.0.1:010" }, `--socket "127.0.0.1:010": want a port from 1 to 65535, ADDR:PORT with a numeric address ([::1]:8000 for IPv6) or an absolute unix socket path`},
 		{"signed port", func(o *Options) { o.Listen = "+80" }, "from 1 to 65535"},
+		{"bracketed IPv4", func(o *Options) { o.Listen = "[127.0.0.1]:80" }, "numeric address ([::1]:8000 for IPv6)"},
+		{"bare IPv6", func(o *Options) { o.Listen = "::1:80" }, "numeric address ([::1]:8000 for IPv6)"},
 		{"runapp path", func(o *Options) { o.Runapp = `/opt/"x"/runapp` }, "systemd cannot run"},
 		{"relative socket", func(o *Options) { o.Listen = "run/x.sock" }, "want a port"},
 		{"long socket", func(o *Options) { o.Listen = "/run/" + strings.Repeat("x", 120) }, "longer than"},
