@@ -19,7 +19,7 @@ import (
 // whether to give up (Build) or carry on (Inspect); command returns that.
 // checkScript checks a script's #! interpreter too, which Exec otherwise
 // does only if execve fails.
-func (p *Plan) command(cfg Config, e *env, search searchPath, checkScript bool, stop func(Step, error) bool) bool {
+func (p *Plan) command(cfg *Config, e *env, search searchPath, checkScript bool, stop func(Step, error) bool) bool {
 	name := cfg.Server
 	args := cfg.Args
 	if cfg.Command {

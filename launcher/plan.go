@@ -101,7 +101,7 @@ const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 // system but changes nothing. Errors are *Error with the exit code to use.
 // It does only what exec needs: Verify checks the rest.
 func Build(cfg Config, environ []string) (*Plan, error) {
-	p, failures := build(cfg, environ, false)
+	p, failures := build(&cfg, environ, false)
 	if len(failures) > 0 {
 		return nil, failures[0].Err
 	}
@@ -136,10 +136,10 @@ type Failure struct {
 // WSGI module is looked for either way. The plan is nil only when the app
 // directory is unusable.
 func Inspect(cfg Config, environ []string) (*Plan, []Failure) {
-	return build(cfg, environ, true)
+	return build(&cfg, environ, true)
 }
 
-func build(cfg Config, environ []string, keepGoing bool) (*Plan, []Failure) {
+func build(cfg *Config, environ []string, keepGoing bool) (*Plan, []Failure) {
 	var failures []Failure
 	stop := func(step Step, err error) bool {
 		failures = append(failures, Failure{step, err})
