@@ -57,9 +57,10 @@ func (c *checker) venvVar() string {
 	if v.Origin == launcher.FromFile {
 		return v.Where()
 	}
-	for i := len(v.Replaced) - 1; i >= 0; i-- {
-		if v.Replaced[i] != "inherited" {
-			return v.Replaced[i]
+	replaced := c.plan.Replaced(v.Name)
+	for i := len(replaced) - 1; i >= 0; i-- {
+		if replaced[i] != "inherited" {
+			return replaced[i]
 		}
 	}
 	return ""

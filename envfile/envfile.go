@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -61,7 +62,10 @@ func Read(path string) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot read env file: %w", &fs.PathError{Op: "open", Path: path, Err: err})
 	}
-	return Parse(path, data)
+	// data is Read's alone and never written again, so the names and values
+	// can be substrings of it as it is: a second copy of the file was the
+	// largest part of the peak memory of a launch with a big file.
+	return parse(path, data, unsafe.String(unsafe.SliceData(data), len(data)))
 }
 
 // readFile reads a whole file with plain system calls. os.ReadFile would do,
@@ -104,7 +108,12 @@ func readFile(path string) ([]byte, error) {
 // every refused line when the file is not accepted; it never returns a
 // partial File.
 func Parse(path string, data []byte) (*File, error) {
-	entries, problems := scan(data)
+	return parse(path, data, string(data))
+}
+
+// parse parses data, which text holds too.
+func parse(path string, data []byte, text string) (*File, error) {
+	entries, problems := scan(data, text)
 	if len(problems) > 0 {
 		for i := range problems {
 			problems[i].Path = path

@@ -46,10 +46,12 @@ type scanner struct {
 	problems []Problem
 }
 
-func scan(data []byte) ([]Entry, []Problem) {
+// scan reads data, which text holds too: names and values are substrings of
+// text.
+func scan(data []byte, text string) ([]Entry, []Problem) {
 	// At most one entry a line: sized once, the slice is never copied to
 	// grow, which mattered with big files.
-	s := &scanner{data: data, text: string(data), line: 1, entries: make([]Entry, 0, bytes.Count(data, []byte("\n"))+1)}
+	s := &scanner{data: data, text: text, line: 1, entries: make([]Entry, 0, bytes.Count(data, []byte("\n"))+1)}
 	if len(data) >= 3 && data[0] == 0xEF && data[1] == 0xBB && data[2] == 0xBF {
 		s.problem(1, "", "the file starts with a UTF-8 byte-order mark, which bash reads as part of the first name; save the file as UTF-8 without BOM")
 		s.pos = 3

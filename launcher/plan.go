@@ -28,9 +28,6 @@ type Var struct {
 	Origin Origin
 	File   string // FromFile: the env file as given on the command line
 	Line   int    // FromFile: its line
-	// Replaced lists, oldest first, the definitions this one overrides
-	// ("inherited", ".env:3"), so duplicates can be shown.
-	Replaced []string
 	// Own is the leading part of Value that runapp itself put there (a path
 	// it computed); the rest came from elsewhere and is masked when shown.
 	Own string
@@ -55,6 +52,17 @@ type Plan struct {
 	Dir     string   // absolute working directory
 	Venv    string   // absolute virtualenv path, "" when none
 	Env     []Var    // inherited variables as they came, then new ones in env-file order
+
+	// replaced holds, by name, the definitions a variable's overrides. Not
+	// in Var: few variables have any, and with a 10,000-line env file every
+	// byte of Var counts 10,000 times in the peak memory of the launch.
+	replaced map[string][]string
+}
+
+// Replaced lists, oldest first, the definitions the variable called name
+// overrides ("inherited", ".env:3"), so duplicates can be shown.
+func (p *Plan) Replaced(name string) []string {
+	return p.replaced[name]
 }
 
 // Environ returns the environment in "NAME=value" form, in the plan's order.
@@ -168,7 +176,7 @@ func build(cfg *Config, environ []string, keepGoing bool) (*Plan, []Failure) {
 	if p.command(cfg, env, roots, keepGoing, stop) {
 		return nil, failures
 	}
-	p.Env = env.list()
+	p.Env, p.replaced = env.list(), env.replaced
 	return p, failures
 }
 
@@ -200,8 +208,9 @@ func appDirectory(dir string) (string, error) {
 // files set them, so the plan needs no sort: with a 10,000-line env file,
 // sorting was the largest part of Build.
 type env struct {
-	index map[string]int // name -> position in vars
-	vars  []Var          // a removed variable keeps its place with Name ""
+	index    map[string]int      // name -> position in vars
+	vars     []Var               // a removed variable keeps its place with Name ""
+	replaced map[string][]string // see Plan.Replaced
 }
 
 // newEnv starts from environ (as os.Environ returns it), with room for
@@ -246,7 +255,10 @@ func (e *env) set(v Var) {
 		e.vars = append(e.vars, v)
 		return
 	}
-	v.Replaced = append(old.Replaced[:len(old.Replaced):len(old.Replaced)], old.Where())
+	if e.replaced == nil {
+		e.replaced = map[string][]string{}
+	}
+	e.replaced[v.Name] = append(e.replaced[v.Name], old.Where())
 	*old = v
 }
 
@@ -254,6 +266,7 @@ func (e *env) remove(name string) {
 	if i, ok := e.index[name]; ok {
 		e.vars[i] = Var{}
 		delete(e.index, name)
+		delete(e.replaced, name)
 	}
 }
 

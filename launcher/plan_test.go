@@ -78,10 +78,14 @@ func TestBuildEnvironment(t *testing.T) {
 	}
 
 	a, _ := p.Lookup("A")
-	assert.Equal(t, []string{"inherited", ".env:1"}, a.Replaced)
+	assert.Equal(t, []string{"inherited", ".env:1"}, p.Replaced("A"))
 	assert.Equal(t, ".env:3", a.Where())
 	b, _ := p.Lookup("B")
 	assert.Equal(t, "local.env:1", b.Where())
+	assert.Equal(t, []string{".env:2"}, p.Replaced("B"))
+	untouched, _, _ := strings.Cut(environ[4], "=")
+	assert.Empty(t, p.Replaced(untouched))
+	assert.Empty(t, p.Replaced("PYTHONHOME"), "a removed variable has no history")
 
 	// A deterministic order: inherited variables as they came, then new
 	// names in env-file order.

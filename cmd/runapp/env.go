@@ -56,8 +56,8 @@ func writePlan(w io.Writer, p *launcher.Plan, show bool) {
 	}
 	for i, v := range vars {
 		where := v.Where()
-		if len(v.Replaced) > 0 {
-			where += ", replaces " + strings.Join(v.Replaced, ", ")
+		if replaced := p.Replaced(v.Name); len(replaced) > 0 {
+			where += ", replaces " + strings.Join(replaced, ", ")
 		}
 		fmt.Fprintf(w, "  %-*s  # %s\n", width, lines[i], where)
 	}
