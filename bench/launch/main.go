@@ -34,6 +34,7 @@ type options struct {
 	bigLines           int
 	rssRuns, readyRuns int
 	keep               bool
+	dropCache          bool
 }
 
 func main() {
@@ -47,6 +48,7 @@ func main() {
 	flag.IntVar(&o.rssRuns, "rss-runs", 21, "runs under GNU time for peak memory")
 	flag.IntVar(&o.readyRuns, "ready-runs", 9, "interleaved gunicorn starts per launcher")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (apps, scripts, gunicorn logs) after success too")
+	flag.BoolVar(&o.dropCache, "drop-cache", true, "drop the copies of runapp and the floor from the page cache, so that they are read back from disk as bash and libc were (false: measure them as just written)")
 	flag.Parse()
 	// Every figure is a median or a percentile of its runs: none is made of no run.
 	if min(o.rounds, o.bigRounds, o.bigLines, o.rssRuns, o.readyRuns) < 1 {
@@ -105,11 +107,11 @@ func run(o options, w io.Writer) (err error) {
 		return err
 	}
 	floor := filepath.Join(tmp, "floor")
-	if err := install(built, floor); err != nil {
+	if err := install(built, floor, o.dropCache); err != nil {
 		return err
 	}
 	installed := filepath.Join(tmp, "runapp")
-	if err := install(runapp, installed); err != nil {
+	if err := install(runapp, installed, o.dropCache); err != nil {
 		return err
 	}
 	small, err := newApp(tmp, "app", appEnv, "")
@@ -190,7 +192,7 @@ func run(o options, w io.Writer) (err error) {
 	}
 
 	r := report{w: w}
-	r.header(runapp)
+	r.header(runapp, o.dropCache)
 	r.goBenches(benches)
 	r.launch(fmt.Sprintf("Launch with a %d-line .env: %d interleaved rounds", lines(appEnv), o.rounds), smallSet, smallTimes, true, 0.8)
 	r.launch(fmt.Sprintf("Launch with a %d-line .env: %d interleaved rounds", o.bigLines, o.bigRounds), bigSet, bigTimes, false, 1.0/20)
@@ -201,17 +203,34 @@ func run(o options, w io.Writer) (err error) {
 
 func lines(b []byte) int { return strings.Count(string(b), "\n") }
 
-// install copies the binary src to dst with write(2), as install(1) or a
-// package manager puts a program in place. What the Go linker has just
-// written, through mmap, sits in the page cache in 4 KiB pages, a copy in
-// large folios, which the kernel maps faster: the same runapp launched from
-// bin/ costs 0.1 to 0.3 ms more than its copy (BENCHMARKS.md).
-func install(src, dst string) error {
+// install puts a copy of the binary src at dst in the state the programs it
+// is compared with are in: read from disk into the page cache. /bin/bash,
+// libc and /bin/true were read at boot, and this kernel's readahead gave
+// them 4 KiB pages; a file just written (by the Go linker, by cp, by
+// os.WriteFile) sits in the page cache as written, often in large folios,
+// which the kernel maps faster. So the copy is written, synced, and (with
+// drop) dropped from the page cache, and the first (warm-up) launch reads it
+// back. BENCHMARKS.md has the figures for each state.
+func install(src, dst string, drop bool) error {
 	data, err := os.ReadFile(src)
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(dst, data, 0o755)
+	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o755)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync() // dirty pages are not dropped
+	}
+	if err == nil && drop {
+		err = unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // report prints the table.
@@ -235,7 +254,7 @@ func verdict(ok bool) string {
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
 
-func (r *report) header(runapp string) {
+func (r *report) header(runapp string, dropCache bool) {
 	var u unix.Utsname
 	_ = unix.Uname(&u)
 	version, _ := exec.Command(runapp, "version").Output()
@@ -243,6 +262,11 @@ func (r *report) header(runapp string) {
 	r.printf("machine: %d CPUs, %s, Linux %s, %s, %s, %s\n",
 		runtime.NumCPU(), cpuModel(), unix.ByteSliceToString(u.Release[:]), runtime.Version(),
 		strings.TrimSpace(string(version)), bashVersion())
+	if dropCache {
+		r.printf("runapp and the floor: copies read back from disk, as bash and libc were\n")
+	} else {
+		r.printf("runapp and the floor: copies as just written (-drop-cache=false)\n")
+	}
 	// Whatever else runs widens the spreads; the load says how much did.
 	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
 		r.printf("load average at the end (1, 5, 15 min): %s\n", strings.Join(strings.Fields(string(b))[:3], " "))
