@@ -37,10 +37,12 @@ func launchOnce(l launcher, dir string, env []string, null *os.File) (time.Durat
 	return d, nil
 }
 
-// interleave runs the launchers in turn, A B C A B C ..., so that whatever
-// else the machine does at a moment weighs on all of them alike. The first
-// warmup rounds fill the page cache and are dropped. times[i][r] is
-// launcher i in round r.
+// interleave runs the launchers in turn, A B C, B C A, C A B ..., so that
+// whatever else the machine does at a moment weighs on all of them alike.
+// The order turns every round, so that none always runs right after the
+// same one, whose clean-up (its address space torn down, its page tables
+// freed) may still be going on. The first warmup rounds fill the page
+// cache and are dropped. times[i][r] is launcher i in round r.
 func interleave(ls []launcher, dir string, env []string, warmup, rounds int) ([][]time.Duration, error) {
 	null, err := os.Open(os.DevNull)
 	if err != nil {
@@ -49,7 +51,9 @@ func interleave(ls []launcher, dir string, env []string, warmup, rounds int) ([]
 	defer null.Close()
 	times := make([][]time.Duration, len(ls))
 	for r := -warmup; r < rounds; r++ {
-		for i, l := range ls {
+		for j := range ls {
+			i := (j + r + warmup) % len(ls)
+			l := ls[i]
 			d, err := launchOnce(l, dir, env, null)
 			if err != nil {
 				return nil, err
