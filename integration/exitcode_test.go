@@ -15,20 +15,22 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
+
+	"github.com/runapp/runapp/internal/testenv"
 )
 
 // failure is what a run of runapp that stops before the exec left behind.
 type failure struct {
 	code    int
 	stderr  string
-	notices []notification // datagrams on NOTIFY_SOCKET, when one was given
+	notices []testenv.Notification // datagrams on NOTIFY_SOCKET, when one was given
 	pid     int
 }
 
 // runFail runs runapp in dir with args and env, stderr to a file. With
 // journal set, JOURNAL_STREAM names that file as systemd would name the
 // journal's stream; with sock set, NOTIFY_SOCKET names it.
-func runFail(t *testing.T, dir string, env []string, journal bool, sock *notifySocket, args ...string) failure {
+func runFail(t *testing.T, dir string, env []string, journal bool, sock *testenv.NotifySocket, args ...string) failure {
 	t.Helper()
 	stderr, err := os.Create(filepath.Join(t.TempDir(), "stderr"))
 	require.NoError(t, err)
@@ -39,7 +41,7 @@ func runFail(t *testing.T, dir string, env []string, journal bool, sock *notifyS
 		env = append(env, fmt.Sprintf("JOURNAL_STREAM=%d:%d", st.Dev, st.Ino))
 	}
 	if sock != nil {
-		env = append(env, "NOTIFY_SOCKET="+sock.path)
+		env = append(env, "NOTIFY_SOCKET="+sock.Addr)
 	}
 	// runapp must stop before the exec. Should it serve instead, end it and
 	// its workers rather than hang until go test's -timeout.
@@ -68,7 +70,7 @@ func runFail(t *testing.T, dir string, env []string, journal bool, sock *notifyS
 	if sock != nil {
 		// runapp has exited: whatever it sent is queued already.
 		for {
-			n, ok := sock.receive(t, 100*time.Millisecond)
+			n, ok := sock.Receive(t, 100*time.Millisecond)
 			if !ok {
 				break
 			}
@@ -243,8 +245,8 @@ func TestExitCodes(t *testing.T) {
 			require.NotEmpty(t, plain.notices, "no STATUS= on NOTIFY_SOCKET")
 			var status string
 			for _, n := range plain.notices {
-				assert.Equal(t, plain.pid, n.pid, "sender")
-				for _, kv := range strings.Split(n.msg, "\n") {
+				assert.Equal(t, plain.pid, n.PID, "sender")
+				for _, kv := range strings.Split(n.Msg, "\n") {
 					assert.NotEqual(t, "READY=1", kv)
 					if s, ok := strings.CutPrefix(kv, "STATUS="); ok {
 						status = s

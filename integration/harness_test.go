@@ -26,6 +26,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/runapp/runapp/envfile"
+	"github.com/runapp/runapp/internal/testenv"
 )
 
 // How long gunicorn may take to boot Django on a busy two-core machine.
@@ -349,50 +350,8 @@ func statusFields(s string) map[string]string {
 	return fields
 }
 
-// notifySocket is a NOTIFY_SOCKET as systemd makes one: a unixgram socket
-// that receives the sender's credentials with each datagram.
-type notifySocket struct {
-	path string
-	conn *net.UnixConn
-}
-
-func newNotifySocket(t *testing.T) *notifySocket {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "notify")
-	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
-	require.NoError(t, err)
-	t.Cleanup(func() { conn.Close() })
-	raw, err := conn.SyscallConn()
-	require.NoError(t, err)
-	var sockErr error
-	require.NoError(t, raw.Control(func(fd uintptr) {
-		sockErr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_PASSCRED, 1)
-	}))
-	require.NoError(t, sockErr)
-	return &notifySocket{path: path, conn: conn}
-}
-
-// notification is one datagram and the PID of the process that sent it.
-type notification struct {
-	msg string
-	pid int
-}
-
-// receive returns the next datagram, or ok false after timeout.
-func (n *notifySocket) receive(t *testing.T, timeout time.Duration) (_ notification, ok bool) {
-	t.Helper()
-	require.NoError(t, n.conn.SetReadDeadline(time.Now().Add(timeout)))
-	buf := make([]byte, 4096)
-	oob := make([]byte, unix.CmsgSpace(unix.SizeofUcred))
-	nb, noob, _, _, err := n.conn.ReadMsgUnix(buf, oob)
-	if os.IsTimeout(err) {
-		return notification{}, false
-	}
-	require.NoError(t, err)
-	msgs, err := unix.ParseSocketControlMessage(oob[:noob])
-	require.NoError(t, err)
-	require.Len(t, msgs, 1, "credentials")
-	cred, err := unix.ParseUnixCredentials(&msgs[0])
-	require.NoError(t, err)
-	return notification{msg: string(buf[:nb]), pid: int(cred.Pid)}, true
+// newNotifySocket is a NOTIFY_SOCKET, as systemd makes one, in the test's
+// temporary directory.
+func newNotifySocket(t *testing.T) *testenv.NotifySocket {
+	return testenv.ListenNotify(t, filepath.Join(t.TempDir(), "notify"))
 }

@@ -311,13 +311,13 @@ func TestNotifyReady(t *testing.T) {
 	sock := newNotifySocket(t)
 	addr := freeAddr(t)
 	started := time.Now()
-	p := start(t, t.TempDir(), baseEnv(gunicornArgs(addr, 1), "NOTIFY_SOCKET="+sock.path),
+	p := start(t, t.TempDir(), baseEnv(gunicornArgs(addr, 1), "NOTIFY_SOCKET="+sock.Addr),
 		bin, "--app-dir", newApp(t), "--venv", venv)
 	for {
-		n, ok := sock.receive(t, bootTimeout)
+		n, ok := sock.Receive(t, bootTimeout)
 		require.True(t, ok, "no READY=1 within %v; output:\n%s", bootTimeout, p.log)
-		assert.Equal(t, p.pid, n.pid, "sender of %q", n.msg)
-		if slices.Contains(strings.Split(n.msg, "\n"), "READY=1") {
+		assert.Equal(t, p.pid, n.PID, "sender of %q", n.Msg)
+		if slices.Contains(strings.Split(n.Msg, "\n"), "READY=1") {
 			t.Logf("READY=1 %v after start", time.Since(started).Round(time.Millisecond))
 			break
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
+	"github.com/runapp/runapp/internal/testenv"
 	"github.com/runapp/runapp/launcher"
 )
 
@@ -191,19 +192,19 @@ func TestJournalPriorityPrefix(t *testing.T) {
 
 func TestNotifyStatusOnFailure(t *testing.T) {
 	dir := appDir(t, "A=1\nB="+secret+"`x`\n")
-	sock := listenNotify(t, filepath.Join(t.TempDir(), "notify"))
+	sock := testenv.ListenNotify(t, filepath.Join(t.TempDir(), "notify"))
 
-	r := runapp(t, []string{"NOTIFY_SOCKET=" + sock.addr}, "--app-dir", dir)
+	r := runapp(t, []string{"NOTIFY_SOCKET=" + sock.Addr}, "--app-dir", dir)
 	assert.Equal(t, launcher.ExitConfig, r.code)
 
-	n, ok := sock.receive(t, 5*time.Second)
+	n, ok := sock.Receive(t, 5*time.Second)
 	require.True(t, ok, "no STATUS= on NOTIFY_SOCKET")
-	assert.NotEqual(t, os.Getpid(), n.pid, "sent by the test, not runapp")
-	assert.True(t, strings.HasPrefix(n.msg, "STATUS=runapp: "+filepath.Join(dir, ".env")+":2: B:"), "got %q", n.msg)
-	assert.NotContains(t, n.msg, "READY=1")
-	assert.NotContains(t, n.msg, secret)
+	assert.NotEqual(t, os.Getpid(), n.PID, "sent by the test, not runapp")
+	assert.True(t, strings.HasPrefix(n.Msg, "STATUS=runapp: "+filepath.Join(dir, ".env")+":2: B:"), "got %q", n.Msg)
+	assert.NotContains(t, n.Msg, "READY=1")
+	assert.NotContains(t, n.Msg, secret)
 
 	// Nothing else was sent: in particular never READY=1.
-	_, more := sock.receive(t, 100*time.Millisecond)
+	_, more := sock.Receive(t, 100*time.Millisecond)
 	assert.False(t, more)
 }

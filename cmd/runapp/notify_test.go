@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,58 +12,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
+
+	"github.com/runapp/runapp/internal/testenv"
 )
-
-// notifySocket is a NOTIFY_SOCKET as systemd makes one: a unixgram socket
-// that receives the sender's credentials with each datagram (SO_PASSCRED).
-type notifySocket struct {
-	addr string
-	conn *net.UnixConn
-}
-
-// listenNotify binds addr: a path, or '@' and a name for an abstract socket.
-// It is made with net, not x/sys, so the '@' mapping is checked against an
-// independent one.
-func listenNotify(t *testing.T, addr string) *notifySocket {
-	t.Helper()
-	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: addr, Net: "unixgram"})
-	require.NoError(t, err)
-	t.Cleanup(func() { conn.Close() })
-	raw, err := conn.SyscallConn()
-	require.NoError(t, err)
-	var sockErr error
-	require.NoError(t, raw.Control(func(fd uintptr) {
-		sockErr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_PASSCRED, 1)
-	}))
-	require.NoError(t, sockErr)
-	return &notifySocket{addr: addr, conn: conn}
-}
-
-// notification is one datagram and the PID of the process that sent it.
-type notification struct {
-	msg string
-	pid int
-}
-
-// receive returns the next datagram, or ok false after timeout.
-func (s *notifySocket) receive(t *testing.T, timeout time.Duration) (_ notification, ok bool) {
-	t.Helper()
-	require.NoError(t, s.conn.SetReadDeadline(time.Now().Add(timeout)))
-	buf := make([]byte, 64<<10)
-	oob := make([]byte, unix.CmsgSpace(unix.SizeofUcred))
-	n, noob, flags, _, err := s.conn.ReadMsgUnix(buf, oob)
-	if os.IsTimeout(err) {
-		return notification{}, false
-	}
-	require.NoError(t, err)
-	require.Zero(t, flags&unix.MSG_TRUNC, "datagram truncated")
-	msgs, err := unix.ParseSocketControlMessage(oob[:noob])
-	require.NoError(t, err)
-	require.Len(t, msgs, 1, "credentials")
-	cred, err := unix.ParseUnixCredentials(&msgs[0])
-	require.NoError(t, err)
-	return notification{msg: string(buf[:n]), pid: int(cred.Pid)}, true
-}
 
 // openFDs counts this process's open file descriptors.
 func openFDs(t *testing.T) int {
@@ -97,26 +47,26 @@ func TestNotifyMatchesSdNotify(t *testing.T) {
 	for _, s := range sockets {
 		for _, m := range messages {
 			t.Run(s.name+"/"+m.name, func(t *testing.T) {
-				sock := listenNotify(t, s.addr(t))
-				t.Setenv("NOTIFY_SOCKET", sock.addr)
+				sock := testenv.ListenNotify(t, s.addr(t))
+				t.Setenv("NOTIFY_SOCKET", sock.Addr)
 
 				fds := openFDs(t)
 				require.NoError(t, notify(m.msg))
 				assert.Equal(t, fds, openFDs(t), "socket left open")
-				got, ok := sock.receive(t, 5*time.Second)
+				got, ok := sock.Receive(t, 5*time.Second)
 				require.True(t, ok, "notify sent nothing")
 
 				sent, err := daemon.SdNotify(false, m.msg)
 				require.NoError(t, err)
 				require.True(t, sent)
-				want, ok := sock.receive(t, 5*time.Second)
+				want, ok := sock.Receive(t, 5*time.Second)
 				require.True(t, ok, "daemon.SdNotify sent nothing")
 
-				assert.Equal(t, []byte(want.msg), []byte(got.msg))
-				assert.Equal(t, os.Getpid(), got.pid)
-				assert.Equal(t, want.pid, got.pid)
-				assert.Equal(t, sock.addr, os.Getenv("NOTIFY_SOCKET"), "NOTIFY_SOCKET unset")
-				_, more := sock.receive(t, 50*time.Millisecond)
+				assert.Equal(t, []byte(want.Msg), []byte(got.Msg))
+				assert.Equal(t, os.Getpid(), got.PID)
+				assert.Equal(t, want.PID, got.PID)
+				assert.Equal(t, sock.Addr, os.Getenv("NOTIFY_SOCKET"), "NOTIFY_SOCKET unset")
+				_, more := sock.Receive(t, 50*time.Millisecond)
 				assert.False(t, more, "more than one datagram")
 			})
 		}
