@@ -53,7 +53,7 @@ type Plan struct {
 	Venv    string   // absolute virtualenv path, "" when none
 	Env     []Var    // inherited variables as they came, then new ones in env-file order
 
-	// replaced holds, by name, the definitions a variable's overrides. Not
+	// replaced holds, by name, the definitions each variable overrides. Not
 	// in Var: few variables have any, and with a 10,000-line env file every
 	// byte of Var counts 10,000 times in the peak memory of the launch.
 	replaced map[string][]string
