@@ -199,7 +199,7 @@ func runBash(t testing.TB, d *refDir, locale string, paths []string) []refResult
 				res.Vars[name] = v
 			}
 		}
-		stderr := setlocaleWarning.ReplaceAllString(r.stderr, "")
+		stderr := withoutSetlocaleWarnings(r.stderr, paths[i])
 		switch {
 		case r.status == "":
 			res.Err = "bash exited while sourcing the file"
@@ -211,13 +211,60 @@ func runBash(t testing.TB, d *refDir, locale string, paths []string) []refResult
 	return results
 }
 
-// setlocaleWarning matches what bash prints when a file sets LC_ALL to a
-// locale the machine lacks. bash exports the value all the same, as systemd
-// does; only the run script's log differs.
-// The locale name may span lines, and the reason is left out when setlocale
-// failed without setting errno, as glibc's does for a locale it already
-// failed to load in this process (LANG=xx, then LC_ALL=xx).
-var setlocaleWarning = regexp.MustCompile(`(?m)^.*: warning: setlocale: LC_ALL: cannot change locale \((?s:.*?)\)(?:: [A-Z][a-z ]+)?$\n?`)
+// withoutSetlocaleWarnings drops from what bash printed while sourcing path
+// its warnings that the file set LC_ALL to a locale the machine lacks. bash
+// exports the value all the same, as systemd does; only the run script's log
+// differs. The locale name may hold ")" and newlines, so the text is first
+// cut where a line starts with the file's name, as each of bash's messages
+// does.
+func withoutSetlocaleWarnings(stderr, path string) string {
+	var kept strings.Builder
+	for len(stderr) > 0 {
+		msg := stderr
+		if n := strings.Index(stderr[1:], "\n"+path+": line "); n >= 0 {
+			msg = stderr[:n+2]
+		}
+		if !setlocaleWarning.MatchString(msg) {
+			kept.WriteString(msg)
+		}
+		stderr = stderr[len(msg):]
+	}
+	return kept.String()
+}
+
+// setlocaleWarning matches one such warning. The reason is left out when
+// setlocale failed without setting errno, as glibc's does for a locale it
+// already failed to load in this process (LANG=xx, then LC_ALL=xx).
+var setlocaleWarning = regexp.MustCompile(`\A.*: line \d+: warning: setlocale: LC_ALL: cannot change locale \((?s:.*)\)(?:: [A-Z][a-z ]+)?\n?\z`)
+
+// TestSetlocaleWarnings checks that the reference drops bash's warnings about
+// a missing locale, however the locale is named, and nothing else bash says.
+func TestSetlocaleWarnings(t *testing.T) {
+	d := newRefDir(t)
+	files := []struct {
+		data, wantErr string
+	}{
+		{"LC_ALL=xx\n", ""},
+		{"LANG=yy\nLC_ALL=yy\n", ""}, // the warning without a reason
+		{"LC_ALL='x)\n/y'\n", ""},
+		{"LC_ALL='x): No such file'\n", ""},
+		{"LC_ALL=zz\nrunapp_no_such_command\nLC_ALL='q)\nr'\n", "line 2: runapp_no_such_command: command not found"},
+	}
+	paths := make([]string, len(files))
+	for i, f := range files {
+		paths[i] = d.add(t, []byte(f.data))
+	}
+	for _, locale := range bashLocales {
+		for i, r := range runBash(t, d, locale, paths) {
+			if files[i].wantErr == "" {
+				require.Empty(t, r.Err, "%s: %q", locale, files[i].data)
+				continue
+			}
+			require.Contains(t, r.Err, files[i].wantErr, "%s: %q", locale, files[i].data)
+			require.NotContains(t, r.Err, "setlocale", "%s: %q", locale, files[i].data)
+		}
+	}
+}
 
 // runSystemd reads paths with systemd 252's own EnvironmentFile= reader.
 func runSystemd(t testing.TB, d *refDir, paths []string) []refResult {
