@@ -75,7 +75,7 @@ func e2eOverlay(t *testing.T, lower string) string {
 }
 
 // e2eInstall copies into root what setup.sh and check.sh expect: the built
-// runapp, this suite's e2e/ directory, the example app, scripts/mkvenv and
+// runapp and loadgen, this suite's e2e/ directory, the example app, scripts/mkvenv and
 // the env-file parser's accepted corpus.
 func e2eInstall(t *testing.T, root, runapp string) {
 	t.Helper()
@@ -86,6 +86,7 @@ func e2eInstall(t *testing.T, root, runapp string) {
 	cp(t, filepath.Join(repoRoot, "example", ".env"), filepath.Join(e2e, "example", ".env"))
 	cp(t, filepath.Join(repoRoot, "scripts", "mkvenv"), filepath.Join(e2e, "mkvenv"))
 	cp(t, runapp, filepath.Join(root, "usr", "local", "bin", "runapp"))
+	e2eInstallLoadgen(t, root)
 
 	corpus := e2eCorpus(t)
 	require.NoError(t, os.Mkdir(filepath.Join(e2e, "parity"), 0o755))

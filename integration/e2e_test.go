@@ -227,6 +227,8 @@ func TestE2E(t *testing.T) {
 		t.Logf("SIGTERM to PID 1 stopped gunicorn in %s", e2eSeconds(t, res.line(t, "entrypoint/stop-seconds")))
 	})
 
+	t.Run("load", func(t *testing.T) { e2eLoad(t, res) })
+
 	t.Logf("the whole end-to-end suite took %s", time.Since(start).Round(time.Millisecond))
 }
 

@@ -158,6 +158,9 @@ echo $? | fact entrypoint/rc
 elapsed "$start" | fact entrypoint/stop-seconds
 wait "$request"
 
+# Restarts and reloads under load: load.sh records under /results/load.
+bash /e2e/load.sh
+
 # Scenario 4 last, as it ends shop.service: stop during a slow request.
 get 'http://127.0.0.1:80/slow?s=5' stop/slow &
 request=$!

@@ -48,6 +48,9 @@ chmod 0600 /srv/vault/.env
 "$runapp" unit --app-dir /srv/vault --user vault --credential --write "$units" \
 	-- --bind 127.0.0.1:8082 project.wsgi
 
+# The apps of the measurements under load and of runapp deploy.
+source /e2e/load-setup.sh
+
 # ready.service is started by the checker, to watch it wait for READY=1.
 systemctl enable --quiet shop.service sock.socket broken.service vault.service
 install -m 0644 /e2e/e2e-check.service "$units/"

@@ -1,0 +1,67 @@
+#!/bin/bash
+# load.sh is called by check.sh: it measures what a restart and a reload
+# cost the clients of a service, with a bounded load running (loadgen, built
+# from integration/loadgen), and records raw facts under /results/load,
+# judging nothing: integration/e2e_load_test.go asserts on them.
+#
+# For each PATH (socket-restart, socket-reload, tcp-restart, tcp-reload):
+#   load/PATH.json       loadgen's result (requests failed by kind, longest
+#                        wait, longest time without an answer)
+#   load/PATH.seconds    how long the systemctl command took
+#   load/PATH.rc         its exit status
+#   load/PATH.pids       MainPID before and after, one per line
+#   load/PATH.show       systemctl show of the service afterwards
+#   units/UNIT.*         diagnostics, as check.sh records them
+set -uo pipefail
+
+R=/results
+mkdir -p "$R/load" "$R/units"
+exec 2>"$R/load/trace"
+set -x
+
+# The load: 4 clients, a request every 25 ms each, 800 requests or 8
+# seconds, whichever comes first; the command runs 1.5 s in.
+LOAD=(-clients 4 -interval 25ms -requests 800 -duration 8s -timeout 10s)
+LEAD=1.5
+
+elapsed() {
+	awk -v start="$1" -v now="$EPOCHREALTIME" 'BEGIN { printf "%.3f\n", now - start }'
+}
+
+# measure PATH URL UNIT VERB: VERB (restart or reload) UNIT under load.
+measure() {
+	local path=$1 url=$2 unit=$3 verb=$4 load start
+	systemctl show -P MainPID "$unit" >"$R/load/$path.pids"
+	/usr/local/bin/loadgen -url "$url" "${LOAD[@]}" >"$R/load/$path.json" 2>"$R/load/$path.log" &
+	load=$!
+	sleep "$LEAD"
+	start=$EPOCHREALTIME
+	systemctl "$verb" "$unit"
+	echo $? >"$R/load/$path.rc"
+	elapsed "$start" >"$R/load/$path.seconds"
+	wait "$load"
+	systemctl show -P MainPID "$unit" >>"$R/load/$path.pids"
+	systemctl show "$unit" >"$R/load/$path.show"
+}
+
+# settle: the workers a reload started are up before the next measurement.
+settle() {
+	sleep 2
+}
+
+curl -sS -o /dev/null --max-time 30 http://127.0.0.1:8091/pid
+curl -sS -o /dev/null --max-time 30 http://127.0.0.1:8092/pid
+
+measure socket-restart http://127.0.0.1:8091/pid lsock.service restart
+settle
+measure socket-reload http://127.0.0.1:8091/pid lsock.service reload
+settle
+measure tcp-restart http://127.0.0.1:8092/pid ltcp.service restart
+settle
+measure tcp-reload http://127.0.0.1:8092/pid ltcp.service reload
+
+for unit in lsock.socket lsock.service ltcp.service; do
+	systemctl cat --no-pager "$unit" >"$R/units/$unit.cat" 2>&1
+	systemctl status --no-pager -l "$unit" >"$R/units/$unit.status" 2>&1
+	journalctl -b -u "$unit" -o short-monotonic --no-pager >"$R/units/$unit.journal" 2>&1
+done
