@@ -39,11 +39,11 @@ var e2eLoadPaths = []struct {
 	{"tcp-reload", "ltcp.service", false, false},
 }
 
-// e2eLoadResult reads loadgen's result for path.
-func e2eLoadResult(t *testing.T, res e2eResults, path string) *loadgen.Result {
+// e2eLoadResult reads the loadgen result recorded as fact name.
+func e2eLoadResult(t *testing.T, res e2eResults, name string) *loadgen.Result {
 	t.Helper()
 	var r loadgen.Result
-	require.NoError(t, json.Unmarshal([]byte(res.read(t, "load/"+path+".json")), &r), "load/%s.json", path)
+	require.NoError(t, json.Unmarshal([]byte(res.read(t, name)), &r), name)
 	return &r
 }
 
@@ -59,11 +59,17 @@ func e2eLoad(t *testing.T, res e2eResults) {
 					res.dump(t, "load/"+p.name+".log", "load/trace")
 				}
 			}()
-			r := e2eLoadResult(t, res, p.name)
+			r := e2eLoadResult(t, res, "load/"+p.name+".json")
 			seconds := e2eSeconds(t, res.line(t, "load/"+p.name+".seconds"))
 			t.Logf("%s (systemctl took %s): %s", p.name, seconds, r)
 			assert.Equal(t, "0", res.line(t, "load/"+p.name+".rc"))
-			assert.Equal(t, "active", res.show(t, "load/"+p.name+".show")["ActiveState"])
+			show := res.show(t, "load/"+p.name+".show")
+			assert.Equal(t, "active", show["ActiveState"])
+			if p.socket {
+				assert.Equal(t, "lsock.socket", show["TriggeredBy"], "runapp unit wrote no socket unit by default")
+			} else {
+				assert.Empty(t, show["TriggeredBy"])
+			}
 			pids := strings.Fields(res.read(t, "load/"+p.name+".pids"))
 			require.Len(t, pids, 2)
 			if p.restart {

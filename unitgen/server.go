@@ -49,6 +49,27 @@ func parseGunicornArgs(args []string) (gunicornArgs, error) {
 	return g, nil
 }
 
+// DefaultListen is the address runapp unit gives a socket unit when
+// --socket is not given: the TCP address gunicorn's SERVER-ARGS bind, when
+// they bind exactly one, as numeric ADDR:PORT. It is "" otherwise, and the
+// server listens itself: with no --bind (gunicorn.conf.py or
+// GUNICORN_CMD_ARGS may bind, which the unit cannot see, and a socket
+// would override them), several, a unix socket, or a host name.
+//
+// With a socket unit systemd holds the listening socket across a restart,
+// so connections wait instead of being refused (see BENCHMARKS.md, Deploys).
+func DefaultListen(args []string) string {
+	settings, _, err := gunicorn.ParseArgs(args)
+	if err != nil || len(settings["bind"]) != 1 {
+		return ""
+	}
+	bind := strings.TrimPrefix(settings["bind"][0], "tcp://")
+	if _, tcp := gunicorn.Port(bind); !tcp || !strings.Contains(bind, ":") || !tcpListen(bind) {
+		return ""
+	}
+	return bind
+}
+
 // privileged says whether binding to the gunicorn address bind may need
 // CAP_NET_BIND_SERVICE: a TCP port below 1024, or one that can't be told,
 // as when the address names none.

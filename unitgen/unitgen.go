@@ -389,5 +389,10 @@ func render(file string, opts []*unit.UnitOption) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return "# " + file + ", written by runapp unit: regenerate it rather than edit it.\n" + string(body), nil
+	head := "# " + file + ", written by runapp unit: regenerate it rather than edit it.\n"
+	if name, ok := strings.CutSuffix(file, ".socket"); ok {
+		head += "# While it listens, a stopped " + name + ".service starts again on the next\n" +
+			"# connection: stop both with systemctl stop " + name + ".socket " + name + ".service\n"
+	}
+	return head + string(body), nil
 }

@@ -34,7 +34,7 @@ func runUnit(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.User, "user", "", "the `USER` the app runs as (default: the app directory's owner, unless that is root)")
 	fs.StringVar(&o.Group, "group", "", "its `GROUP` (default: the user's primary group)")
 	fs.StringVar(&o.Description, "description", "", "the unit's Description= `TEXT`")
-	fs.StringVar(&o.Listen, "socket", "", "also write NAME.socket, listening on `LISTEN`: a port, ADDR:PORT or an absolute unix socket path")
+	fs.StringVar(&o.Listen, "socket", "", "also write NAME.socket, listening on `LISTEN`: a port, ADDR:PORT or an absolute unix socket path; none for no socket unit (default: the one TCP address --bind gives in SERVER-ARGS)")
 	fs.StringVar(&hardening, "hardening", string(unitgen.Strict), "sandboxing `LEVEL`: strict, basic or none")
 	fs.Var(listFlag{&o.Writable}, "writable", "absolute `PATH` the app may write under strict hardening (uploads, a SQLite database); repeatable")
 	fs.BoolVar(&o.EnvironmentFile, "environment-file", false, "also give the env files to systemd with EnvironmentFile=, for ExecStartPre= commands that need the variables")
@@ -52,6 +52,10 @@ func runUnit(args []string, stdout, stderr io.Writer) error {
 	}
 	cfg.Args = fs.Args()
 	o.Hardening = unitgen.Hardening(hardening)
+	noSocket := o.Listen == "none"
+	if noSocket {
+		o.Listen = ""
+	}
 
 	dir, err := filepath.Abs(cmp.Or(cfg.AppDir, "."))
 	if err != nil {
@@ -85,6 +89,12 @@ func runUnit(args []string, stdout, stderr io.Writer) error {
 	if o.GunicornVersion, err = gunicornVersion(*cfg, version, as, stderr); err != nil {
 		return err
 	}
+	// systemd holds a socket unit's listening socket across a restart:
+	// connections wait instead of being refused. So gunicorn's one TCP
+	// bind becomes a socket unit unless --socket says otherwise.
+	if o.Listen == "" && !noSocket && o.GunicornVersion != "" {
+		o.Listen = unitgen.DefaultListen(cfg.Args)
+	}
 
 	service, err := unitgen.Service(o)
 	if err != nil {
@@ -105,7 +115,13 @@ func runUnit(args []string, stdout, stderr io.Writer) error {
 	if socket != "" {
 		files[o.Name+".socket"] = socket
 	}
-	return writeUnits(stdout, write, files)
+	if err := writeUnits(stdout, write, files); err != nil {
+		return err
+	}
+	if socket != "" {
+		fmt.Fprintf(stderr, "runapp: unit: %[1]s.socket listens on %[2]s and starts %[1]s.service; enable both: systemctl enable --now %[1]s.socket %[1]s.service. While the socket listens, a stopped service starts again on the next connection: stop both with systemctl stop %[1]s.socket %[1]s.service\n", o.Name, o.Listen)
+	}
+	return nil
 }
 
 // self is the absolute path of the running runapp.

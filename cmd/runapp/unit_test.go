@@ -38,7 +38,7 @@ func TestUnitPrintsService(t *testing.T) {
 	args := append([]string{"unit", "--app-dir", dir, "--writable", dir + "/media", "--after", "postgresql.service"}, fixed...)
 	stdout, stderr, code := runIn(t, append(args, "--", "--bind", "0.0.0.0:80", "project.wsgi")...)
 	require.Equal(t, 0, code, stderr)
-	want, err := unitgen.Service(unitgen.Options{
+	o := unitgen.Options{
 		Config:          launcher.Config{AppDir: dir, Args: []string{"--bind", "0.0.0.0:80", "project.wsgi"}},
 		Runapp:          "/usr/local/bin/runapp",
 		Name:            filepath.Base(dir),
@@ -47,11 +47,48 @@ func TestUnitPrintsService(t *testing.T) {
 		Writable:        []string{dir + "/media"},
 		After:           []string{"postgresql.service"},
 		GunicornVersion: "20.1.0",
-	})
+		// gunicorn's one TCP bind becomes a socket unit by default.
+		Listen: "0.0.0.0:80",
+	}
+	want, err := unitgen.Service(o)
 	require.NoError(t, err)
-	assert.Equal(t, want, stdout)
+	socket, err := unitgen.Socket(o)
+	require.NoError(t, err)
+	assert.Equal(t, want+"\n"+socket, stdout)
 	assert.Contains(t, stdout, "\nExecStart=/usr/local/bin/runapp --app-dir "+dir+" --env-file .env -- --bind 0.0.0.0:80 project.wsgi\n")
 	assert.NotContains(t, stdout+stderr, secret)
+}
+
+// A socket unit by default when SERVER-ARGS bind one TCP address, and
+// none with --socket none, or when the address is not known for sure.
+func TestUnitSocketByDefault(t *testing.T) {
+	dir := appDir(t, "SECRET_KEY='"+secret+"'\n")
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		listen string
+	}{
+		{"one bind", []string{"--", "--bind", "127.0.0.1:8000", "project.wsgi"}, "127.0.0.1:8000"},
+		{"short option", []string{"--", "-b", "[::1]:8000", "project.wsgi"}, "[::1]:8000"},
+		{"socket none", []string{"--socket", "none", "--", "--bind", "0.0.0.0:80", "project.wsgi"}, ""},
+		{"socket given", []string{"--socket", "8001", "--", "--bind", "0.0.0.0:80", "project.wsgi"}, "8001"},
+		{"no bind", []string{"--", "project.wsgi"}, ""},
+		{"two binds", []string{"--", "-b", "127.0.0.1:8000", "-b", "[::1]:8000", "project.wsgi"}, ""},
+		{"unix bind", []string{"--", "-b", "unix:/run/shop/web.sock", "project.wsgi"}, ""},
+		{"host name", []string{"--", "-b", "localhost:8000", "project.wsgi"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"unit", "--app-dir", dir}, fixed...)
+			stdout, stderr, code := runIn(t, append(args, tc.args...)...)
+			require.Equal(t, 0, code, stderr)
+			if tc.listen == "" {
+				assert.NotContains(t, stdout, "[Socket]")
+				return
+			}
+			assert.Contains(t, stdout, "\n[Socket]\nListenStream="+tc.listen+"\n")
+			assert.Contains(t, stdout, "stop both with systemctl stop ")
+		})
+	}
 }
 
 // The flags in ExecStart= recreate the configuration: runapp env given them

@@ -2,13 +2,15 @@
 # variables): the apps of the restart and reload measurements under load
 # (load.sh) and of runapp deploy's scenarios.
 
-# lsock: socket-activated, two workers; started at boot, so that the first
-# request of a load does not start it.
+# lsock: socket-activated, as runapp unit writes it by default for one TCP
+# bind; two workers; started at boot, so that the first request of a load
+# does not start it.
 app lsock
-"$runapp" unit --app-dir /srv/lsock --user lsock --socket 127.0.0.1:8091 --write "$units" \
-	-- --workers 2 project.wsgi
+"$runapp" unit --app-dir /srv/lsock --user lsock --write "$units" \
+	-- --bind 127.0.0.1:8091 --workers 2 project.wsgi
 # ltcp: the same app listening itself, no socket unit.
 app ltcp
-"$runapp" unit --app-dir /srv/ltcp --user ltcp --write "$units" \
+"$runapp" unit --app-dir /srv/ltcp --user ltcp --socket none --write "$units" \
 	-- --bind 127.0.0.1:8092 --workers 2 project.wsgi
 systemctl enable --quiet lsock.socket lsock.service ltcp.service
+

@@ -39,7 +39,8 @@ app vault
 chown root:root /srv/vault/.env
 chmod 0600 /srv/vault/.env
 
-"$runapp" unit --app-dir /srv/shop --user shop --write "$units" \
+# --socket none: gunicorn binds port 80 itself, with the capability.
+"$runapp" unit --app-dir /srv/shop --user shop --socket none --write "$units" \
 	-- --bind 0.0.0.0:80 --workers 2 project.wsgi
 "$runapp" unit --app-dir /srv/ready --user ready --write "$units" \
 	-- --config /srv/ready/slowstart.py --bind 127.0.0.1:8083 project.wsgi
