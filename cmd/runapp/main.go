@@ -40,6 +40,7 @@ func init() {
 		"unit":    {runUnit, "print the systemd service (and socket) unit"},
 		"version": {runVersion, "print the version"},
 		"check":   {runCheck, "find misconfigurations before systemd does"},
+		"deploy":  {runDeploy, "check, then reload or restart the service, whichever applies the change"},
 		"help":    {runHelp, "print this help"},
 	}
 }

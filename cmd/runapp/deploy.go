@@ -1,0 +1,93 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"io"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/runapp/runapp/check"
+	"github.com/runapp/runapp/deploy"
+	"github.com/runapp/runapp/internal/running"
+	"github.com/runapp/runapp/launcher"
+)
+
+const deploySynopsis = "runapp deploy [--app-dir DIR] [--unit NAME] [--dry-run] [--restart]"
+
+const deployHelp = `
+The one command to run after changing code or configuration, as
+"nginx -t && systemctl reload nginx" is for nginx:
+
+ 1. runs every check of runapp check on the configuration the installed
+    unit's ExecStart= gives runapp; on an error it reports it, exits 78 and
+    leaves the running service untouched;
+ 2. compares what a start would run (environment, program, arguments, unit)
+    with the running server (its initial environment, /proc/MAINPID/environ;
+    its command line; the unit systemd loaded): when only code can have
+    changed it reloads (HUP: new workers, nothing dropped), else it restarts,
+    after systemctl daemon-reload when the unit file changed. It says which
+    and why, naming variables but never their values;
+ 3. waits until the service is up again (READY=1 under Type=notify; after a
+    reload, until new workers replaced the old ones) or failed, and says how
+    long it took; on failure, the unit's status text and its journal lines at
+    priority err.
+
+A restart of a unit without a socket unit refuses connections until the new
+server listens: deploy says so (runapp unit writes a socket unit by default).
+It talks to systemd with systemctl and needs root.
+
+Exit status: 0 done; 78 a check found an error, or the unit is not one runapp
+runs (nothing was touched); 1 the service did not come back.
+`
+
+// runDeploy checks what the unit will run, then reloads or restarts it.
+func runDeploy(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("deploy", deploySynopsis, stdout)
+	usage := fs.Usage
+	fs.Usage = func() {
+		usage()
+		fmt.Fprint(stdout, deployHelp)
+	}
+	appDir := fs.String("app-dir", "", "the app `DIR`ectory, whose base name is the unit's default name (default: the current directory)")
+	name := fs.String("unit", "", "the service unit `NAME` (default: the app directory's base name, as runapp unit names it)")
+	var o deploy.Options
+	fs.BoolVar(&o.DryRun, "dry-run", false, "check and say what would be done, and do nothing")
+	fs.BoolVar(&o.Restart, "restart", false, "restart even when a reload would do (a virtualenv rebuilt in place that deploy cannot tell)")
+	fs.DurationVar(&o.Timeout, "timeout", 5*time.Minute, "how long to wait `D` for the service to be up again")
+	if err := parse(fs, args); err != nil {
+		return helpOK(err)
+	}
+	if fs.NArg() > 0 {
+		return usageErr("unexpected argument %q (see runapp deploy -h)", fs.Arg(0))
+	}
+	dir, err := filepath.Abs(cmp.Or(*appDir, "."))
+	if err != nil {
+		return launcher.Errorf(launcher.ExitConfig, "cannot use app directory: %w", err)
+	}
+	o.Unit = strings.TrimSuffix(cmp.Or(*name, filepath.Base(dir)), ".service") + ".service"
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	// The unit file systemd runs, and the configuration its ExecStart=
+	// gives runapp: what deploy checks is what will start.
+	props, err := running.Show(ctx, o.Unit, "LoadState", "FragmentPath")
+	if err != nil {
+		return launcher.Errorf(launcher.ExitConfig, "cannot deploy %s: %v", o.Unit, err)
+	}
+	path := props["FragmentPath"]
+	if props["LoadState"] == "not-found" || path == "" {
+		return launcher.Errorf(launcher.ExitConfig, "cannot deploy %s: systemd has no such unit; write it with runapp unit --write /etc/systemd/system", o.Unit)
+	}
+	cfg, ok := fromUnit(path)
+	if !ok {
+		return launcher.Errorf(launcher.ExitConfig, "cannot deploy %s: its ExecStart= (%s) does not serve with runapp", o.Unit, path)
+	}
+	fmt.Fprintf(stderr, "runapp: deploy: checking the configuration ExecStart= of %s gives runapp\n", path)
+	o.Check = check.Options{Config: *cfg, Unit: path}
+	return deploy.Run(ctx, o, stdout)
+}

@@ -1,0 +1,274 @@
+// Package deploy applies a change of code or configuration to a running
+// service the way `nginx -t && systemctl reload nginx` does: it checks
+// what will run first and leaves the service alone when that fails, then
+// reloads when a reload applies the change and restarts when only a restart
+// does, and waits until the service is up again.
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/runapp/runapp/check"
+	"github.com/runapp/runapp/internal/running"
+	"github.com/runapp/runapp/launcher"
+)
+
+// Options is one deploy.
+type Options struct {
+	// Unit is the service, NAME.service.
+	Unit string
+	// Check is what runapp check runs first: the configuration the unit's
+	// ExecStart= gives runapp, and the unit.
+	Check check.Options
+	// Restart restarts even when a reload would do (a rebuilt virtualenv
+	// that deploy cannot tell from a code change, say).
+	Restart bool
+	// DryRun says what would be done, and does nothing.
+	DryRun bool
+	// Timeout bounds the wait for the service to be up again (default 5
+	// minutes: systemd's own start timeout is 90 s, the stop's the
+	// unit's).
+	Timeout time.Duration
+}
+
+// Action is what deploy does to the service.
+type Action struct {
+	Verb         string   // "reload", "restart" or "start"
+	DaemonReload bool     // systemctl daemon-reload first: the unit file changed
+	Why          []string // the reasons, each a sentence without values
+}
+
+// Exit codes beyond launcher's: the service did not come back.
+const ExitFailed = 1
+
+// Run deploys: it checks, decides, acts and waits, and reports each step on
+// stdout. A check that finds an error is a *launcher.Error with
+// launcher.ExitConfig, and the service is left untouched; a service that
+// does not come back is an error with the unit's status text and its
+// journal lines at priority err.
+func Run(ctx context.Context, o Options, stdout io.Writer) error {
+	say := func(format string, args ...any) { fmt.Fprintf(stdout, "deploy: "+format+"\n", args...) }
+	if o.Timeout == 0 {
+		o.Timeout = 5 * time.Minute
+	}
+
+	svc, err := running.Load(ctx, o.Unit)
+	if err != nil {
+		return launcher.Errorf(launcher.ExitConfig, "cannot deploy: %v", err)
+	}
+
+	// 1. Test what will run, in the environment systemd gives it.
+	if o.Check.Environ == nil {
+		o.Check.Environ = svc.Inherited()
+	}
+	report := check.Run(o.Check)
+	if len(report.Problems) > 0 {
+		if err := report.WriteText(stdout); err != nil {
+			return err
+		}
+	}
+	if report.Errors > 0 {
+		return launcher.Errorf(launcher.ExitConfig, "%s left untouched: runapp check found %d error(s) in what it would run; fix them and deploy again", o.Unit, report.Errors)
+	}
+	say("check: no errors in the configuration %s would run", o.Unit)
+
+	// 2. Decide.
+	act, err := Decide(svc, o.Check.Config, o.Restart)
+	if err != nil {
+		return err
+	}
+	say("%s: %s: %s", o.Unit, act.Verb, strings.Join(act.Why, "; "))
+	if act.Verb != "reload" && svc.Socket() == "" && svc.Active() {
+		say("warning: %s has no socket unit: from the moment the server stops listening until the new one listens, connections are refused; with a socket unit (runapp unit --socket) they wait instead", o.Unit)
+	}
+	steps := act.commands(o.Unit)
+	if o.DryRun {
+		for _, s := range steps {
+			say("would run: systemctl %s", strings.Join(s, " "))
+		}
+		return nil
+	}
+
+	// 3. Act and wait.
+	wctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	var workers []int
+	if act.Verb == "reload" {
+		workers = children(svc.MainPID)
+	}
+	start := time.Now()
+	for _, s := range steps {
+		say("systemctl %s", strings.Join(s, " "))
+		if _, err := running.Systemctl(wctx, s...); err != nil {
+			return failed(ctx, o.Unit, start, err)
+		}
+	}
+	if act.Verb == "reload" {
+		n, err := waitWorkers(wctx, svc.MainPID, workers)
+		if err != nil {
+			return failed(ctx, o.Unit, start, err)
+		}
+		say("reloaded in %s: %d new workers serve, the old ones are gone (MainPID %d)", since(start), n, svc.MainPID)
+		return nil
+	}
+	now, err := running.Show(ctx, o.Unit, "ActiveState", "MainPID")
+	if err != nil || now["ActiveState"] != "active" {
+		return failed(ctx, o.Unit, start, err)
+	}
+	say("%s is active again after %s (MainPID %s)", o.Unit, since(start), now["MainPID"])
+	return nil
+}
+
+func since(t time.Time) string { return time.Since(t).Round(time.Millisecond).String() }
+
+// commands are the systemctl commands act takes.
+func (a Action) commands(unit string) [][]string {
+	var c [][]string
+	if a.DaemonReload {
+		c = append(c, []string{"daemon-reload"})
+	}
+	return append(c, []string{a.Verb, unit})
+}
+
+// Decide says what applies the change between the running service and
+// what cfg plans: a reload (HUP: new workers with the new code, nothing
+// dropped) when nothing but code can have changed, else a restart, with
+// the reasons. restart forces a restart.
+func Decide(svc *running.Service, cfg launcher.Config, restart bool) (Action, error) {
+	if !svc.Active() {
+		return Action{Verb: "start", Why: []string{fmt.Sprintf("it is not running (%s)", svc.Props["ActiveState"])},
+			DaemonReload: svc.Props["NeedDaemonReload"] == "yes"}, nil
+	}
+	plan, err := launcher.Build(cfg, svc.Inherited())
+	if err != nil {
+		return Action{}, err
+	}
+	var why []string
+	daemonReload := svc.Props["NeedDaemonReload"] == "yes"
+	if daemonReload {
+		why = append(why, "the unit file changed since systemd loaded it (daemon-reload first)")
+	} else if changed := svc.ChangedSince(unitFiles(svc)...); len(changed) > 0 {
+		why = append(why, fmt.Sprintf("the unit changed after the server started (%s)", strings.Join(changed, ", ")))
+	}
+	if same, err := svc.SameCommand(plan); err != nil {
+		why = append(why, fmt.Sprintf("cannot compare the server's arguments (%v)", err))
+	} else if !same {
+		why = append(why, "the server's program or arguments differ from the running server's")
+	}
+	if changes := svc.EnvChanges(plan); len(changes) > 0 {
+		names := make([]string, len(changes))
+		for i, c := range changes {
+			names[i] = c.String()
+		}
+		why = append(why, "the environment differs from the running server's: "+strings.Join(names, ", ")+"; a reload keeps the old one")
+	}
+	if plan.Venv != "" {
+		if changed := svc.ChangedSince(filepath.Join(plan.Venv, "pyvenv.cfg"), plan.Program); len(changed) > 0 {
+			why = append(why, fmt.Sprintf("the virtualenv was rebuilt after the server started (%s); the server's own process would keep the old one", strings.Join(changed, ", ")))
+		}
+	}
+	if !strings.Contains(svc.Props["ExecReload"], "-HUP") {
+		why = append(why, "the unit has no ExecReload= that sends HUP")
+	}
+	if restart {
+		why = append(why, "--restart")
+	}
+	if len(why) > 0 {
+		return Action{Verb: "restart", DaemonReload: daemonReload, Why: why}, nil
+	}
+	return Action{Verb: "reload", Why: []string{fmt.Sprintf("only code can have changed: the environment, arguments and unit are those the running server (MainPID %d) started with; HUP starts new workers with the new code and drops nothing", svc.MainPID)}}, nil
+}
+
+// unitFiles are the files systemd read the unit from.
+func unitFiles(svc *running.Service) []string {
+	files := strings.Fields(svc.Props["DropInPaths"])
+	if f := svc.Props["FragmentPath"]; f != "" {
+		files = append([]string{f}, files...)
+	}
+	return files
+}
+
+// children are pid's child processes.
+func children(pid int) []int {
+	tasks, _ := filepath.Glob(running.ProcRoot + "/" + strconv.Itoa(pid) + "/task/*/children")
+	var pids []int
+	for _, t := range tasks {
+		data, _ := os.ReadFile(t)
+		for _, f := range strings.Fields(string(data)) {
+			if n, err := strconv.Atoi(f); err == nil {
+				pids = append(pids, n)
+			}
+		}
+	}
+	slices.Sort(pids)
+	return pids
+}
+
+// waitWorkers waits until the reloaded master at pid has as many workers
+// as before, none of them one of the old ones, and returns how many.
+func waitWorkers(ctx context.Context, pid int, old []int) (int, error) {
+	for {
+		now := children(pid)
+		fresh := 0
+		for _, p := range now {
+			if !slices.Contains(old, p) {
+				fresh++
+			}
+		}
+		if fresh == len(now) && fresh >= max(len(old), 1) {
+			return fresh, nil
+		}
+		select {
+		case <-ctx.Done():
+			return 0, fmt.Errorf("the old workers were not all replaced in time (%d of %d new)", fresh, len(now))
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// failed is the error for a service that did not come back: why, its status
+// text and its journal lines at priority err since start.
+func failed(ctx context.Context, unit string, start time.Time, cause error) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s did not come back after %s", unit, since(start))
+	if cause != nil {
+		fmt.Fprintf(&b, ": %v", cause)
+	}
+	if props, err := running.Show(ctx, unit, "ActiveState", "Result", "StatusText"); err == nil {
+		fmt.Fprintf(&b, "\n%s is %s (result %s)", unit, props["ActiveState"], props["Result"])
+		if st := props["StatusText"]; st != "" {
+			fmt.Fprintf(&b, "\nstatus: %s", st)
+		}
+	}
+	if lines := journal(ctx, unit, start); len(lines) > 0 {
+		fmt.Fprintf(&b, "\njournal (priority err and above):")
+		for _, l := range lines {
+			fmt.Fprintf(&b, "\n  %s", l)
+		}
+	}
+	return fmt.Errorf("%s", b.String())
+}
+
+// Journal runs journalctl and returns its output; a variable for tests.
+var Journal = func(ctx context.Context, args ...string) ([]byte, error) {
+	return exec.CommandContext(ctx, "journalctl", args...).Output()
+}
+
+// journal returns unit's journal lines at priority err or above since start.
+func journal(ctx context.Context, unit string, start time.Time) []string {
+	out, err := Journal(ctx, "-u", unit, "-p", "err", "-o", "cat", "--no-pager", "-q",
+		"--since", "@"+strconv.FormatInt(start.Add(-time.Second).Unix(), 10))
+	if err != nil {
+		return nil
+	}
+	return strings.FieldsFunc(string(out), func(r rune) bool { return r == '\n' })
+}

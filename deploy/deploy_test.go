@@ -1,0 +1,192 @@
+package deploy
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/runapp/runapp/check"
+	"github.com/runapp/runapp/internal/running"
+	"github.com/runapp/runapp/launcher"
+)
+
+const secret = "s3cr3t-value-never-printed"
+
+// app makes an app directory with a virtualenv whose gunicorn is a script,
+// a WSGI module and env, and returns its configuration.
+func app(t *testing.T, env string) launcher.Config {
+	t.Helper()
+	dir := t.TempDir()
+	for path, data := range map[string]string{
+		".venv/pyvenv.cfg":        "home = /usr/bin\n",
+		".venv/bin/python":        "#!/bin/sh\n",
+		".venv/bin/gunicorn":      "#!/bin/sh\n",
+		"src/project/__init__.py": "",
+		"src/project/wsgi.py":     "",
+		".env":                    env,
+	} {
+		p := filepath.Join(dir, path)
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, []byte(data), 0o755))
+	}
+	return launcher.Config{AppDir: dir, Args: []string{"--workers", "2", "project.wsgi"}}
+}
+
+// started is the service running cfg's plan as systemd would have
+// started it, before any change.
+func started(t *testing.T, cfg launcher.Config) *running.Service {
+	t.Helper()
+	svc := &running.Service{
+		Unit: "shop.service",
+		Props: map[string]string{
+			"ActiveState": "active", "NeedDaemonReload": "no",
+			"ExecReload": "{ path=/bin/kill ; argv[]=/bin/kill -HUP $MAINPID ; ignore_errors=no }",
+		},
+		MainPID: 42,
+		Manager: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8"},
+		Started: time.Now().Add(time.Hour), // after every file the test wrote
+	}
+	inherited := append(svc.Manager, "INVOCATION_ID=abc", "HOME=/srv/shop", "USER=shop")
+	plan, err := launcher.Build(cfg, inherited)
+	require.NoError(t, err)
+	svc.Environ = plan.Environ()
+	svc.Cmdline = append([]string{"/usr/bin/python3", plan.Program}, plan.Argv[1:]...)
+	return svc
+}
+
+func TestDecide(t *testing.T) {
+	cfg := app(t, "SITE_NAME='Shop'\nSECRET_KEY='"+secret+"'\nOLD=1\n")
+	for _, tc := range []struct {
+		name    string
+		change  func(*running.Service, *launcher.Config)
+		verb    string
+		why     string
+		restart bool
+		daemon  bool
+	}{
+		{name: "code only", change: func(*running.Service, *launcher.Config) {}, verb: "reload", why: "only code"},
+		{name: "not running", change: func(s *running.Service, _ *launcher.Config) {
+			s.Props["ActiveState"], s.MainPID = "failed", 0
+		}, verb: "start", why: "not running (failed)"},
+		{name: "env changed", change: func(_ *running.Service, c *launcher.Config) {
+			writeEnv(t, c, "SITE_NAME='Shop'\nSECRET_KEY='other"+secret+"'\nOLD=1\n")
+		}, verb: "restart", why: "SECRET_KEY changed (.env:2)"},
+		{name: "env removed", change: func(_ *running.Service, c *launcher.Config) {
+			writeEnv(t, c, "SITE_NAME='Shop'\nSECRET_KEY='"+secret+"'\n")
+		}, verb: "restart", why: "OLD removed"},
+		{name: "env added", change: func(_ *running.Service, c *launcher.Config) {
+			writeEnv(t, c, "SITE_NAME='Shop'\nSECRET_KEY='"+secret+"'\nOLD=1\nNEW=2\n")
+		}, verb: "restart", why: "NEW added (.env:4)"},
+		{name: "arguments", change: func(_ *running.Service, c *launcher.Config) {
+			c.Args = []string{"--workers", "3", "project.wsgi"}
+		}, verb: "restart", why: "arguments differ"},
+		{name: "daemon-reload", change: func(s *running.Service, _ *launcher.Config) {
+			s.Props["NeedDaemonReload"] = "yes"
+		}, verb: "restart", why: "unit file changed", daemon: true},
+		{name: "unit newer", change: func(s *running.Service, _ *launcher.Config) {
+			s.Props["FragmentPath"] = filepath.Join(t.TempDir(), "shop.service")
+			require.NoError(t, os.WriteFile(s.Props["FragmentPath"], nil, 0o644))
+			s.Started = time.Now().Add(-time.Hour)
+		}, verb: "restart", why: "unit changed after the server started"},
+		{name: "virtualenv rebuilt", change: func(s *running.Service, c *launcher.Config) {
+			s.Started = time.Now().Add(-time.Hour)
+		}, verb: "restart", why: "virtualenv was rebuilt"},
+		{name: "no ExecReload", change: func(s *running.Service, _ *launcher.Config) {
+			delete(s.Props, "ExecReload")
+		}, verb: "restart", why: "no ExecReload="},
+		{name: "forced", change: func(*running.Service, *launcher.Config) {}, restart: true, verb: "restart", why: "--restart"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := cfg
+			writeEnv(t, &c, "SITE_NAME='Shop'\nSECRET_KEY='"+secret+"'\nOLD=1\n")
+			svc := started(t, c)
+			tc.change(svc, &c)
+			act, err := Decide(svc, c, tc.restart)
+			require.NoError(t, err)
+			assert.Equal(t, tc.verb, act.Verb)
+			assert.Equal(t, tc.daemon, act.DaemonReload)
+			why := strings.Join(act.Why, "; ")
+			assert.Contains(t, why, tc.why)
+			assert.NotContains(t, why, secret)
+		})
+	}
+}
+
+func writeEnv(t *testing.T, c *launcher.Config, env string) {
+	t.Helper()
+	require.NoError(t, os.WriteFile(filepath.Join(c.AppDir, ".env"), []byte(env), 0o640))
+}
+
+// A check that fails leaves the service untouched: systemctl is asked,
+// never told.
+func TestRunLeavesServiceUntouchedOnError(t *testing.T) {
+	cfg := app(t, "DB_PASSWORD=\"a$b\"\n")
+	var calls []string
+	defer func(f func(context.Context, ...string) ([]byte, error)) { running.Systemctl = f }(running.Systemctl)
+	running.Systemctl = func(_ context.Context, args ...string) ([]byte, error) {
+		calls = append(calls, strings.Join(args, " "))
+		switch args[0] {
+		case "show":
+			return []byte("LoadState=loaded\nActiveState=active\nMainPID=0\n"), nil
+		case "show-environment":
+			return []byte("PATH=/usr/bin:/bin\n"), nil
+		}
+		t.Errorf("systemctl %v", args)
+		return nil, nil
+	}
+	var out bytes.Buffer
+	err := Run(context.Background(), Options{Unit: "shop.service", Check: check.Options{Config: cfg, Unit: "/nonexistent.service"}}, &out)
+	require.Error(t, err)
+	assert.Equal(t, launcher.ExitConfig, launcher.ExitCode(err))
+	assert.Contains(t, err.Error(), "left untouched")
+	assert.Contains(t, out.String(), ".env:1")
+	for _, c := range calls {
+		assert.True(t, strings.HasPrefix(c, "show"), c)
+	}
+}
+
+func TestCommands(t *testing.T) {
+	assert.Equal(t, [][]string{{"daemon-reload"}, {"restart", "x.service"}}, Action{Verb: "restart", DaemonReload: true}.commands("x.service"))
+	assert.Equal(t, [][]string{{"reload", "x.service"}}, Action{Verb: "reload"}.commands("x.service"))
+}
+
+func TestWaitWorkers(t *testing.T) {
+	root := t.TempDir()
+	defer func(r string) { running.ProcRoot = r }(running.ProcRoot)
+	running.ProcRoot = root
+	task := filepath.Join(root, "42", "task", "42")
+	require.NoError(t, os.MkdirAll(task, 0o755))
+	write := func(pids ...int) {
+		var s []string
+		for _, p := range pids {
+			s = append(s, strconv.Itoa(p))
+		}
+		require.NoError(t, os.WriteFile(filepath.Join(task, "children"), []byte(strings.Join(s, " ")+" "), 0o644))
+	}
+	write(1, 2)
+	assert.Equal(t, []int{1, 2}, children(42))
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		write(1, 2, 3, 4) // new workers up, old ones stopping
+		time.Sleep(100 * time.Millisecond)
+		write(3, 4)
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	n, err := waitWorkers(ctx, 42, []int{1, 2})
+	require.NoError(t, err)
+	assert.Equal(t, 2, n)
+
+	ctx, cancel = context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	_, err = waitWorkers(ctx, 42, []int{3, 4})
+	assert.Error(t, err)
+}
