@@ -88,3 +88,72 @@ func e2eLoad(t *testing.T, res e2eResults) {
 		})
 	}
 }
+
+// e2eDeploy asserts on runapp deploy's scenarios in load.sh, each run under
+// the same load on ldep, a socket-activated unit: a code change reloads and
+// serves the new code, a .env change restarts and serves the new value, a
+// broken .env exits 78 and leaves the server alone; none fails a request.
+func e2eDeploy(t *testing.T, res e2eResults) {
+	scenario := func(t *testing.T, name string) (*loadgen.Result, []string, string) {
+		t.Helper()
+		r := e2eLoadResult(t, res, "deploy/"+name+".json")
+		pids := strings.Fields(res.read(t, "deploy/"+name+".pids"))
+		require.Len(t, pids, 2)
+		out := res.read(t, "deploy/"+name+".out") + res.read(t, "deploy/"+name+".err")
+		t.Logf("runapp deploy took %s:\n%s", e2eSeconds(t, res.line(t, "deploy/"+name+".seconds")), out)
+		t.Logf("%s: %s", name, r)
+		assert.Zero(t, r.Failed, "failed requests: %v %v", r.Failures, r.Errors)
+		assert.Greater(t, r.Requests, 100, "the load was too small to tell")
+		return r, pids, out
+	}
+	explain := func(t *testing.T) {
+		res.explain(t, "ldep.service", "ldep.socket")
+		if t.Failed() {
+			res.dump(t, "load/trace")
+		}
+	}
+	t.Run("code", func(t *testing.T) {
+		defer explain(t)
+		require.Equal(t, "1", res.line(t, "deploy/code.edited"), "the view was not edited")
+		r, pids, out := scenario(t, "code")
+		assert.Equal(t, "0", res.line(t, "deploy/code.rc"))
+		assert.Contains(t, out, "ldep.service: reload: only code can have changed")
+		assert.Contains(t, out, "reloaded in ")
+		assert.Equal(t, pids[0], pids[1], "MainPID changed")
+		assert.Greater(t, r.Matched, 0, "no answer from the new code during the load")
+		assert.True(t, strings.HasPrefix(res.read(t, "deploy/code.pid-body"), "v2 "), "the new code does not serve")
+	})
+	t.Run("env", func(t *testing.T) {
+		defer explain(t)
+		dry := res.read(t, "deploy/env-dry.out")
+		assert.Equal(t, "0", res.line(t, "deploy/env-dry.rc"))
+		assert.Contains(t, dry, "would run: systemctl restart ldep.service")
+		_, pids, out := scenario(t, "env")
+		assert.Equal(t, "0", res.line(t, "deploy/env.rc"))
+		assert.Contains(t, out, "ldep.service: restart: ")
+		assert.Contains(t, out, "SITE_NAME changed (.env:")
+		assert.NotContains(t, out+dry, "deployed site", "a value was printed")
+		assert.Contains(t, out, "is active again after ")
+		assert.NotEqual(t, pids[0], pids[1], "MainPID did not change")
+		got := e2eIndex(t, res, "deploy/env")
+		require.NotNil(t, got.Env["SITE_NAME"])
+		assert.Equal(t, "deployed site", *got.Env["SITE_NAME"], "the new value does not serve")
+	})
+	t.Run("broken", func(t *testing.T) {
+		defer explain(t)
+		_, pids, out := scenario(t, "broken")
+		assert.Equal(t, "78", res.line(t, "deploy/broken.rc"))
+		assert.Contains(t, out, "left untouched")
+		assert.Contains(t, out, ".env:")
+		assert.NotContains(t, out, e2eCanary(t))
+		assert.Equal(t, pids[0], pids[1], "MainPID changed: the server was touched")
+		assert.Equal(t, "200", res.line(t, "deploy/broken.code"))
+	})
+	t.Run("no-socket", func(t *testing.T) {
+		defer explain(t)
+		out := res.read(t, "deploy/tcp-dry.out")
+		assert.Equal(t, "0", res.line(t, "deploy/tcp-dry.rc"), res.read(t, "deploy/tcp-dry.err"))
+		assert.Contains(t, out, "ltcp.service has no socket unit")
+		assert.Contains(t, out, "would run: systemctl restart ltcp.service")
+	})
+}

@@ -14,3 +14,8 @@ app ltcp
 	-- --bind 127.0.0.1:8092 --workers 2 project.wsgi
 systemctl enable --quiet lsock.socket lsock.service ltcp.service
 
+# ldep: runapp deploy's scenarios (socket-activated by default, as lsock).
+app ldep
+"$runapp" unit --app-dir /srv/ldep --user ldep --write "$units" \
+	-- --bind 127.0.0.1:8093 --workers 2 project.wsgi
+systemctl enable --quiet ldep.socket ldep.service

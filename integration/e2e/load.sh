@@ -60,7 +60,60 @@ measure tcp-restart http://127.0.0.1:8092/pid ltcp.service restart
 settle
 measure tcp-reload http://127.0.0.1:8092/pid ltcp.service reload
 
-for unit in lsock.socket lsock.service ltcp.service; do
+# runapp deploy, under the same load, on ldep (socket-activated). For each
+# SCENARIO (code, env, broken):
+#   deploy/SCENARIO.{out,err,rc,seconds}  runapp deploy's output, exit status
+#                                         and how long it took
+#   deploy/SCENARIO.json                  loadgen's result
+#   deploy/SCENARIO.pids                  MainPID before and after
+#   deploy/SCENARIO.{code,body,...}       a GET of / afterwards (get's facts)
+# and deploy/env-dry.{out,err,rc}, deploy/tcp-dry.{out,err,rc}: --dry-run
+# of a .env change on ldep and of a restart on ltcp (no socket).
+mkdir -p "$R/deploy"
+
+# deploy SCENARIO URL [MATCH]: runapp deploy ldep under load.
+deploy() {
+	local name=$1 load start
+	systemctl show -P MainPID ldep.service >"$R/deploy/$name.pids"
+	/usr/local/bin/loadgen -url "$2" -match "${3:-}" "${LOAD[@]}" >"$R/deploy/$name.json" 2>"$R/deploy/$name.log" &
+	load=$!
+	sleep "$LEAD"
+	start=$EPOCHREALTIME
+	/usr/local/bin/runapp deploy --app-dir /srv/ldep >"$R/deploy/$name.out" 2>"$R/deploy/$name.err"
+	echo $? >"$R/deploy/$name.rc"
+	elapsed "$start" >"$R/deploy/$name.seconds"
+	wait "$load"
+	systemctl show -P MainPID ldep.service >>"$R/deploy/$name.pids"
+	curl -sS --max-time 30 -o "$R/deploy/$name.body" -w '%{http_code}\n' http://127.0.0.1:8093/ >"$R/deploy/$name.code"
+	curl -sS --max-time 30 http://127.0.0.1:8093/pid >"$R/deploy/$name.pid-body"
+}
+
+curl -sS -o /dev/null --max-time 30 http://127.0.0.1:8093/pid
+settle
+
+# A code change: the pid view answers "v2 PID". Only a reload is needed.
+sed -i 's|f"{os.getpid()}\\n"|f"v2 {os.getpid()}\\n"|' /srv/ldep/src/project/views.py
+grep -c 'v2 ' /srv/ldep/src/project/views.py >"$R/deploy/code.edited"
+/usr/bin/python3 -m compileall -q /srv/ldep/src
+deploy code http://127.0.0.1:8093/pid 'v2 '
+settle
+
+# A .env change: SITE_NAME gets a new value, which only a restart applies.
+sed -i "s/^SITE_NAME=.*/SITE_NAME='deployed site'/" /srv/ldep/.env
+/usr/local/bin/runapp deploy --app-dir /srv/ldep --dry-run >"$R/deploy/env-dry.out" 2>"$R/deploy/env-dry.err"
+echo $? >"$R/deploy/env-dry.rc"
+deploy env http://127.0.0.1:8093/pid
+settle
+
+# A broken .env: deploy refuses it and leaves the running server alone.
+cat /e2e/broken.env >>/srv/ldep/.env
+deploy broken http://127.0.0.1:8093/pid
+
+# A restart of a unit without a socket: deploy warns (dry run only).
+/usr/local/bin/runapp deploy --app-dir /srv/ltcp --restart --dry-run >"$R/deploy/tcp-dry.out" 2>"$R/deploy/tcp-dry.err"
+echo $? >"$R/deploy/tcp-dry.rc"
+
+for unit in lsock.socket lsock.service ltcp.service ldep.socket ldep.service; do
 	systemctl cat --no-pager "$unit" >"$R/units/$unit.cat" 2>&1
 	systemctl status --no-pager -l "$unit" >"$R/units/$unit.status" 2>&1
 	journalctl -b -u "$unit" -o short-monotonic --no-pager >"$R/units/$unit.journal" 2>&1
