@@ -30,9 +30,10 @@ lint: ## gofmt, go vet, staticcheck
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
-bench: build ## launch cost against the bash run script, and Go benchmarks (BENCHMARKS.md)
+bench: build ## launch cost against the bash run script, Go benchmarks, deploys under load (BENCHMARKS.md)
 	scripts/deps bench
 	$(GO) run ./bench/launch -runapp $(BIN)
+	$(GO) run ./bench/deploy
 
 # The fuzz target, and the package whose tests define it.
 FUZZTARGET = $(or $(FUZZ),FuzzParse)
