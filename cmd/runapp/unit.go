@@ -237,10 +237,15 @@ func gunicornVersion(cfg launcher.Config, flag string, as *syscall.Credential, s
 	// gunicorn runs seldom depends on it: Inspect goes on without the env
 	// files when they are refused. Any other failure stops it.
 	plan, failures := launcher.Inspect(cfg, os.Environ())
+	var stops []error
 	for _, f := range failures {
 		if f.Step != launcher.StepEnvFiles {
-			return "", fmt.Errorf("%w (runapp unit asks gunicorn its version; give --gunicorn-version to skip that)", failures[0].Err)
+			stops = append(stops, fmt.Errorf("%w (runapp unit asks gunicorn its version; give --gunicorn-version to skip that)", f.Err))
 		}
+	}
+	if len(stops) > 0 {
+		// One line each; the exit code is the first one's.
+		return "", errors.Join(stops...)
 	}
 	if len(failures) > 0 {
 		first, _, _ := strings.Cut(failures[0].Err.Error(), "\n")

@@ -172,6 +172,27 @@ func TestUnitAsksTheUnitsGunicorn(t *testing.T) {
 	assert.NotContains(t, stderr, "warning")
 }
 
+// Each failure that stops runapp unit asking the version is told in its own
+// words: a refused .env is only a warning, and says nothing about a missing
+// server or virtualenv.
+func TestUnitReportsEachFailure(t *testing.T) {
+	dir := appDir(t, "SECRET_KEY="+secret+" # comment\n")
+	args := []string{"unit", "--app-dir", dir, "--user", "www-data", "--runapp", "/usr/local/bin/runapp"}
+
+	_, stderr, code := runIn(t, append(args, "--server", "/nonexistent/gunicorn")...)
+	assert.Equal(t, launcher.ExitNotFound, code)
+	assert.Contains(t, stderr, "runapp: /nonexistent/gunicorn: not found (runapp unit asks")
+	assert.NotContains(t, stderr, secret)
+
+	_, stderr, code = runIn(t, append(args, "--venv", "/nonexistent/venv", "--server", "/nonexistent/gunicorn")...)
+	assert.Equal(t, launcher.ExitConfig, code, "the first failure's code")
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	require.Len(t, lines, 2, stderr)
+	assert.Contains(t, lines[0], "/nonexistent/venv")
+	assert.Contains(t, lines[1], "/nonexistent/gunicorn: not found")
+	assert.NotContains(t, stderr, ".env:1")
+}
+
 func TestUnitWrite(t *testing.T) {
 	dir := appDir(t, "")
 	out := t.TempDir()
