@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/runapp/runapp/internal/gunicorn"
+	"github.com/runapp/runapp/internal/pyconf"
 )
 
 // setting is one gunicorn setting as one source gives it.
@@ -161,12 +162,12 @@ func (c *checker) gunicornFile(g *gunicornSettings) {
 		return
 	}
 	g.confPath = path
-	for name, v := range parsePyConf(data) {
-		s := setting{where: fmt.Sprintf("%s:%d", g.confName, v.line), known: v.known}
-		if v.isSeq {
-			s.values = v.list
+	for name, v := range pyconf.Parse(data) {
+		s := setting{where: fmt.Sprintf("%s:%d", g.confName, v.Line), known: v.Known}
+		if v.IsSeq {
+			s.values = v.List
 		} else {
-			s.values = []string{v.str}
+			s.values = []string{v.Str}
 		}
 		g.file[name] = s
 	}
@@ -193,7 +194,7 @@ func (c *checker) checkGunicorn() {
 			}
 		}
 	}
-	if s, ok := g.get("daemon"); ok && s.known && (pyValue{str: s.last()}).truthy() {
+	if s, ok := g.get("daemon"); ok && s.known && (pyconf.Value{Str: s.last()}).Truthy() {
 		c.add(Error, "gunicorn.daemon", s.where,
 			"gunicorn is told to daemonize: it forks into the background and the process systemd started exits, so systemd loses the server (and stops or restarts it)",
 			"remove daemon; under systemd gunicorn runs in the foreground")
