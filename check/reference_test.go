@@ -21,36 +21,6 @@ import (
 	"github.com/runapp/runapp/unitgen"
 )
 
-func TestSplitShellMatchesShlex(t *testing.T) {
-	inputs := []string{
-		`--bind :80 --daemon`,
-		`  --log-level   debug  `,
-		`--access-logformat '%(h)s %(r)s' -b "0.0.0.0:80"`,
-		`a\ b "c\"d" 'e\f' "g\\h" "i\$j" "k\l"`,
-		`x"y"z 'a'"b"c`,
-		``,
-		"tab\tsep\nnewline",
-	}
-	var ref [][]string
-	testenv.PythonJSON(t, &ref, `
-import json, shlex, sys
-print(json.dumps([shlex.split(s) for s in sys.argv[1:]]))
-`, inputs...)
-	for i, in := range inputs {
-		got, err := splitShell(in)
-		require.NoError(t, err, in)
-		if len(ref[i]) == 0 {
-			assert.Empty(t, got, in)
-			continue
-		}
-		assert.Equal(t, ref[i], got, "%q", in)
-	}
-	for _, bad := range []string{`'open`, `"open`} {
-		_, err := splitShell(bad)
-		assert.Error(t, err, bad)
-	}
-}
-
 func TestParseTimespanMatchesSystemd(t *testing.T) {
 	analyze := testenv.LookPath(t, "systemd-analyze")
 	spans := []string{"90", "90s", "1min 30s", "1m30s", "500ms", "2h", "1.5s", "3 min", "20sec", "1w 2d", "100us", "0"}
@@ -116,11 +86,11 @@ func TestUnitCommandMatchesUnitgen(t *testing.T) {
 			EnvFiles: []string{".env", "local $x.env"},
 			Args:     []string{"--access-logformat", `%(h)s "%(r)s" $HOME`, `back\slash`, "semi;colon", "", "it's", "project.wsgi"},
 		},
-		Runapp:          "/usr/local/bin/runapp",
-		Name:            "app",
-		User:            "nobody",
-		GunicornVersion: "20.1.0",
-		Credential:      true,
+		Runapp:        "/usr/local/bin/runapp",
+		Name:          "app",
+		User:          "nobody",
+		ServerVersion: "20.1.0",
+		Credential:    true,
 	}
 	want, err := unitgen.ExecArgv(o)
 	require.NoError(t, err)
