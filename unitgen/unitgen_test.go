@@ -355,13 +355,19 @@ func TestServiceFitsTheServer(t *testing.T) {
 	}
 
 	o := strictConfig("", Strict)
+	o.Config.Args = []string{"--graceful-timeout", "0", "shop.wsgi"}
+	text, err := Service(o)
+	require.NoError(t, err)
+	assert.Contains(t, text, "\nTimeoutStopSec=10\n", "gunicorn stops at once, and takes a moment to exit")
+
+	o = strictConfig("", Strict)
 	o.Config.Server = "uwsgi"
-	_, err := Service(o)
+	_, err = Service(o)
 	assert.ErrorContains(t, err, "does not know the server uwsgi")
 	assert.Equal(t, launcher.ExitUsage, launcher.ExitCode(err))
 
 	o.ServerVersion = ""
-	text, err := Service(o)
+	text, err = Service(o)
 	require.NoError(t, err)
 	assert.Contains(t, text, "\nType=exec\n")
 	assert.NotContains(t, text, "TimeoutStopSec=")

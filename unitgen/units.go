@@ -92,8 +92,8 @@ func (u *units) service() []*unit.UnitOption {
 	// which stops its workers gracefully; SIGKILL to whatever is left when
 	// the timeout ends.
 	s.add("KillMode", "mixed")
-	if u.args != nil && u.args.Graceful > 0 {
-		s.add("TimeoutStopSec", strconv.Itoa(int((u.args.Graceful+stopMargin).Round(time.Second)/time.Second)))
+	if u.args != nil {
+		s.add("TimeoutStopSec", strconv.Itoa(int((u.args.Graceful+stopMargin)/time.Second)))
 	}
 	s.add("Restart", "on-failure")
 	codes := make([]string, len(restartPrevent))
