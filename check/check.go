@@ -136,6 +136,7 @@ func (c *checker) run() {
 	}
 	if c.unit != nil {
 		c.checkUnit()
+		c.checkPending()
 	}
 }
 

@@ -150,6 +150,7 @@ func (c *checker) checkGunicorn() {
 	}
 	c.checkBind(g)
 	c.checkGraceful(g)
+	c.checkPreload(g)
 	c.checkApp(g)
 }
 

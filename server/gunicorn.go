@@ -118,7 +118,7 @@ var gunicornValued = [...]option{
 }
 
 // gunicornFlags are the flags whose setting runapp reads.
-var gunicornFlags = [...]option{{"-D", "daemon"}, {"--daemon", "daemon"}}
+var gunicornFlags = [...]option{{"-D", "daemon"}, {"--daemon", "daemon"}, {"--preload", "preload_app"}}
 
 // lookupOpt returns the setting of opt in table.
 func lookupOpt(table []option, opt string) (string, bool) {

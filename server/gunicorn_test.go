@@ -76,7 +76,7 @@ print(json.dumps({k: v for k, v in ns.items() if v is not None}))
 			for i := range min(len(refArgs), len(positional)) {
 				assert.Equal(t, refArgs[i], positional[i])
 			}
-			for _, name := range []string{"bind", "daemon", "pidfile", "graceful_timeout", "config", "chdir", "pythonpath"} {
+			for _, name := range []string{"bind", "daemon", "pidfile", "graceful_timeout", "config", "chdir", "pythonpath", "preload_app"} {
 				want, ok := ref[name]
 				got, have := settings[name]
 				assert.Equal(t, ok, have, "%s set", name)

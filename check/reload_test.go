@@ -1,0 +1,90 @@
+package check
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/runapp/runapp/internal/running"
+)
+
+func TestReloadWarnings(t *testing.T) {
+	noReload := edit("ExecReload=/bin/kill -HUP $MAINPID\n", "")
+	tests := []checkCase{
+		{
+			name:  "preload_app on the command line",
+			files: good,
+			opts:  serverArgs("--preload", "project.wsgi"),
+			unit:  asGenerated,
+			want:  []want{{Warning, "gunicorn.preload_reload", "SERVER-ARGS", []string{"$UNIT@ExecReload=", "with the old code", "restart"}}},
+		},
+		{
+			name:  "preload_app in gunicorn.conf.py",
+			files: with("gunicorn.conf.py", "preload_app = True\nwsgi_app = 'project.wsgi'\n"),
+			unit:  asGenerated,
+			want:  []want{{Warning, "gunicorn.preload_reload", "gunicorn.conf.py:1", nil}},
+		},
+		{
+			name:  "preload_app off",
+			files: with("gunicorn.conf.py", "preload_app = False\nwsgi_app = 'project.wsgi'\n"),
+			unit:  asGenerated,
+		},
+		{
+			name:  "preload_app without a unit",
+			files: good,
+			opts:  serverArgs("--preload", "project.wsgi"),
+		},
+		{
+			name:  "preload_app, no ExecReload=",
+			files: good,
+			opts:  serverArgs("--preload", "project.wsgi"),
+			unit:  noReload,
+			want:  []want{{Warning, "unit.drift", "$UNIT", []string{"no ExecReload="}}},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { runCase(t, tc) })
+	}
+}
+
+// A running server whose environment differs from what the env files give
+// now: a warning that names the variable, not its value.
+func TestEnvPending(t *testing.T) {
+	proc := t.TempDir()
+	defer func(r string) { running.ProcRoot = r }(running.ProcRoot)
+	running.ProcRoot = proc
+	require.NoError(t, os.MkdirAll(filepath.Join(proc, "42"), 0o755))
+	defer func(f func(context.Context, ...string) ([]byte, error)) { running.Systemctl = f }(running.Systemctl)
+	var fragment string // the installed unit, as systemd names it
+	running.Systemctl = func(_ context.Context, args ...string) ([]byte, error) {
+		if args[0] == "show-environment" {
+			return []byte("PATH=/usr/bin:/bin\nLANG=C.UTF-8\n"), nil
+		}
+		return []byte("LoadState=loaded\nActiveState=active\nMainPID=42\nFragmentPath=" + fragment + "\n"), nil
+	}
+	// started writes the main process's environment: the plan's, with the
+	// given SECRET_KEY.
+	started := func(secretKey string) func(*Options, string) {
+		return func(o *Options, dir string) {
+			o.Config.Args = []string{"project.wsgi"}
+			fragment = filepath.Join(o.UnitDir, "web.service")
+			env := []string{"PATH=" + dir + "/.venv/bin:/usr/bin:/bin", "LANG=C.UTF-8", "SECRET_KEY=" + secretKey,
+				"VIRTUAL_ENV=" + dir + "/.venv", "PYTHONPATH=" + dir + "/src", "INVOCATION_ID=1"}
+			require.NoError(t, os.WriteFile(filepath.Join(proc, "42", "environ"), []byte(strings.Join(env, "\x00")+"\x00"), 0o644))
+			require.NoError(t, os.WriteFile(filepath.Join(proc, "42", "cmdline"), []byte("python3\x00gunicorn\x00project.wsgi\x00"), 0o644))
+		}
+	}
+	for _, tc := range []checkCase{
+		{name: "same environment", files: good, installed: true, unit: asGenerated, opts: started(secret)},
+		{
+			name: "changed", files: good, installed: true, unit: asGenerated, opts: started("old" + secret),
+			want: []want{{Warning, "unit.env_pending", "$UNIT", []string{"SECRET_KEY changed (.env:1)", "systemctl reload keeps the old one", "runapp deploy"}}},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) { runCase(t, tc) })
+	}
+}
