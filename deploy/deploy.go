@@ -176,6 +176,9 @@ func Decide(svc *running.Service, cfg launcher.Config, restart bool) (Action, er
 			why = append(why, fmt.Sprintf("the virtualenv was rebuilt after the server started (%s); the server's own process would keep the old one", strings.Join(changed, ", ")))
 		}
 	}
+	if preload(plan) {
+		why = append(why, "gunicorn's preload_app is on: its master process loaded the application once, and a HUP starts workers from it with the old code")
+	}
 	if !strings.Contains(svc.Props["ExecReload"], "-HUP") {
 		why = append(why, "the unit has no ExecReload= that sends HUP")
 	}

@@ -102,6 +102,16 @@ func TestDecide(t *testing.T) {
 		{name: "no ExecReload", change: func(s *running.Service, _ *launcher.Config) {
 			delete(s.Props, "ExecReload")
 		}, verb: "restart", why: "no ExecReload="},
+		{name: "preload_app", change: func(s *running.Service, c *launcher.Config) {
+			c.Args = []string{"--preload", "--workers", "2", "project.wsgi"}
+			plan, err := launcher.Build(*c, s.Inherited())
+			require.NoError(t, err)
+			s.Cmdline = append([]string{"/usr/bin/python3", plan.Program}, plan.Argv[1:]...)
+		}, verb: "restart", why: "preload_app is on"},
+		{name: "preload_app in gunicorn.conf.py", change: func(_ *running.Service, c *launcher.Config) {
+			require.NoError(t, os.WriteFile(filepath.Join(c.AppDir, "gunicorn.conf.py"), []byte("preload_app = True\n"), 0o644))
+			t.Cleanup(func() { os.Remove(filepath.Join(c.AppDir, "gunicorn.conf.py")) })
+		}, verb: "restart", why: "preload_app is on"},
 		{name: "forced", change: func(*running.Service, *launcher.Config) {}, restart: true, verb: "restart", why: "--restart"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
