@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/runapp/runapp/internal/account"
 	"github.com/runapp/runapp/launcher"
 )
 
@@ -91,8 +92,8 @@ type checker struct {
 	problems []Problem
 	dir      string // the absolute app directory, before the plan exists
 
-	unit    *unitFile // nil when no unit is known
-	user    *account  // nil when no service user is known
+	unit    *unitFile        // nil when no unit is known
+	user    *account.Account // nil when no service user is known
 	files   []*envFile
 	plan    *launcher.Plan
 	pyBroke bool // the virtualenv's python does not run: reported once

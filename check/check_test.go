@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/runapp/runapp/envfile"
+	"github.com/runapp/runapp/internal/account"
 	"github.com/runapp/runapp/internal/testenv"
 	"github.com/runapp/runapp/launcher"
 	"github.com/runapp/runapp/unitgen"
@@ -71,9 +72,9 @@ func app(t *testing.T, files ...string) string {
 
 // nogroup is the primary group of the user nobody.
 func nogroup(t *testing.T) int {
-	a, err := lookupAccount("nobody")
+	a, err := account.Lookup("nobody", "", nil)
 	require.NoError(t, err)
-	return int(a.gid)
+	return int(a.GID)
 }
 
 // good is a working app: a real virtualenv, a Django-like WSGI module, an

@@ -211,7 +211,7 @@ func (c *checker) checkGunicorn() {
 // checkBind: a port below the unprivileged range needs a capability or a
 // socket unit.
 func (c *checker) checkBind(g *gunicornSettings) {
-	if c.user == nil || c.user.uid == 0 {
+	if c.user == nil || c.user.UID == 0 {
 		return // root may bind any port; with no user known, nobody to check for
 	}
 	if c.unit != nil && (c.socketUnit() != "" || c.unitHasCap("CAP_NET_BIND_SERVICE")) {
@@ -228,7 +228,7 @@ func (c *checker) checkBind(g *gunicornSettings) {
 	if !s.known {
 		return
 	}
-	who := "user " + c.user.name
+	who := "user " + c.user.Name
 	for _, b := range s.values {
 		port, ok := bindPort(b)
 		if !ok || port >= start {

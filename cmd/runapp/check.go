@@ -25,8 +25,9 @@ unit: --unit FILE, else /etc/systemd/system/NAME.service when it exists.
 Without configuration flags or SERVER-ARGS, when the unit's ExecStart= runs
 runapp, the configuration checked is the one ExecStart= gives (an env file
 passed with LoadCredential= is read where it is loaded from).
-Access is judged from the mode bits for the user's uid and groups; ACLs are
-not evaluated (a problem says so when one is in the way). No value from an
+Access is judged from the mode bits for the user's uid and the groups systemd
+gives the service (Group= instead of the user's primary group, the groups
+that list the user, SupplementaryGroups=); ACLs are not evaluated (a problem says so when one is in the way). No value from an
 env file is ever printed.
 
 Exit status: 0 when there is no error (warnings allowed), 78 when there is.
