@@ -10,6 +10,7 @@ import (
 
 	"github.com/coreos/go-systemd/v22/unit"
 
+	"github.com/runapp/runapp/launcher"
 	"github.com/runapp/runapp/unitgen"
 )
 
@@ -233,7 +234,7 @@ func (c *checker) unitgenOptions() (unitgen.Options, bool) {
 	}
 	if o.Runapp == "" {
 		o.Runapp = "/usr/local/bin/runapp"
-		if self, err := os.Executable(); err == nil {
+		if self, err := launcher.Executable(); err == nil {
 			o.Runapp = self
 		}
 	}

@@ -63,7 +63,7 @@ func runUnit(args []string, stdout, stderr io.Writer) error {
 		o.Name = filepath.Base(dir)
 	}
 	if o.Runapp == "" {
-		if o.Runapp, err = self(); err != nil {
+		if o.Runapp, err = launcher.Executable(); err != nil {
 			return err
 		}
 	}
@@ -106,18 +106,6 @@ func runUnit(args []string, stdout, stderr io.Writer) error {
 		files[o.Name+".socket"] = socket
 	}
 	return writeUnits(stdout, write, files)
-}
-
-// self is the absolute path of the running runapp.
-func self() (string, error) {
-	path, err := os.Executable()
-	if err == nil {
-		path, err = filepath.EvalSymlinks(path)
-	}
-	if err != nil {
-		return "", launcher.Errorf(launcher.ExitConfig, "cannot tell where runapp is (%v); give --runapp PATH", err)
-	}
-	return path, nil
 }
 
 // serviceAccount fills in the user and group, and checks that they exist
