@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/runapp/runapp/internal/account"
+	"github.com/runapp/runapp/internal/atomicfile"
 	"github.com/runapp/runapp/launcher"
 	"github.com/runapp/runapp/unitgen"
 )
@@ -207,41 +208,17 @@ func writeUnits(stdout io.Writer, dir string, files map[string]string) error {
 	if err != nil {
 		return launcher.Errorf(launcher.ExitConfig, "cannot write units into %s: %v", dir, err)
 	}
-	names := make([]string, 0, len(files))
-	for name := range files {
-		names = append(names, name)
+	var write []atomicfile.File
+	for name, text := range files {
+		write = append(write, atomicfile.File{Path: filepath.Join(dir, name), Data: []byte(text), Perm: 0o644})
 	}
-	slices.Sort(names) // NAME.service before NAME.socket
-	temps := map[string]string{}
-	defer func() {
-		for _, tmp := range temps {
-			os.Remove(tmp)
-		}
-	}()
-	for _, name := range names {
-		f, err := os.CreateTemp(dir, "."+name+".*")
-		if err != nil {
-			return launcher.Errorf(launcher.ExitConfig, "cannot write units into %s: %v", dir, err)
-		}
-		temps[name] = f.Name()
-		_, err = f.WriteString(files[name])
-		if err == nil {
-			err = f.Chmod(0o644)
-		}
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return launcher.Errorf(launcher.ExitConfig, "cannot write %s: %v", filepath.Join(dir, name), err)
-		}
+	// NAME.service before NAME.socket, and printed in that order.
+	slices.SortFunc(write, func(a, b atomicfile.File) int { return strings.Compare(a.Path, b.Path) })
+	if err := atomicfile.WriteAll(write); err != nil {
+		return launcher.Errorf(launcher.ExitConfig, "cannot %v", err)
 	}
-	for _, name := range names {
-		path := filepath.Join(dir, name)
-		if err := os.Rename(temps[name], path); err != nil {
-			return launcher.Errorf(launcher.ExitConfig, "cannot write %s: %v", path, err)
-		}
-		delete(temps, name)
-		fmt.Fprintln(stdout, path)
+	for _, f := range write {
+		fmt.Fprintln(stdout, f.Path)
 	}
 	return nil
 }
