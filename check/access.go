@@ -168,16 +168,16 @@ func (c *checker) loadUser() {
 	var supplementary []string
 	var supplementaryWhere []string // of each group in supplementary
 	if u := c.unit; u != nil {
-		if v, line, ok := u.get("Service", "User"); ok && v != "" && name == "" {
-			name, where = v, u.where(line)
+		if v, w, _ := u.get("Service", "User"); v != "" && name == "" {
+			name, where = v, w
 		}
-		if v, line, ok := u.get("Service", "Group"); ok && v != "" {
-			group, groupWhere = v, u.where(line)
+		if v, w, _ := u.get("Service", "Group"); v != "" {
+			group, groupWhere = v, w
 		}
 		for _, o := range u.all("Service", "SupplementaryGroups") {
-			for _, g := range strings.Fields(o.value) {
+			for _, g := range strings.Fields(o.Value) {
 				supplementary = append(supplementary, g)
-				supplementaryWhere = append(supplementaryWhere, u.where(o.line))
+				supplementaryWhere = append(supplementaryWhere, o.Where())
 			}
 		}
 	}

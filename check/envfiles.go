@@ -132,7 +132,7 @@ func (c *checker) credential(path string) bool {
 		return false
 	}
 	for _, o := range c.unit.all("Service", "LoadCredential") {
-		if _, src, ok := strings.Cut(o.value, ":"); ok && sameFile(src, path) {
+		if _, src, ok := strings.Cut(o.Value, ":"); ok && sameFile(src, path) {
 			return true
 		}
 	}

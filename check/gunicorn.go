@@ -214,7 +214,7 @@ func (c *checker) checkBind(g *gunicornSettings) {
 	if c.user == nil || c.user.UID == 0 {
 		return // root may bind any port; with no user known, nobody to check for
 	}
-	if c.unit != nil && (c.socketUnit() != "" || c.unitHasCap("CAP_NET_BIND_SERVICE")) {
+	if c.unit != nil && (c.hasSocket() || c.unitHasCap("CAP_NET_BIND_SERVICE")) {
 		return
 	}
 	start := unprivilegedPortStart()
@@ -295,13 +295,9 @@ func (c *checker) checkGraceful(g *gunicornSettings) {
 		}
 		graceful, where = time.Duration(n*float64(time.Second)), s.where
 	}
-	stop, line, explicit := c.unitStopTimeout()
+	stop, unitWhere := c.unitStopTimeout()
 	if stop == 0 || stop > graceful {
 		return
-	}
-	unitWhere := c.unit.path
-	if explicit {
-		unitWhere = c.unit.where(line)
 	}
 	s, _ := g.get("graceful_timeout")
 	gv := fmt.Sprintf("%s, %s", graceful, where)
