@@ -68,8 +68,9 @@ func (c *checker) loadUnit() {
 		return
 	case err != nil:
 		where := c.opts.Unit
-		if where == "" {
-			where = c.opts.Name + ".service"
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			where = pe.Path // the file that cannot be read
 		}
 		c.add(Error, "unit.read", where, fmt.Sprintf("cannot read the unit: %v", unwrapPath(err)), "")
 		return
