@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/runapp/runapp/internal/account"
 	"github.com/runapp/runapp/launcher"
 )
 
@@ -43,9 +44,6 @@ type Report struct {
 	Warnings int       `json:"warnings"`
 }
 
-// DefaultUnitDir is where the installed unit is looked for.
-const DefaultUnitDir = "/etc/systemd/system"
-
 // Options is what to check.
 type Options struct {
 	Config  launcher.Config // the configuration serve would be given
@@ -54,15 +52,16 @@ type Options struct {
 	// User is the account the service runs as; default: User= of the unit.
 	// Without either, access is checked for nobody but the caller.
 	User string
-	// Unit is a service unit file to check; default: NAME.service in
-	// UnitDir, when it exists.
+	// Unit is a service unit file to check, with the drop-ins in
+	// Unit.d beside it; default: NAME.service as systemd finds it on
+	// UnitPath, with its drop-ins, when there is one.
 	Unit string
 	// Name is the unit's name without ".service"; default: the app
 	// directory's base name.
 	Name string
-	// UnitDir is where installed units are looked for; default
-	// DefaultUnitDir.
-	UnitDir string
+	// UnitPath is where installed units are looked for, in order;
+	// default unitfile.SystemPath().
+	UnitPath []string
 	// Import asks the virtualenv's Python to find the WSGI module, besides
 	// looking for its file.
 	Import bool
@@ -77,9 +76,6 @@ func Run(opts Options) *Report {
 	if opts.Timeout == 0 {
 		opts.Timeout = 10 * time.Second
 	}
-	if opts.UnitDir == "" {
-		opts.UnitDir = DefaultUnitDir
-	}
 	c := &checker{opts: opts, dir: absDir(opts.Config.AppDir)}
 	c.run()
 	return c.report()
@@ -91,8 +87,8 @@ type checker struct {
 	problems []Problem
 	dir      string // the absolute app directory, before the plan exists
 
-	unit    *unitFile // nil when no unit is known
-	user    *account  // nil when no service user is known
+	unit    *unitFile        // nil when no unit is known
+	user    *account.Account // nil when no service user is known
 	files   []*envFile
 	plan    *launcher.Plan
 	pyBroke bool // the virtualenv's python does not run: reported once

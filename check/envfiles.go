@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/runapp/runapp/envfile"
@@ -87,10 +86,10 @@ func (c *checker) checkEnvMode(f *envFile) {
 	}
 	mode := fi.Mode().Perm()
 	safe := fmt.Sprintf("chmod %04o %s", mode&^0o027, f.name)
-	if c.user != nil && c.user.may(f.path, permRead) == "" && c.user.uid != 0 {
+	if c.user != nil && may(c.user, f.path, permRead) == "" && c.user.UID != 0 {
 		// The service user must still read it once "other" loses its bits.
-		if o, ok := fileOwner(fi); ok && o.uid != c.user.uid && !slices.Contains(c.user.groups, o.gid) {
-			safe = fmt.Sprintf("chgrp %s %s && chmod %04o %s", c.user.group, f.name, mode&^0o027|0o040, f.name)
+		if o, ok := fileOwner(fi); ok && o.uid != c.user.UID && !c.user.In(o.gid) {
+			safe = fmt.Sprintf("chgrp %s %s && chmod %04o %s", c.user.Group, f.name, mode&^0o027|0o040, f.name)
 		}
 	}
 	if who := writers(mode); who != "" {
@@ -133,7 +132,7 @@ func (c *checker) credential(path string) bool {
 		return false
 	}
 	for _, o := range c.unit.all("Service", "LoadCredential") {
-		if _, src, ok := strings.Cut(o.value, ":"); ok && sameFile(src, path) {
+		if _, src, ok := strings.Cut(o.Value, ":"); ok && sameFile(src, path) {
 			return true
 		}
 	}

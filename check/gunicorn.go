@@ -157,10 +157,10 @@ func (c *checker) checkGunicorn() {
 // checkBind: a port below the unprivileged range needs a capability or a
 // socket unit.
 func (c *checker) checkBind(g *gunicornSettings) {
-	if c.user == nil || c.user.uid == 0 {
+	if c.user == nil || c.user.UID == 0 {
 		return // root may bind any port; with no user known, nobody to check for
 	}
-	if c.unit != nil && (c.socketUnit() != "" || c.unitHasCap("CAP_NET_BIND_SERVICE")) {
+	if c.unit != nil && (c.hasSocket() || c.unitHasCap("CAP_NET_BIND_SERVICE")) {
 		return
 	}
 	start := unprivilegedPortStart()
@@ -174,7 +174,7 @@ func (c *checker) checkBind(g *gunicornSettings) {
 	if !s.known {
 		return
 	}
-	who := "user " + c.user.name
+	who := "user " + c.user.Name
 	for _, b := range s.values {
 		port, ok := bindPort(b)
 		if !ok || port >= start {
@@ -234,13 +234,9 @@ func (c *checker) checkGraceful(g *gunicornSettings) {
 		}
 		graceful, where = time.Duration(n*float64(time.Second)), s.where
 	}
-	stop, line, explicit := c.unitStopTimeout()
+	stop, unitWhere := c.unitStopTimeout()
 	if stop == 0 || stop > graceful {
 		return
-	}
-	unitWhere := c.unit.path
-	if explicit {
-		unitWhere = c.unit.where(line)
 	}
 	s, _ := g.get("graceful_timeout")
 	gv := fmt.Sprintf("%s, %s", graceful, where)

@@ -27,9 +27,9 @@ func (c *checker) checkPreload(g *gunicornSettings) {
 		return
 	}
 	for _, o := range c.unit.all("Service", "ExecReload") {
-		if strings.Contains(o.value, "HUP") {
+		if strings.Contains(o.Value, "HUP") {
 			c.add(Warning, "gunicorn.preload_reload", s.where,
-				fmt.Sprintf("preload_app is on: gunicorn's master process loaded the application once, and the HUP that ExecReload= sends (%s) starts workers from it, with the old code: a reload does not deploy new code", c.unit.where(o.line)),
+				fmt.Sprintf("preload_app is on: gunicorn's master process loaded the application once, and the HUP that ExecReload= sends (%s) starts workers from it, with the old code: a reload does not deploy new code", o.Where()),
 				"deploy new code with a restart (runapp deploy restarts when preload_app is on), or turn preload_app off")
 			return
 		}
@@ -48,7 +48,7 @@ func (c *checker) checkPending() {
 	defer cancel()
 	unit := c.unit.name + ".service"
 	svc, err := running.Load(ctx, unit)
-	if err != nil || !svc.Active() || svc.Props["FragmentPath"] != c.unit.path {
+	if err != nil || !svc.Active() || svc.Props["FragmentPath"] != c.unit.Fragment {
 		return
 	}
 	plan, err := launcher.Build(c.opts.Config, svc.Inherited())

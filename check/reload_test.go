@@ -71,7 +71,7 @@ func TestEnvPending(t *testing.T) {
 	started := func(secretKey string) func(*Options, string) {
 		return func(o *Options, dir string) {
 			o.Config.Args = []string{"project.wsgi"}
-			fragment = filepath.Join(o.UnitDir, "web.service")
+			fragment = filepath.Join(o.UnitPath[1], "web.service")
 			env := []string{"PATH=" + dir + "/.venv/bin:/usr/bin:/bin", "LANG=C.UTF-8", "SECRET_KEY=" + secretKey,
 				"VIRTUAL_ENV=" + dir + "/.venv", "PYTHONPATH=" + dir + "/src", "INVOCATION_ID=1"}
 			require.NoError(t, os.WriteFile(filepath.Join(proc, "42", "environ"), []byte(strings.Join(env, "\x00")+"\x00"), 0o644))

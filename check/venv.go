@@ -214,7 +214,7 @@ func (c *checker) runPython(python string, args ...string) (string, error) {
 func (c *checker) probe() server.Probe {
 	p := server.Probe{Program: c.plan.Program, Env: c.plan.Environ(), Dir: c.plan.Dir, Timeout: c.opts.Timeout}
 	if c.asService() {
-		p.Credential = &syscall.Credential{Uid: c.user.uid, Gid: c.user.gid, Groups: c.user.groups}
+		p.Credential = c.user.Credential()
 	}
 	return p
 }
@@ -227,9 +227,7 @@ func (c *checker) exec(program string, args ...string) ([]byte, error) {
 	cmd.Env = c.plan.Environ()
 	cmd.Dir = c.plan.Dir
 	if c.asService() {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{
-			Uid: c.user.uid, Gid: c.user.gid, Groups: c.user.groups,
-		}}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.user.Credential()}
 	}
 	out, err := cmd.CombinedOutput()
 	if ctx.Err() != nil {
@@ -245,7 +243,7 @@ func (c *checker) exec(program string, args ...string) ([]byte, error) {
 // asUser says, for a message, as whom a Python was run.
 func (c *checker) asUser() string {
 	if c.asService() {
-		return " as " + c.user.name
+		return " as " + c.user.Name
 	}
 	return ""
 }
@@ -254,7 +252,7 @@ func (c *checker) asUser() string {
 // as root and the user can enter the app directory (if not, that is
 // reported, and Python runs as root to learn what else is wrong).
 func (c *checker) asService() bool {
-	return c.user != nil && os.Geteuid() == 0 && c.user.uid != 0 && !c.noChdir
+	return c.user != nil && os.Geteuid() == 0 && c.user.UID != 0 && !c.noChdir
 }
 
 // lastLine is the last non-empty line of a program's output, shortened

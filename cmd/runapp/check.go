@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"flag"
 	"fmt"
 	"io"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/runapp/runapp/check"
 	"github.com/runapp/runapp/launcher"
+	"github.com/runapp/runapp/unitfile"
 )
 
 const checkSynopsis = "runapp check [FLAGS] [--user USER] [--unit FILE] [--format text|json] [--import] [-- SERVER-ARGS...]"
@@ -21,12 +21,17 @@ virtualenv (its Python runs), the server (the service user may run it, its #!
 interpreter exists and runs), the WSGI module (found on the Python path;
 with --import, by the virtualenv's Python), gunicorn's settings from
 SERVER-ARGS, GUNICORN_CMD_ARGS and gunicorn.conf.py (read, never run), and the
-unit: --unit FILE, else /etc/systemd/system/NAME.service when it exists.
+unit as systemd loads it, drop-ins applied (systemctl cat shows the same):
+--unit FILE with the drop-ins in FILE.d beside it, else NAME.service found
+first in /etc/systemd/system, /run/systemd/system,
+/usr/local/lib/systemd/system, /usr/lib/systemd/system, /lib/systemd/system,
+with its drop-ins NAME.service.d/*.conf from all of them.
 Without configuration flags or SERVER-ARGS, when the unit's ExecStart= runs
 runapp, the configuration checked is the one ExecStart= gives (an env file
 passed with LoadCredential= is read where it is loaded from).
-Access is judged from the mode bits for the user's uid and groups; ACLs are
-not evaluated (a problem says so when one is in the way). No value from an
+Access is judged from the mode bits for the user's uid and the groups systemd
+gives the service (Group= instead of the user's primary group, the groups
+that list the user, SupplementaryGroups=); ACLs are not evaluated (a problem says so when one is in the way). No value from an
 env file is ever printed.
 
 Exit status: 0 when there is no error (warnings allowed), 78 when there is.
@@ -55,7 +60,7 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 	cfg := addCommon(fs)
 	opts := check.Options{}
 	fs.StringVar(&opts.User, "user", "", "the `USER` the service runs as, whose access is checked (default: User= of the unit)")
-	fs.StringVar(&opts.Unit, "unit", "", "the service unit `FILE` to check (default: /etc/systemd/system/NAME.service, if it exists)")
+	fs.StringVar(&opts.Unit, "unit", "", "the service unit `FILE` to check, with the drop-ins in FILE.d (default: the installed NAME.service, if there is one)")
 	fs.StringVar(&opts.Name, "name", "", "the unit `NAME` to look for when --unit is not given (default: the app directory's base name)")
 	fs.BoolVar(&opts.Import, "import", false, "ask the virtualenv's Python to find the WSGI module (imports its parent packages, not the module)")
 	format := fs.String("format", "text", "output `FORMAT`: text or json")
@@ -70,15 +75,14 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 	}
 	cfg.Args = fs.Args()
 	if !commonGiven(fs) && len(cfg.Args) == 0 {
-		path := opts.Unit
-		if path == "" {
-			wd, _ := os.Getwd()
-			path = filepath.Join(check.DefaultUnitDir, cmp.Or(opts.Name, filepath.Base(wd))+".service")
-		}
-		if from, ok := fromUnit(path); ok {
-			fmt.Fprintf(stderr, "runapp: check: checking the configuration ExecStart= of %s gives runapp\n", path)
-			cfg = from
-			opts.Unit = path
+		if u, err := check.FindUnit(opts); err == nil {
+			if from, ok := fromUnit(u); ok {
+				fmt.Fprintf(stderr, "runapp: check: checking the configuration ExecStart= of %s gives runapp\n", u.Fragment)
+				cfg = from
+				// check.Run finds it again by this name, not by the
+				// app directory ExecStart= names.
+				opts.Name = strings.TrimSuffix(u.Name, ".service")
+			}
 		}
 	}
 	opts.Config = *cfg
@@ -113,8 +117,8 @@ func commonGiven(fs *flag.FlagSet) bool {
 // serves with runapp: without flags of its own, check checks what the unit
 // will run. An env file passed as a credential is the file it is loaded
 // from.
-func fromUnit(path string) (*launcher.Config, bool) {
-	argv, credentials, err := check.UnitCommand(path)
+func fromUnit(u *unitfile.Unit) (*launcher.Config, bool) {
+	argv, credentials, err := u.Command()
 	if err != nil || len(argv) == 0 || !strings.HasPrefix(filepath.Base(argv[0]), "runapp") {
 		return nil, false
 	}

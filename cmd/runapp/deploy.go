@@ -13,8 +13,8 @@ import (
 
 	"github.com/runapp/runapp/check"
 	"github.com/runapp/runapp/deploy"
-	"github.com/runapp/runapp/internal/running"
 	"github.com/runapp/runapp/launcher"
+	"github.com/runapp/runapp/unitfile"
 )
 
 const deploySynopsis = "runapp deploy [--app-dir DIR] [--unit NAME] [--dry-run] [--restart]"
@@ -73,21 +73,18 @@ func runDeploy(args []string, stdout, stderr io.Writer) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	// The unit file systemd runs, and the configuration its ExecStart=
-	// gives runapp: what deploy checks is what will start.
-	props, err := running.Show(ctx, o.Unit, "LoadState", "FragmentPath")
+	// The unit systemd runs, as systemctl cat shows it (fragment and
+	// drop-ins), and the configuration its ExecStart= gives runapp: what
+	// deploy checks is what will start.
+	u, err := unitfile.Load(o.Unit, nil)
 	if err != nil {
-		return launcher.Errorf(launcher.ExitConfig, "cannot deploy %s: %v", o.Unit, err)
+		return launcher.Errorf(launcher.ExitConfig, "cannot deploy %s: %v; write the unit with runapp unit --write /etc/systemd/system", o.Unit, err)
 	}
-	path := props["FragmentPath"]
-	if props["LoadState"] == "not-found" || path == "" {
-		return launcher.Errorf(launcher.ExitConfig, "cannot deploy %s: systemd has no such unit; write it with runapp unit --write /etc/systemd/system", o.Unit)
-	}
-	cfg, ok := fromUnit(path)
+	cfg, ok := fromUnit(u)
 	if !ok {
-		return launcher.Errorf(launcher.ExitConfig, "cannot deploy %s: its ExecStart= (%s) does not serve with runapp", o.Unit, path)
+		return launcher.Errorf(launcher.ExitConfig, "cannot deploy %s: its ExecStart= (%s) does not serve with runapp", o.Unit, u.Fragment)
 	}
-	fmt.Fprintf(stderr, "runapp: deploy: checking the configuration ExecStart= of %s gives runapp\n", path)
-	o.Check = check.Options{Config: *cfg, Unit: path}
+	fmt.Fprintf(stderr, "runapp: deploy: checking the configuration ExecStart= of %s gives runapp\n", u.Fragment)
+	o.Check = check.Options{Config: *cfg, Name: strings.TrimSuffix(o.Unit, ".service")}
 	return deploy.Run(ctx, o, stdout)
 }
