@@ -132,6 +132,8 @@ func e2eDeploy(t *testing.T, res e2eResults) {
 		assert.Equal(t, "0", res.line(t, "deploy/env.rc"))
 		assert.Contains(t, out, "ldep.service: restart: ")
 		assert.Contains(t, out, "SITE_NAME changed (.env:")
+		// check's warning, which deploy prints before it acts.
+		assert.Contains(t, out, "systemctl reload keeps the old one")
 		assert.NotContains(t, out+dry, "deployed site", "a value was printed")
 		assert.Contains(t, out, "is active again after ")
 		assert.NotEqual(t, pids[0], pids[1], "MainPID did not change")
