@@ -47,14 +47,12 @@ type Action struct {
 	Why          []string // the reasons, each a sentence without values
 }
 
-// Exit codes beyond launcher's: the service did not come back.
-const ExitFailed = 1
-
 // Run deploys: it checks, decides, acts and waits, and reports each step on
 // stdout. A check that finds an error is a *launcher.Error with
 // launcher.ExitConfig, and the service is left untouched; a service that
-// does not come back is an error with the unit's status text and its
-// journal lines at priority err.
+// does not come back is a plain error (exit status 1) with the unit's
+// state, status text and journal lines at priority err (else its last
+// lines).
 func Run(ctx context.Context, o Options, stdout io.Writer) error {
 	say := func(format string, args ...any) { fmt.Fprintf(stdout, "deploy: "+format+"\n", args...) }
 	if o.Timeout == 0 {
@@ -98,33 +96,41 @@ func Run(ctx context.Context, o Options, stdout io.Writer) error {
 		return nil
 	}
 
-	// 3. Act and wait.
+	// 3. Act and wait until it serves again.
+	plan, _ := launcher.Build(o.Check.Config, svc.Inherited())
+	network, addr := address(ctx, svc, plan)
 	wctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 	var workers []int
+	pid := 0
 	if act.Verb == "reload" {
-		workers = children(svc.MainPID)
+		workers, pid = children(svc.MainPID), svc.MainPID
 	}
 	start := time.Now()
+	invocation := ""
+	if act.Verb == "reload" {
+		invocation = svc.Props["InvocationID"]
+	}
 	for _, s := range steps {
 		say("systemctl %s", strings.Join(s, " "))
 		if _, err := running.Systemctl(wctx, s...); err != nil {
-			return failed(ctx, o.Unit, start, err)
+			return failed(ctx, o.Unit, start, invocation, err)
 		}
+	}
+	how := "it has stayed up for " + settle.String() + " (deploy knows no address to ask it on)"
+	if addr != "" {
+		how = "it answers on " + addr
+	}
+	pid, err = waitServing(wctx, o.Unit, pid, workers, network, addr, &invocation)
+	if err != nil {
+		return failed(ctx, o.Unit, start, invocation, err)
 	}
 	if act.Verb == "reload" {
-		n, err := waitWorkers(wctx, svc.MainPID, workers)
-		if err != nil {
-			return failed(ctx, o.Unit, start, err)
-		}
-		say("reloaded in %s: %d new workers serve, the old ones are gone (MainPID %d)", since(start), n, svc.MainPID)
+		n, _ := fresh(pid, workers)
+		say("reloaded in %s: %d new workers serve, the old ones are gone, and %s (MainPID %d)", since(start), n, how, pid)
 		return nil
 	}
-	now, err := running.Show(ctx, o.Unit, "ActiveState", "MainPID")
-	if err != nil || now["ActiveState"] != "active" {
-		return failed(ctx, o.Unit, start, err)
-	}
-	say("%s is active again after %s (MainPID %s)", o.Unit, since(start), now["MainPID"])
+	say("%s serves again after %s: active, and %s (MainPID %d)", o.Unit, since(start), how, pid)
 	return nil
 }
 
@@ -216,44 +222,55 @@ func children(pid int) []int {
 	return pids
 }
 
-// waitWorkers waits until the reloaded master at pid has as many workers
-// as before, none of them one of the old ones, and returns how many.
-func waitWorkers(ctx context.Context, pid int, old []int) (int, error) {
-	for {
-		now := children(pid)
-		fresh := 0
-		for _, p := range now {
-			if !slices.Contains(old, p) {
-				fresh++
-			}
-		}
-		if fresh == len(now) && fresh >= max(len(old), 1) {
-			return fresh, nil
-		}
-		select {
-		case <-ctx.Done():
-			return 0, fmt.Errorf("the old workers were not all replaced in time (%d of %d new)", fresh, len(now))
-		case <-time.After(50 * time.Millisecond):
+// fresh says how many of the master pid's workers are new, none of
+// before, and whether they have replaced all of them: as many as before,
+// and none of the old ones left.
+func fresh(pid int, before []int) (n int, replaced bool) {
+	now := children(pid)
+	for _, p := range now {
+		if !slices.Contains(before, p) {
+			n++
 		}
 	}
+	return n, n == len(now) && n >= max(len(before), 1)
 }
 
-// failed is the error for a service that did not come back: why, its status
-// text and its journal lines at priority err since start.
-func failed(ctx context.Context, unit string, start time.Time, cause error) error {
+// failed is the error for a service that did not come back: why, its
+// state and status text now, and the journal of the invocation that failed
+// (since start, when it is not known): its lines at priority err, else its
+// last lines.
+func failed(ctx context.Context, unit string, start time.Time, invocation string, cause error) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s did not come back after %s", unit, since(start))
 	if cause != nil {
 		fmt.Fprintf(&b, ": %v", cause)
 	}
-	if props, err := running.Show(ctx, unit, "ActiveState", "Result", "StatusText"); err == nil {
-		fmt.Fprintf(&b, "\n%s is %s (result %s)", unit, props["ActiveState"], props["Result"])
+	if props, err := running.Show(ctx, unit, "ActiveState", "SubState", "Result", "StatusText", "NRestarts"); err == nil {
+		fmt.Fprintf(&b, "\n%s is now %s (%s, result %s", unit, props["ActiveState"], props["SubState"], props["Result"])
+		if n := props["NRestarts"]; n != "" && n != "0" {
+			fmt.Fprintf(&b, ", restarted by systemd %s times", n)
+		}
+		b.WriteString(")")
 		if st := props["StatusText"]; st != "" {
 			fmt.Fprintf(&b, "\nstatus: %s", st)
 		}
 	}
-	if lines := journal(ctx, unit, start); len(lines) > 0 {
-		fmt.Fprintf(&b, "\njournal (priority err and above):")
+	// What the server wrote last may still be on its way to the journal.
+	_, _ = Journal(ctx, "--sync")
+	time.Sleep(200 * time.Millisecond)
+	match := []string{"-u", unit, "--since", "@" + strconv.FormatInt(start.Add(-time.Second).Unix(), 10)}
+	what := "since the deploy"
+	if invocation != "" {
+		match, what = []string{"_SYSTEMD_INVOCATION_ID=" + invocation}, "of the run that failed"
+	}
+	lines, prio := journal(ctx, append(match, "-p", "err")), "priority err and above"
+	if len(lines) == 0 {
+		// gunicorn and Python write their errors to stderr, which the
+		// journal keeps at priority info.
+		lines, prio = journal(ctx, append(match, "-n", "30")), "its last lines"
+	}
+	if len(lines) > 0 {
+		fmt.Fprintf(&b, "\njournal %s (%s):", what, prio)
 		for _, l := range lines {
 			fmt.Fprintf(&b, "\n  %s", l)
 		}
@@ -266,10 +283,9 @@ var Journal = func(ctx context.Context, args ...string) ([]byte, error) {
 	return exec.CommandContext(ctx, "journalctl", args...).Output()
 }
 
-// journal returns unit's journal lines at priority err or above since start.
-func journal(ctx context.Context, unit string, start time.Time) []string {
-	out, err := Journal(ctx, "-u", unit, "-p", "err", "-o", "cat", "--no-pager", "-q",
-		"--since", "@"+strconv.FormatInt(start.Add(-time.Second).Unix(), 10))
+// journal returns the journal lines that match args.
+func journal(ctx context.Context, args []string) []string {
+	out, err := Journal(ctx, append([]string{"-o", "cat", "--no-pager", "-q"}, args...)...)
 	if err != nil {
 		return nil
 	}

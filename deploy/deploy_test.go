@@ -1,10 +1,14 @@
 package deploy
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"errors"
+	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -168,7 +172,7 @@ func TestCommands(t *testing.T) {
 	assert.Equal(t, [][]string{{"reload", "x.service"}}, Action{Verb: "reload"}.commands("x.service"))
 }
 
-func TestWaitWorkers(t *testing.T) {
+func TestFresh(t *testing.T) {
 	root := t.TempDir()
 	defer func(r string) { running.ProcRoot = r }(running.ProcRoot)
 	running.ProcRoot = root
@@ -181,22 +185,92 @@ func TestWaitWorkers(t *testing.T) {
 		}
 		require.NoError(t, os.WriteFile(filepath.Join(task, "children"), []byte(strings.Join(s, " ")+" "), 0o644))
 	}
-	write(1, 2)
-	assert.Equal(t, []int{1, 2}, children(42))
-	go func() {
-		time.Sleep(100 * time.Millisecond)
-		write(1, 2, 3, 4) // new workers up, old ones stopping
-		time.Sleep(100 * time.Millisecond)
-		write(3, 4)
-	}()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	n, err := waitWorkers(ctx, 42, []int{1, 2})
-	require.NoError(t, err)
-	assert.Equal(t, 2, n)
+	for _, tc := range []struct {
+		now      []int
+		n        int
+		replaced bool
+	}{
+		{[]int{1, 2}, 0, false},
+		{[]int{1, 2, 3, 4}, 2, false}, // new workers up, old ones stopping
+		{[]int{3, 4}, 2, true},
+		{[]int{3}, 1, false},
+		{nil, 0, false}, // the master lost its workers
+	} {
+		write(tc.now...)
+		n, replaced := fresh(42, []int{1, 2})
+		assert.Equal(t, tc.n, n, "%v", tc.now)
+		assert.Equal(t, tc.replaced, replaced, "%v", tc.now)
+	}
+}
 
-	ctx, cancel = context.WithTimeout(context.Background(), 100*time.Millisecond)
-	defer cancel()
-	_, err = waitWorkers(ctx, 42, []int{3, 4})
-	assert.Error(t, err)
+// The server answers once a worker does; a listener that accepts and
+// says nothing, or nothing listening, is no answer.
+func TestAnswers(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_, _ = bufio.NewReader(c).ReadString('\n')
+			_, _ = c.Write([]byte("HTTP/1.0 400 Bad Request\r\n\r\n"))
+			c.Close()
+		}
+	}()
+	assert.True(t, answers(context.Background(), "tcp", ln.Addr().String()))
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := closed.Addr().String()
+	closed.Close()
+	assert.False(t, answers(context.Background(), "tcp", addr))
+}
+
+func TestDialable(t *testing.T) {
+	for in, want := range map[string]string{
+		"127.0.0.1:8093": "tcp 127.0.0.1:8093",
+		"0.0.0.0:80":     "tcp 127.0.0.1:80",
+		"[::]:80":        "tcp [::1]:80",
+		"[::1]:8000":     "tcp [::1]:8000",
+		"8000":           "tcp 127.0.0.1:8000",
+		"/run/shop.sock": "unix /run/shop.sock",
+	} {
+		network, addr := dialable(in)
+		assert.Equal(t, want, network+" "+addr, in)
+	}
+}
+
+// A service that does not come back: its state, status text and journal.
+func TestFailed(t *testing.T) {
+	defer func(f func(context.Context, ...string) ([]byte, error)) { running.Systemctl = f }(running.Systemctl)
+	running.Systemctl = func(context.Context, ...string) ([]byte, error) {
+		return []byte("ActiveState=activating\nSubState=auto-restart\nResult=exit-code\nNRestarts=2\nStatusText=runapp: .env:3: refused\n"), nil
+	}
+	defer func(f func(context.Context, ...string) ([]byte, error)) { Journal = f }(Journal)
+	var asked [][]string
+	Journal = func(_ context.Context, args ...string) ([]byte, error) {
+		asked = append(asked, args)
+		if slices.Contains(args, "err") {
+			return nil, nil // nothing at priority err: the last lines instead
+		}
+		return []byte("[ERROR] Worker failed to boot.\nModuleNotFoundError: No module named 'nope'\n"), nil
+	}
+	err := failed(context.Background(), "shop.service", time.Now(), "", errors.New("systemctl restart shop.service: job failed"))
+	require.Error(t, err)
+	for _, want := range []string{"shop.service did not come back", "job failed",
+		"shop.service is now activating (auto-restart, result exit-code, restarted by systemd 2 times)",
+		"status: runapp: .env:3: refused", "journal since the deploy (its last lines):\n  [ERROR] Worker failed to boot.\n  ModuleNotFoundError"} {
+		assert.Contains(t, err.Error(), want)
+	}
+	require.Len(t, asked, 3)
+	assert.Equal(t, []string{"--sync"}, asked[0])
+	assert.Contains(t, asked[1], "-u")
+	assert.Contains(t, asked[2], "-n")
+
+	asked = nil
+	err = failed(context.Background(), "shop.service", time.Now(), "abc123", errors.New("the server's main process 7 exited"))
+	assert.Contains(t, err.Error(), "journal of the run that failed (its last lines):")
+	assert.Contains(t, asked[1], "_SYSTEMD_INVOCATION_ID=abc123")
 }

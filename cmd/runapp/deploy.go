@@ -32,10 +32,12 @@ The one command to run after changing code or configuration, as
     changed it reloads (HUP: new workers, nothing dropped), else it restarts,
     after systemctl daemon-reload when the unit file changed. It says which
     and why, naming variables but never their values;
- 3. waits until the service is up again (READY=1 under Type=notify; after a
-    reload, until new workers replaced the old ones) or failed, and says how
-    long it took; on failure, the unit's status text and its journal lines at
-    priority err.
+ 3. waits until the service serves again or failed, and says how long it
+    took. Serving means answering an HTTP request on the address it listens
+    on (gunicorn sends READY=1 before its workers load the app), after the
+    restart job or once a reload's new workers replaced the old ones; on
+    failure it prints the unit's status text and its journal lines at
+    priority err (else its last lines).
 
 A restart of a unit without a socket unit refuses connections until the new
 server listens: deploy says so (runapp unit writes a socket unit by default).
