@@ -135,7 +135,8 @@ func e2eDeploy(t *testing.T, res e2eResults) {
 		// check's warning, which deploy prints before it acts.
 		assert.Contains(t, out, "systemctl reload keeps the old one")
 		assert.NotContains(t, out+dry, "deployed site", "a value was printed")
-		assert.Contains(t, out, "is active again after ")
+		assert.Contains(t, out, "ldep.service serves again after ")
+		assert.Contains(t, out, "it answers on 127.0.0.1:8093")
 		assert.NotEqual(t, pids[0], pids[1], "MainPID did not change")
 		got := e2eIndex(t, res, "deploy/env")
 		require.NotNil(t, got.Env["SITE_NAME"])
@@ -150,6 +151,18 @@ func e2eDeploy(t *testing.T, res e2eResults) {
 		assert.NotContains(t, out, e2eCanary(t))
 		assert.Equal(t, pids[0], pids[1], "MainPID changed: the server was touched")
 		assert.Equal(t, "200", res.line(t, "deploy/broken.code"))
+	})
+	t.Run("fail", func(t *testing.T) {
+		defer explain(t)
+		out := res.read(t, "deploy/fail.out")
+		msg := res.read(t, "deploy/fail.err")
+		t.Logf("runapp deploy:\n%s%s", out, msg)
+		assert.Equal(t, "1", res.line(t, "deploy/fail.rc"))
+		assert.Contains(t, out, "ldep.service: restart: the environment differs from the running server's: DJANGO_SETTINGS_MODULE added (.env:")
+		assert.Contains(t, msg, "ldep.service did not come back after ")
+		assert.Contains(t, msg, "journal of the run that failed")
+		assert.Contains(t, msg, "main process")
+		assert.Contains(t, msg, "No module named 'nope'")
 	})
 	t.Run("no-socket", func(t *testing.T) {
 		defer explain(t)

@@ -68,7 +68,8 @@ measure tcp-reload http://127.0.0.1:8092/pid ltcp.service reload
 #   deploy/SCENARIO.pids                  MainPID before and after
 #   deploy/SCENARIO.{code,body,...}       a GET of / afterwards (get's facts)
 # and deploy/env-dry.{out,err,rc}, deploy/tcp-dry.{out,err,rc}: --dry-run
-# of a .env change on ldep and of a restart on ltcp (no socket).
+# of a .env change on ldep and of a restart on ltcp (no socket);
+# deploy/fail.{out,err,rc}: a restart that fails.
 mkdir -p "$R/deploy"
 
 # deploy SCENARIO URL [MATCH]: runapp deploy ldep under load.
@@ -106,8 +107,16 @@ deploy env http://127.0.0.1:8093/pid
 settle
 
 # A broken .env: deploy refuses it and leaves the running server alone.
+cp -p /srv/ldep/.env /srv/ldep/.env.good
 cat /e2e/broken.env >>/srv/ldep/.env
 deploy broken http://127.0.0.1:8093/pid
+
+# A .env that passes the checks but names settings that do not exist: the
+# restart fails, and deploy says why (no load: the site is down).
+cp -p /srv/ldep/.env.good /srv/ldep/.env
+echo 'DJANGO_SETTINGS_MODULE=nope.settings' >>/srv/ldep/.env
+/usr/local/bin/runapp deploy --app-dir /srv/ldep >"$R/deploy/fail.out" 2>"$R/deploy/fail.err"
+echo $? >"$R/deploy/fail.rc"
 
 # A restart of a unit without a socket: deploy warns (dry run only).
 /usr/local/bin/runapp deploy --app-dir /srv/ltcp --restart --dry-run >"$R/deploy/tcp-dry.out" 2>"$R/deploy/tcp-dry.err"
