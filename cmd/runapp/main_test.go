@@ -84,6 +84,8 @@ func TestExitCodesAndMessages(t *testing.T) {
 		{"unknown command", []string{"serv"}, 2, nil, []string{`runapp: unknown command "serv"`}},
 		{"unknown flag", []string{"--nope"}, 2, nil, []string{"runapp: serve: flag provided but not defined: -nope"}},
 		{"stray argument", []string{"--app-dir", good, "project.wsgi"}, 2, nil, []string{"after --"}},
+		{"env stray argument", []string{"env", "--app-dir", good, "project.wsgi"}, 2, nil, []string{"after --"}},
+		{"version argument", []string{"version", "x"}, 2, nil, []string{`runapp: version takes no arguments, got "x"`}},
 		{"exec without command", []string{"exec", "--app-dir", good}, 2, nil, []string{"no command given"}},
 		{"bad env file", []string{"--app-dir", bad}, 78, nil, []string{
 			"runapp: " + filepath.Join(bad, ".env") + ":2: SECRET_KEY: \"$\" outside single quotes",
