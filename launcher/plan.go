@@ -419,9 +419,11 @@ func activate(e *env, venv string) {
 	if !ok {
 		path = defaultPath
 	}
+	// No empty entries: each is the working directory, which PATH= (or a
+	// PATH ending in ":") would otherwise put after the virtualenv's bin.
 	entries := []string{bin}
 	for _, p := range strings.Split(path, ":") {
-		if p != bin {
+		if p != bin && p != "" {
 			entries = append(entries, p)
 		}
 	}
