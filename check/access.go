@@ -228,7 +228,7 @@ func (c *checker) loadUser() {
 	}
 	a, err := lookupAccount(name)
 	if err != nil {
-		c.add(Error, "user.unknown", where, fmt.Sprintf("user %s does not exist", name),
+		c.add(Error, IDUserUnknown, where, fmt.Sprintf("user %s does not exist", name),
 			fmt.Sprintf("create it (useradd --system --no-create-home %s), or name another", name))
 		return
 	}

@@ -170,7 +170,7 @@ func (c *checker) failure(f launcher.Failure) {
 	check := string(f.Step)
 	switch f.Step {
 	case launcher.StepAppDir:
-		check, where = "appdir.missing", c.opts.Config.AppDir
+		check, where = IDAppDirMissing, c.opts.Config.AppDir
 		if where == "" {
 			where = "."
 		}
@@ -181,7 +181,7 @@ func (c *checker) failure(f launcher.Failure) {
 		c.venvErr = f.Err // checkVenv says it, or why more precisely
 		return
 	case launcher.StepPythonPath:
-		check, where = "pythonpath.missing", "--pythonpath"
+		check, where = IDPythonPathMissing, "--pythonpath"
 		if fix == "" {
 			fix = "create the directory, or drop the flag"
 		}
@@ -189,7 +189,7 @@ func (c *checker) failure(f launcher.Failure) {
 		c.programErr = f.Err // checkServer says why, or falls back to this
 		return
 	case launcher.StepApp:
-		check, where = "app.detect", "SERVER-ARGS"
+		check, where = IDAppDetect, "SERVER-ARGS"
 		c.appReported = true
 	}
 	c.add(Error, check, where, msg, fix)

@@ -79,13 +79,13 @@ func (c *checker) loadUnit() {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		if given || !errors.Is(err, fs.ErrNotExist) {
-			c.add(Error, "unit.read", path, fmt.Sprintf("cannot read the unit: %v", errors.Unwrap(err)), "")
+			c.add(Error, IDUnitRead, path, fmt.Sprintf("cannot read the unit: %v", errors.Unwrap(err)), "")
 		}
 		return
 	}
 	opts, err := unit.DeserializeOptions(bytes.NewReader(data))
 	if err != nil {
-		c.add(Error, "unit.syntax", path, fmt.Sprintf("cannot parse the unit: %v", err), "")
+		c.add(Error, IDUnitSyntax, path, fmt.Sprintf("cannot parse the unit: %v", err), "")
 		return
 	}
 	c.unit = &unitFile{
@@ -238,18 +238,18 @@ func parseTimespan(s string) (time.Duration, error) {
 func (c *checker) checkUnit() {
 	u := c.unit
 	if v, line, ok := u.get("Service", "Type"); ok && v == "forking" {
-		c.add(Error, "unit.type", u.where(line),
+		c.add(Error, IDUnitType, u.where(line),
 			"Type=forking waits for the started process to fork and exit, but runapp execs gunicorn, which stays in the foreground: systemd times out and kills it",
 			"use Type=notify (gunicorn 20 and later tell systemd when they are ready), or Type=exec")
 	}
 	if _, line, ok := u.get("Service", "PIDFile"); ok {
-		c.add(Warning, "unit.pidfile", u.where(line),
+		c.add(Warning, IDUnitPidfile, u.where(line),
 			"PIDFile= is for daemons that fork; runapp execs gunicorn, so systemd already knows the main PID",
 			"remove PIDFile= (and gunicorn's pidfile)")
 	}
 	if v, line, ok := u.get("Service", "WatchdogSec"); ok {
 		if d, err := parseTimespan(v); err == nil && d > 0 {
-			c.add(Error, "unit.watchdog", u.where(line),
+			c.add(Error, IDUnitWatchdog, u.where(line),
 				"WatchdogSec= makes systemd kill the service unless it sends WATCHDOG=1 in time, which gunicorn never does",
 				"remove WatchdogSec=")
 		}
@@ -257,18 +257,18 @@ func (c *checker) checkUnit() {
 	if v, line, ok := u.get("Service", "KillMode"); ok {
 		switch v {
 		case "process":
-			c.add(Warning, "unit.killmode", u.where(line),
+			c.add(Warning, IDUnitKillMode, u.where(line),
 				"KillMode=process stops only gunicorn's master: workers it cannot stop in time are left running outside the service, holding the port on restart",
 				"use KillMode=mixed: SIGTERM to the master, SIGKILL to whatever is left at the timeout")
 		case "none":
-			c.add(Error, "unit.killmode", u.where(line),
+			c.add(Error, IDUnitKillMode, u.where(line),
 				"KillMode=none leaves every process running when the service stops, outside systemd's control",
 				"use KillMode=mixed")
 		}
 	}
 	if _, _, ok := u.get("Service", "User"); !ok {
 		if v, _, _ := u.get("Service", "DynamicUser"); !isTrue(v) {
-			c.add(Warning, "unit.user", u.path, "the unit has no User=: the service runs as root",
+			c.add(Warning, IDUnitUser, u.path, "the unit has no User=: the service runs as root",
 				"add User= (runapp unit --user NAME writes it)")
 		}
 	}
@@ -301,7 +301,7 @@ func (c *checker) checkUnitEnvFile(o option) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		if !optional || !errors.Is(err, fs.ErrNotExist) {
-			c.add(Error, "unit.environmentfile", where, fmt.Sprintf("EnvironmentFile= names %s, which systemd cannot read (%v), so the service does not start", path, errors.Unwrap(err)),
+			c.add(Error, IDUnitEnvironmentFile, where, fmt.Sprintf("EnvironmentFile= names %s, which systemd cannot read (%v), so the service does not start", path, errors.Unwrap(err)),
 				"create the file, or write EnvironmentFile=-PATH to make it optional")
 		}
 		return
@@ -313,7 +313,7 @@ func (c *checker) checkUnitEnvFile(o option) {
 	}
 	for _, f := range c.files {
 		if sameFile(f.path, path) {
-			c.add(Error, "unit.environmentfile", where,
+			c.add(Error, IDUnitEnvironmentFile, where,
 				fmt.Sprintf("EnvironmentFile= names %s, which runapp refuses (see its problems): systemd would read those lines otherwise than bash and runapp do", f.name),
 				"fix the lines; since runapp reads the file itself, remove EnvironmentFile= unless ExecStartPre= needs the variables")
 			return
@@ -323,7 +323,7 @@ func (c *checker) checkUnitEnvFile(o option) {
 	for _, p := range ef.Problems {
 		lines = append(lines, strconv.Itoa(p.Line))
 	}
-	c.add(Error, "unit.environmentfile", where,
+	c.add(Error, IDUnitEnvironmentFile, where,
 		fmt.Sprintf("EnvironmentFile= names %s, which systemd and bash read differently (line %s; runapp check --env-file %s says how)", path, strings.Join(lines, ", "), path),
 		"write the lines as runapp accepts them: then every reader gets the same values")
 }
@@ -336,7 +336,7 @@ func (c *checker) checkExecStart(v string, line int) {
 		return
 	}
 	if _, err := os.Stat(prog); err != nil {
-		c.add(Error, "unit.execstart", c.unit.where(line),
+		c.add(Error, IDUnitExecStart, c.unit.where(line),
 			fmt.Sprintf("ExecStart= runs %s, which does not exist: systemd says 203/EXEC", prog),
 			"install it there, or fix the path")
 		return
@@ -353,7 +353,7 @@ func (c *checker) checkExecStart(v string, line int) {
 	if cmdLine == 0 || last == "exec" || strings.HasPrefix(last, "exec ") || strings.HasPrefix(last, "exec\t") {
 		return
 	}
-	c.add(Error, "unit.execstart", c.unit.where(line),
+	c.add(Error, IDUnitExecStart, c.unit.where(line),
 		fmt.Sprintf("ExecStart= runs %s, a shell script whose last command (line %d) is not exec'd: the shell stays the main process, so SIGTERM and SIGHUP from systemd reach the shell instead of gunicorn, and a READY=1 from gunicorn is not from the main PID", prog, cmdLine),
 		"write exec before that command; or let runapp replace the script (runapp unit prints the unit)")
 }

@@ -76,14 +76,14 @@ func (c *checker) checkVenv() {
 	py := filepath.Join(dir, "bin", "python")
 	if target := danglingLink(py); target != "" {
 		c.pyBroke = true
-		c.add(Error, "venv.python", py,
+		c.add(Error, IDVenvPython, py,
 			fmt.Sprintf("%s links to %s, which does not exist: the Python this virtualenv was made with was removed or moved", py, target),
 			rebuild(dir))
 		return
 	}
 	if c.venvErr != nil {
 		msg, fix, _ := strings.Cut(c.venvErr.Error(), "; ")
-		c.add(Error, "venv.missing", where, msg, fix)
+		c.add(Error, IDVenvMissing, where, msg, fix)
 		return
 	}
 	if c.plan.Venv == "" {
@@ -91,7 +91,7 @@ func (c *checker) checkVenv() {
 	}
 	if out, err := c.runPython(py, "-c", "pass"); err != nil {
 		c.pyBroke = true
-		c.add(Error, "venv.python", py, fmt.Sprintf("%s does not run%s: %v%s", py, c.asUser(), err, out), rebuild(dir))
+		c.add(Error, IDVenvPython, py, fmt.Sprintf("%s does not run%s: %v%s", py, c.asUser(), err, out), rebuild(dir))
 	}
 	c.checkVenvVar()
 }
@@ -123,7 +123,7 @@ func (c *checker) checkVenvVar() {
 	if sameFile(path, c.plan.Venv) {
 		return
 	}
-	c.add(Warning, "venv.mismatch", fmt.Sprintf("%s:%d", file.name, e.Line),
+	c.add(Warning, IDVenvMismatch, fmt.Sprintf("%s:%d", file.name, e.Line),
 		fmt.Sprintf("VIRTUAL_ENV names another directory than the virtualenv given by --venv (%s), which runapp uses and sets VIRTUAL_ENV to", c.plan.Venv),
 		fmt.Sprintf("remove the line, or set it to %s", c.plan.Venv))
 }
