@@ -68,6 +68,10 @@ type Options struct {
 	Import bool
 	// Timeout bounds each Python run; default 10 seconds.
 	Timeout time.Duration
+	// NoSignalEntry says that the running runapp lacks the entry point that
+	// records its start signal state (startsig.Captured is false), so the
+	// server it execs would not get that state: a warning.
+	NoSignalEntry bool
 }
 
 // Run runs every check and reports what it found. It changes nothing; it
@@ -117,6 +121,7 @@ func (c *checker) add(sev Severity, check, where, msg, fix string) {
 }
 
 func (c *checker) run() {
+	c.checkRunapp()
 	c.loadUnit()
 	c.loadUser()
 	if fi, err := os.Stat(c.dir); err == nil && fi.IsDir() {

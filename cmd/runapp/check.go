@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/runapp/runapp/check"
+	"github.com/runapp/runapp/internal/startsig"
 	"github.com/runapp/runapp/launcher"
 )
 
@@ -87,6 +88,7 @@ func runCheck(fs *flag.FlagSet, cfg *launcher.Config, opts check.Options, format
 	}
 	opts.Config = *cfg
 	opts.Environ = os.Environ()
+	opts.NoSignalEntry = !captured()
 	report := check.Run(opts)
 	write := report.WriteText
 	if format == "json" {
@@ -100,6 +102,10 @@ func runCheck(fs *flag.FlagSet, cfg *launcher.Config, opts check.Options, format
 	}
 	return nil
 }
+
+// captured is startsig.Captured, which the tests replace: the test binary,
+// which plays runapp, is built without the entry point.
+var captured = startsig.Captured
 
 // commonGiven says whether any flag of the configuration was given.
 func commonGiven(fs *flag.FlagSet) bool {

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -82,7 +83,10 @@ var versionCommand = &command{
 	declare: func(*flag.FlagSet, *launcher.Config) runFunc {
 		return func(_ []string, stdout, _ io.Writer) error {
 			fmt.Fprintf(stdout, "runapp %s\n", version)
-			if !startsig.Captured() {
+			switch {
+			case !startsig.Supported():
+				fmt.Fprintf(stdout, "note: no entry point that records the start signal state on %s/%s yet: the program runapp execs will not get the ignored signals and signal mask runapp was started with\n", runtime.GOOS, runtime.GOARCH)
+			case !startsig.Captured():
 				fmt.Fprintf(stdout, "note: built without %q: the program runapp execs will not get the ignored signals and signal mask runapp was started with (use make build)\n", startsig.EntryFlag)
 			}
 			return nil

@@ -24,6 +24,11 @@ import (
 func TestMain(m *testing.M) {
 	if os.Getenv("RUNAPP_TEST_MAIN") == "1" {
 		os.Unsetenv("RUNAPP_TEST_MAIN")
+		// Play a runapp built with its entry point (make build), unless
+		// told otherwise.
+		uncaptured := os.Getenv("RUNAPP_TEST_UNCAPTURED") == "1"
+		os.Unsetenv("RUNAPP_TEST_UNCAPTURED")
+		captured = func() bool { return !uncaptured }
 		main()
 	}
 	os.Exit(m.Run())
