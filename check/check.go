@@ -154,11 +154,8 @@ func (c *checker) inspect() bool {
 			cfg.EnvFiles = append(cfg.EnvFiles, f.name)
 		}
 	}
-	if len(cfg.EnvFiles) == 0 {
-		// An empty list means the default .env; this is an empty file
-		// instead, which applies nothing.
-		cfg.EnvFiles = []string{"-/dev/null"}
-	}
+	// An empty list would mean the default .env.
+	cfg.NoEnvFiles = len(cfg.EnvFiles) == 0
 	plan, failures := launcher.Inspect(cfg, c.opts.Environ)
 	c.plan = plan
 	for _, f := range failures {

@@ -157,9 +157,12 @@ func build(cfg *Config, environ []string, keepGoing bool) (*Plan, []Failure) {
 	if err != nil {
 		return nil, []Failure{{StepAppDir, err}}
 	}
-	files, err := readFiles(appDir, cfg.EnvFiles)
-	if err != nil && stop(StepEnvFiles, err) {
-		return nil, failures
+	var files []envFile
+	if !cfg.NoEnvFiles {
+		files, err = readFiles(appDir, cfg.EnvFiles)
+		if err != nil && stop(StepEnvFiles, err) {
+			return nil, failures
+		}
 	}
 	env := applyFiles(environ, files)
 	p := &Plan{Dir: appDir}

@@ -340,3 +340,19 @@ func TestEnvFiles(t *testing.T) {
 		assert.Equal(t, tt.want, EnvFiles("/srv/app", tt.names), "%q", tt.names)
 	}
 }
+
+// NoEnvFiles reads no file at all: not the default .env, not one named.
+func TestBuildNoEnvFiles(t *testing.T) {
+	dir := app(t, ".env", "A=file\n", "other.env", "B=x\n", "venv:.venv", "", "src/project/wsgi.py", "")
+	for _, names := range [][]string{nil, {"other.env", "missing.env"}} {
+		p, err := Build(Config{AppDir: dir, EnvFiles: names, NoEnvFiles: true}, []string{"A=inherited"})
+		require.NoError(t, err)
+		assert.Equal(t, "inherited", value(t, p, "A"))
+		_, ok := p.Lookup("B")
+		assert.False(t, ok)
+	}
+	// An empty list is the default .env.
+	p, err := Build(Config{AppDir: dir, EnvFiles: []string{}}, nil)
+	require.NoError(t, err)
+	assert.Equal(t, "file", value(t, p, "A"))
+}
