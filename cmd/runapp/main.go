@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/coreos/go-systemd/v22/daemon"
 	"golang.org/x/sys/unix"
 
 	"github.com/runapp/runapp/internal/startsig"
@@ -155,8 +156,8 @@ func report(err error, stderr *os.File) {
 		status += fmt.Sprintf(" (and %d more, see the journal)", len(lines)-1)
 	}
 	// Best effort: there is nothing left to tell if systemd can't be told.
-	// The variable stays set, and READY=1 is gunicorn's to send.
-	_ = notify("STATUS=" + status)
+	// READY=1 is gunicorn's to send.
+	_, _ = daemon.SdNotify(false, "STATUS="+status)
 }
 
 // toJournal says whether f is the stream JOURNAL_STREAM names.

@@ -197,21 +197,30 @@ func TestJournalPriorityPrefix(t *testing.T) {
 	}
 }
 
+// TestNotifyStatusOnFailure: runapp tells systemd why it failed, in the
+// unit's status text, on a path socket and an abstract one, and sends
+// nothing else (never READY=1).
 func TestNotifyStatusOnFailure(t *testing.T) {
 	dir := appDir(t, "A=1\nB="+secret+"`x`\n")
-	sock := testenv.ListenNotify(t, filepath.Join(t.TempDir(), "notify"))
+	for name, addr := range map[string]string{
+		"path":     filepath.Join(t.TempDir(), "notify"),
+		"abstract": fmt.Sprintf("@runapp-test/%d/status", os.Getpid()),
+	} {
+		t.Run(name, func(t *testing.T) {
+			sock := testenv.ListenNotify(t, addr)
+			r := runapp(t, []string{"NOTIFY_SOCKET=" + sock.Addr}, "--app-dir", dir)
+			assert.Equal(t, launcher.ExitConfig, r.code)
 
-	r := runapp(t, []string{"NOTIFY_SOCKET=" + sock.Addr}, "--app-dir", dir)
-	assert.Equal(t, launcher.ExitConfig, r.code)
+			n, ok := sock.Receive(t, 5*time.Second)
+			require.True(t, ok, "no STATUS= on NOTIFY_SOCKET")
+			assert.NotEqual(t, os.Getpid(), n.PID, "sent by the test, not runapp")
+			assert.True(t, strings.HasPrefix(n.Msg, "STATUS=runapp: "+filepath.Join(dir, ".env")+":2: B:"), "got %q", n.Msg)
+			assert.NotContains(t, n.Msg, "READY=1")
+			assert.NotContains(t, n.Msg, secret)
 
-	n, ok := sock.Receive(t, 5*time.Second)
-	require.True(t, ok, "no STATUS= on NOTIFY_SOCKET")
-	assert.NotEqual(t, os.Getpid(), n.PID, "sent by the test, not runapp")
-	assert.True(t, strings.HasPrefix(n.Msg, "STATUS=runapp: "+filepath.Join(dir, ".env")+":2: B:"), "got %q", n.Msg)
-	assert.NotContains(t, n.Msg, "READY=1")
-	assert.NotContains(t, n.Msg, secret)
-
-	// Nothing else was sent: in particular never READY=1.
-	_, more := sock.Receive(t, 100*time.Millisecond)
-	assert.False(t, more)
+			// Nothing else was sent: in particular never READY=1.
+			_, more := sock.Receive(t, 100*time.Millisecond)
+			assert.False(t, more)
+		})
+	}
 }
