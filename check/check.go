@@ -99,27 +99,39 @@ type checker struct {
 	user    *account  // nil when no service user is known
 	files   []*envFile
 	plan    *launcher.Plan
-	pyBroke bool // the virtualenv's python does not run: reported once
-	// programErr is launcher's reason the program cannot run, for when
-	// checkServer finds none of its own.
-	programErr error
-	// venvErr is launcher's reason the virtualenv cannot be used.
-	venvErr error
-	// appReported: launcher found no WSGI module to run, and said so.
+	pyBroke bool // checkVenv: the virtualenv's python does not run, reported once
+	// The fields above and below carry what one check learns to the later
+	// ones that need it: each is written by the check named, which run
+	// runs before the checks that read it.
+
+	// appReported (inspect): launcher found no WSGI module to run, and
+	// said so; gunicorn's checks do not say it again.
 	appReported bool
 	// blocked are the directories the service user cannot pass, reported
-	// once each; noChdir: the app directory is one of them.
+	// once each (access); noChdir (checkAppDir): the app directory is one
+	// of them, so Python is not run as the service user.
 	blocked map[string]bool
 	noChdir bool
-	// versionUnknown: gunicorn did not tell its version, on which the
-	// unit's Type= depends.
+	// versionUnknown (checkUnit, before comparing): gunicorn did not tell
+	// its version, on which the unit's Type= depends.
 	versionUnknown bool
+}
+
+// leftOver is what building the plan found that later checks report in
+// their own words, or fall back to.
+type leftOver struct {
+	venv    error // launcher's reason the virtualenv cannot be used: checkVenv
+	program error // launcher's reason the program cannot run: checkServer
 }
 
 func (c *checker) add(sev Severity, check, where, msg, fix string) {
 	c.problems = append(c.problems, Problem{sev, check, where, msg, fix})
 }
 
+// run runs the checks in the order their findings are needed: the unit
+// and the user first (the unit may name the user; access checks need the
+// user), the app directory and env files before the plan (the plan is
+// built from the accepted files only), then what the plan names.
 func (c *checker) run() {
 	c.checkRunapp()
 	c.loadUnit()
@@ -130,12 +142,14 @@ func (c *checker) run() {
 		c.checkAppDir()
 		c.checkEnvFiles()
 	}
-	if !c.inspect() {
+	left, ok := c.inspect()
+	if !ok {
 		return
 	}
-	c.checkVenv()
+	c.checkVenv(left.venv)
+	venvBroken := c.pyBroke || left.venv != nil
 	c.checkPythonPath()
-	c.checkServer()
+	c.checkServer(left.program, venvBroken)
 	if c.isGunicorn() {
 		c.checkGunicorn()
 	}
@@ -145,8 +159,10 @@ func (c *checker) run() {
 }
 
 // inspect builds the plan from the accepted env files only, so that one
-// refused file (already reported) does not hide what the others set.
-func (c *checker) inspect() bool {
+// refused file (already reported) does not hide what the others set. It
+// reports what it can and returns the rest; ok is false when there is no
+// plan to check.
+func (c *checker) inspect() (left leftOver, ok bool) {
 	cfg := c.opts.Config
 	cfg.EnvFiles = nil
 	for _, f := range c.files {
@@ -159,14 +175,14 @@ func (c *checker) inspect() bool {
 	plan, failures := launcher.Inspect(cfg, c.opts.Environ)
 	c.plan = plan
 	for _, f := range failures {
-		c.failure(f)
+		c.failure(f, &left)
 	}
-	return plan != nil
+	return left, plan != nil
 }
 
 // failure reports what stopped one step of the plan, in launcher's words,
 // unless a check of its own says it better.
-func (c *checker) failure(f launcher.Failure) {
+func (c *checker) failure(f launcher.Failure, left *leftOver) {
 	msg, fix, _ := strings.Cut(f.Err.Error(), "; ")
 	where := ""
 	check := string(f.Step)
@@ -180,7 +196,7 @@ func (c *checker) failure(f launcher.Failure) {
 		// Every file was read and parsed already; reported there.
 		return
 	case launcher.StepVenv:
-		c.venvErr = f.Err // checkVenv says it, or why more precisely
+		left.venv = f.Err // checkVenv says it, or why more precisely
 		return
 	case launcher.StepPythonPath:
 		check, where = IDPythonPathMissing, "--pythonpath"
@@ -188,7 +204,7 @@ func (c *checker) failure(f launcher.Failure) {
 			fix = "create the directory, or drop the flag"
 		}
 	case launcher.StepProgram:
-		c.programErr = f.Err // checkServer says why, or falls back to this
+		left.program = f.Err // checkServer says why, or falls back to this
 		return
 	case launcher.StepApp:
 		check, where = IDAppDetect, "SERVER-ARGS"

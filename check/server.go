@@ -10,11 +10,13 @@ import (
 )
 
 // checkServer: the server is found, the service user may run it, and its
-// #! interpreter exists and runs.
-func (c *checker) checkServer() {
+// #! interpreter exists and runs. programErr is launcher's reason the
+// program cannot run, for when checkServer finds none of its own;
+// venvBroken: a virtualenv is named or found but unusable, reported already.
+func (c *checker) checkServer(programErr error, venvBroken bool) {
 	prog := c.plan.Program
 	if prog == "" {
-		if c.programErr == nil || c.venvBroken() {
+		if programErr == nil || venvBroken {
 			return // not found, likely for want of the virtualenv: reported
 		}
 		where := "--server"
@@ -22,10 +24,10 @@ func (c *checker) checkServer() {
 			where = "PATH"
 		}
 		check := IDServerNotFound
-		if launcher.ExitCode(c.programErr) == launcher.ExitCannotRun {
+		if launcher.ExitCode(programErr) == launcher.ExitCannotRun {
 			check = IDServerRun
 		}
-		msg, fix, _ := strings.Cut(c.programErr.Error(), "; ")
+		msg, fix, _ := strings.Cut(programErr.Error(), "; ")
 		c.add(Error, check, where, msg, fix)
 		return
 	}
@@ -36,15 +38,10 @@ func (c *checker) checkServer() {
 	if interp, arg, err := launcher.Shebang(prog); err == nil && interp != "" {
 		found = c.checkInterpreter(prog, interp, arg) || found
 	}
-	if !found && c.programErr != nil {
-		msg, fix, _ := strings.Cut(c.programErr.Error(), "; ")
+	if !found && programErr != nil {
+		msg, fix, _ := strings.Cut(programErr.Error(), "; ")
 		c.add(Error, IDServerRun, prog, msg, fix)
 	}
-}
-
-// venvBroken says whether a virtualenv is named or found but unusable.
-func (c *checker) venvBroken() bool {
-	return c.pyBroke || c.venvErr != nil
 }
 
 // checkInterpreter reports what is wrong with the #! line of prog, and

@@ -67,8 +67,9 @@ func (c *checker) venvVar() string {
 }
 
 // checkVenv: the virtualenv exists, its Python runs, and VIRTUAL_ENV in
-// the env files names it.
-func (c *checker) checkVenv() {
+// the env files names it. venvErr is launcher's reason the virtualenv
+// cannot be used, if any.
+func (c *checker) checkVenv(venvErr error) {
 	dir, where := c.venvCandidate()
 	if dir == "" {
 		return
@@ -81,8 +82,8 @@ func (c *checker) checkVenv() {
 			rebuild(dir))
 		return
 	}
-	if c.venvErr != nil {
-		msg, fix, _ := strings.Cut(c.venvErr.Error(), "; ")
+	if venvErr != nil {
+		msg, fix, _ := strings.Cut(venvErr.Error(), "; ")
 		c.add(Error, IDVenvMissing, where, msg, fix)
 		return
 	}
