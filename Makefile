@@ -1,10 +1,12 @@
 # runapp: the last step between systemd and a Python web app.
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# The commit runapp version reports (go's own -buildvcs misses a worktree).
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
 GO      ?= go
 BIN     ?= bin/runapp
 # -E: the entry point that records the signal state the runtime changes
 # (internal/startsig).
-LDFLAGS := -s -w -X main.version=$(VERSION) -E github.com/runapp/runapp/internal/startsig.entry
+LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -E github.com/runapp/runapp/internal/startsig.entry
 PYTHON  ?= /usr/bin/python3
 
 .PHONY: all build test e2e lint bench fuzz demo clean help

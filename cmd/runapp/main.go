@@ -77,7 +77,7 @@ func runVersion(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return usageErr("version takes no arguments")
 	}
-	fmt.Fprintf(stdout, "runapp %s\n", version)
+	writeVersion(stdout)
 	if !startsig.Captured() {
 		fmt.Fprintf(stdout, "note: built without %q: the program runapp execs will not get the ignored signals and signal mask runapp was started with (use make build)\n", startsig.EntryFlag)
 	}
