@@ -9,15 +9,37 @@ BIN     ?= bin/runapp
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -E github.com/runapp/runapp/internal/startsig.entry
 PYTHON  ?= /usr/bin/python3
 
-.PHONY: all build test e2e lint bench fuzz demo clean help
+# Where make install puts things (DESTDIR is prepended, for staging).
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+# Every file make install installs, as MODE:SOURCE:DESTINATION; make
+# uninstall removes exactly these, and make deb packages them. The man page
+# and the completions will each be one more line, e.g.
+#   INSTALLS += 0644:man/runapp.1:$(MANDIR)/man1/runapp.1
+INSTALLS = 0755:$(BIN):$(BINDIR)/runapp
+
+.PHONY: all build install uninstall test e2e lint bench fuzz demo clean help
 
 all: build
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
 build: ## static, version-stamped binary in bin/runapp
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/runapp
+
+install: build ## install into PREFIX (/usr/local); DESTDIR=DIR stages it under DIR
+	@for f in $(INSTALLS); do set -- $$(echo "$$f" | tr : ' '); \
+		echo "install -D -m $$1 $$2 $(DESTDIR)$$3"; \
+		install -D -m "$$1" "$$2" "$(DESTDIR)$$3" || exit; \
+	done
+
+uninstall: ## remove exactly what make install installed
+	@for f in $(INSTALLS); do set -- $$(echo "$$f" | tr : ' '); \
+		echo "rm -f $(DESTDIR)$$3"; rm -f "$(DESTDIR)$$3" || exit; \
+	done
 
 test: ## every test: unit, differential, integration and end-to-end
 	scripts/deps test
