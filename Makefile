@@ -9,6 +9,10 @@ BIN     ?= bin/runapp
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -E github.com/runapp/runapp/internal/startsig.entry
 PYTHON  ?= /usr/bin/python3
 
+# The platforms make deb and make release build for (Debian's names are Go's).
+ARCHES  ?= amd64 arm64
+DIST    ?= dist
+
 # Where make install puts things (DESTDIR is prepended, for staging).
 PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
@@ -20,7 +24,7 @@ BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 #   INSTALLS += 0644:man/runapp.1:$(MANDIR)/man1/runapp.1
 INSTALLS = 0755:$(BIN):$(BINDIR)/runapp
 
-.PHONY: all build install uninstall test e2e lint bench fuzz demo clean help
+.PHONY: all build install uninstall deb release test e2e lint bench fuzz demo clean help
 
 all: build
 
@@ -40,6 +44,15 @@ uninstall: ## remove exactly what make install installed
 	@for f in $(INSTALLS); do set -- $$(echo "$$f" | tr : ' '); \
 		echo "rm -f $(DESTDIR)$$3"; rm -f "$(DESTDIR)$$3" || exit; \
 	done
+
+deb: ## Debian packages $(DIST)/runapp_VERSION_ARCH.deb for amd64 and arm64 (packaging/mkdeb)
+	@for a in $(ARCHES); do DIST=$(DIST) MAKE=$(MAKE) packaging/mkdeb $$a || exit; done
+
+release: ## the static binary, the .deb and SHA256SUMS for linux/amd64 and linux/arm64 in dist/
+	rm -rf $(DIST)
+	@$(MAKE) -s deb
+	cd $(DIST) && sha256sum runapp-linux-* runapp_*.deb >SHA256SUMS
+	@cat $(DIST)/SHA256SUMS
 
 test: ## every test: unit, differential, integration and end-to-end
 	scripts/deps test
@@ -71,4 +84,4 @@ demo: build ## serve the example Django app through runapp on http://127.0.0.1:8
 	$(BIN) --app-dir example -- --bind 127.0.0.1:8000 project.wsgi
 
 clean: ## remove what the build made
-	rm -rf bin example/.venv
+	rm -rf bin $(DIST) example/.venv
