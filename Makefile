@@ -24,7 +24,7 @@ BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 #   INSTALLS += 0644:man/runapp.1:$(MANDIR)/man1/runapp.1
 INSTALLS = 0755:$(BIN):$(BINDIR)/runapp
 
-.PHONY: all build install uninstall deb release test e2e lint bench fuzz demo clean help
+.PHONY: all build install uninstall deb release test test-arm64 e2e lint bench fuzz demo clean help
 
 all: build
 
@@ -54,9 +54,19 @@ release: ## the static binary, the .deb and SHA256SUMS for linux/amd64 and linux
 	cd $(DIST) && sha256sum runapp-linux-* runapp_*.deb >SHA256SUMS
 	@cat $(DIST)/SHA256SUMS
 
-test: ## every test: unit, differential, integration and end-to-end
+test: ## every test: unit, differential, integration and end-to-end, and the arm64 ones
 	scripts/deps test
 	$(GO) test -count=1 -timeout 60m ./...
+	@$(MAKE) -s test-arm64
+
+# The packages whose tests are about this machine rather than the code: the
+# integration suite (it runs arm64 runapp under qemu itself, where that
+# shows something: see TestSignalDisposition), the packaging and the bench.
+ARM64_SKIP = /integration$$|/packaging$$|/bench
+
+test-arm64: ## the unit and differential tests built for arm64, run under qemu-user
+	scripts/deps test
+	GOARCH=arm64 $(GO) test -count=1 -timeout 30m -exec qemu-aarch64-static $$($(GO) list ./... | grep -Ev '$(ARM64_SKIP)')
 
 e2e: ## only the end-to-end tests under a booted systemd
 	scripts/deps test
