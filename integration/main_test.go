@@ -123,6 +123,24 @@ func needRunappArm64(t testing.TB) []string {
 	return []string{qemu, arm64Bin}
 }
 
+// needDeb builds runapp's Debian package for this machine with make deb,
+// and returns its path; a failure fails the test.
+func needDeb(t testing.TB) string {
+	t.Helper()
+	dist := filepath.Join(tmpDir, "dist")
+	cmd := exec.Command("make", "-s", "deb", "ARCHES="+runtime.GOARCH, "DIST="+dist)
+	cmd.Dir = repoRoot
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("make deb: %v\n%s", err, out)
+	}
+	debs, err := filepath.Glob(filepath.Join(dist, "runapp_*_"+runtime.GOARCH+".deb"))
+	if err != nil || len(debs) != 1 {
+		t.Fatalf("make deb made %v in %s (%v)\n%s", debs, dist, err, out)
+	}
+	return debs[0]
+}
+
 // needVenv returns the shared virtualenv, or skips the test without one.
 func needVenv(t testing.TB) string {
 	t.Helper()
