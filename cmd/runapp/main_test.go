@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
+	"github.com/runapp/runapp/envfile"
 	"github.com/runapp/runapp/internal/testenv"
 	"github.com/runapp/runapp/launcher"
 )
@@ -207,4 +208,44 @@ func TestNotifyStatusOnFailure(t *testing.T) {
 	// Nothing else was sent: in particular never READY=1.
 	_, more := sock.Receive(t, 100*time.Millisecond)
 	assert.False(t, more)
+}
+
+// TestEnvShowValuesRoundTrip: with --show-values the environment lines are
+// an env file runapp reads back to the plan's values; a value no env file
+// can hold is left out, with a comment, and no line is refused.
+func TestEnvShowValuesRoundTrip(t *testing.T) {
+	dir := appDir(t, "SECRET_KEY='"+secret+" $x'\nQ=\"it's\"\nM='a\nb'\n")
+	inherited := map[string]string{
+		"PLAIN":  "x",
+		"SPACE":  "a b # c",
+		"QUOTES": `it's "q" \ $5`, // bash, systemd and runapp alike, not the dotenv readers
+		"EXPAND": "${HOME}",
+		"CTRL":   "a\x01b", // no env file holds it
+		"TRAIL":  `x\`,
+	}
+	var env []string
+	for k, v := range inherited {
+		env = append(env, k+"="+v)
+	}
+	r := runapp(t, env, "env", "--show-values", "--app-dir", dir)
+	require.Equal(t, 0, r.code, r.stderr)
+	_, lines, ok := strings.Cut(r.stdout, "environment:\n")
+	require.True(t, ok, r.stdout)
+	f, err := envfile.Parse("env-output", []byte(lines))
+	require.NoError(t, err, "runapp refuses what env --show-values calls an env file:\n%s", lines)
+	got := map[string]string{}
+	for _, e := range f.Entries {
+		got[e.Name] = e.Value
+	}
+	want := map[string]string{"SECRET_KEY": secret + " $x", "Q": "it's", "M": "a\nb"}
+	for k, v := range inherited {
+		want[k] = v
+	}
+	delete(want, "CTRL")
+	for k, v := range want {
+		assert.Equal(t, v, got[k], k)
+	}
+	assert.NotContains(t, got, "CTRL")
+	assert.Contains(t, lines, "# CTRL is left out: ")
+	assert.Contains(t, lines, "# QUOTES: python-dotenv or compose would read this value otherwise")
 }
