@@ -159,6 +159,14 @@ func (c *checker) inspect() bool {
 	for _, f := range failures {
 		c.failure(f)
 	}
+	if plan != nil {
+		if err := plan.CheckSize(); err != nil {
+			// The limit execve puts on the environment (E2BIG), as serve
+			// and env report it.
+			msg, fix, _ := strings.Cut(err.Error(), "; ")
+			c.add(Error, "env.size", "environment", msg, fix)
+		}
+	}
 	return plan != nil
 }
 

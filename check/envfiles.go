@@ -27,7 +27,8 @@ func (c *checker) checkEnvFiles() {
 		name, path := ref.Name, ref.Path
 		f := &envFile{name: name, path: path}
 		c.files = append(c.files, f)
-		data, err := os.ReadFile(path)
+		// The reading limits serve applies: no FIFO or device, no huge file.
+		data, err := envfile.ReadBytes(path)
 		if errors.Is(err, fs.ErrNotExist) {
 			if !ref.Optional {
 				c.add(Error, "envfile.missing", name, "env file does not exist",

@@ -298,7 +298,7 @@ func (c *checker) checkUnitEnvFile(o option) {
 		return // a specifier, or a path systemd refuses itself
 	}
 	where := c.unit.where(o.line)
-	data, err := os.ReadFile(path)
+	data, err := envfile.ReadBytes(path)
 	if err != nil {
 		if !optional || !errors.Is(err, fs.ErrNotExist) {
 			c.add(Error, "unit.environmentfile", where, fmt.Sprintf("EnvironmentFile= names %s, which systemd cannot read (%v), so the service does not start", path, errors.Unwrap(err)),

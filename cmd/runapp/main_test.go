@@ -249,3 +249,25 @@ func TestEnvShowValuesRoundTrip(t *testing.T) {
 	assert.Contains(t, lines, "# CTRL is left out: ")
 	assert.Contains(t, lines, "# QUOTES: python-dotenv or compose would read this value otherwise")
 }
+
+// TestEnvironmentTooLarge: an environment execve would refuse (E2BIG) stops
+// serve, env and check with exit 78, the sizes and the file to blame. The
+// stack limit is lowered to 1 MiB, which lets execve pass 256 KiB.
+func TestEnvironmentTooLarge(t *testing.T) {
+	bash := testenv.LookPath(t, "bash")
+	var env strings.Builder
+	for i := range 3 {
+		fmt.Fprintf(&env, "BIG%d=%s\n", i, strings.Repeat("x", 100<<10))
+	}
+	dir := appDir(t, env.String())
+	for _, args := range [][]string{{"--app-dir", dir}, {"env", "--app-dir", dir}} {
+		cmd := exec.Command(bash, append([]string{"-c", `ulimit -s 1024 && exec "$0" "$@"`, os.Args[0]}, args...)...)
+		cmd.Env = []string{"RUNAPP_TEST_MAIN=1", "PATH=/usr/bin:/bin"}
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		require.ErrorAs(t, err, &ee, "%s", out)
+		assert.Equal(t, 78, ee.ExitCode(), "%s", out)
+		assert.Contains(t, string(out), "Linux passes at most 256 KiB to a program")
+		assert.Contains(t, string(out), ".env sets 300 KiB of it", "%s", out)
+	}
+}
