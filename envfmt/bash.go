@@ -138,6 +138,8 @@ func (b *bashReader) word() (value, fail, ask string) {
 	for b.pos < len(b.text) {
 		c := b.text[b.pos]
 		switch c {
+		case 0: // bash drops NUL bytes as it reads
+			b.pos++
 		case ' ', '\t', '\n', ';', '&', '|', '<', '>', '(', ')':
 			if c == '(' && b.pos == begin {
 				note("bash reads NAME=( as an array", "")
@@ -160,7 +162,7 @@ func (b *bashReader) word() (value, fail, ask string) {
 				note("bash fails: the single quote is never closed", "")
 				return v.String(), fail, ask
 			}
-			v.WriteString(b.text[b.pos+1 : b.pos+1+e])
+			v.WriteString(strings.ReplaceAll(b.text[b.pos+1:b.pos+1+e], "\x00", ""))
 			b.pos += e + 2
 		case '"':
 			b.pos++
@@ -168,6 +170,8 @@ func (b *bashReader) word() (value, fail, ask string) {
 			for b.pos < len(b.text) && !closed {
 				d := b.text[b.pos]
 				switch d {
+				case 0:
+					b.pos++
 				case '"':
 					closed = true
 					b.pos++

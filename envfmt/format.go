@@ -133,19 +133,39 @@ func (f *formatter) format() {
 		end := line
 		for r := range nReaders {
 			for _, rd := range at[r] {
-				end = max(end, f.lines.line(max(rd.end, rd.start)))
+				end = max(end, f.endLine(rd))
 			}
 		}
-		f.statement(line, end, at)
 		// A reader that starts a statement inside this one reads the
-		// lines otherwise.
+		// lines otherwise: ask, never drop a line.
+		inside := 0
 		for r := range nReaders {
 			for f.next[r] < len(f.read[r]) && f.lines.line(f.read[r][f.next[r]].start) <= end {
+				if inside == 0 {
+					inside = f.lines.line(f.read[r][f.next[r]].start)
+				}
 				f.next[r]++
 			}
 		}
+		if inside != 0 {
+			f.ask(line, "", fmt.Sprintf("the readers disagree where the statement ends (one reads line %d as a statement of its own, another as part of this one); quote the value so that it ends on its line", inside), nil)
+		} else {
+			f.statement(line, end, at)
+		}
 		line = end + 1
 	}
+}
+
+// endLine is the last line of rd's statement, its newline not counted.
+func (f *formatter) endLine(rd reading) int {
+	e := min(rd.end, len(f.text))
+	for e > rd.start && f.text[e-1] == '\n' {
+		e--
+	}
+	if e > rd.start {
+		e--
+	}
+	return f.lines.line(max(e, rd.start))
 }
 
 // lineText is line's text, without its newline.
@@ -241,7 +261,7 @@ func (f *formatter) statement(line, end int, at [nReaders][]reading) {
 	same := true
 	for _, v := range values[1:] {
 		if v.rd.name != values[0].rd.name || v.rd.value != values[0].rd.value ||
-			f.lines.line(v.rd.end) != f.lines.line(values[0].rd.end) {
+			f.endLine(v.rd) != f.endLine(values[0].rd) {
 			same = false
 		}
 	}
@@ -252,7 +272,7 @@ func (f *formatter) statement(line, end int, at [nReaders][]reading) {
 				from = append(from, v.r)
 			}
 		}
-		f.ask(line, name, describe(values, func(rd reading) int { return f.lines.line(rd.end) })+"; say which is meant with --from, or write the value in single quotes", from)
+		f.ask(line, name, describe(values, f.endLine)+"; say which is meant with --from, or write the value in single quotes", from)
 		return
 	}
 	agreed = &values[0].rd

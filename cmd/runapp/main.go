@@ -40,6 +40,7 @@ func init() {
 		"unit":    {runUnit, "print the systemd service (and socket) unit"},
 		"version": {runVersion, "print the version"},
 		"check":   {runCheck, "find misconfigurations before systemd does"},
+		"fmt":     {runFmt, "rewrite env files in the form every reader reads alike"},
 		"help":    {runHelp, "print this help"},
 	}
 }
