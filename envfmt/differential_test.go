@@ -88,10 +88,10 @@ func modelVars(r Reader, text string) (map[string]string, bool) {
 }
 
 type outcome struct {
-	in       input
-	from     *Reader
-	out      []byte
-	err      error
+	in   input
+	from *Reader
+	out  []byte
+	err  error
 }
 
 // differential runs fmt on every input (and, where it asks, with each
@@ -299,7 +299,9 @@ func TestCorpusReport(t *testing.T) {
 	t.Logf("  asked about (exit 78):           %d (of which %d convert with some --from)", askedFiles, fromHelps)
 	t.Logf("  refused as not env files:        %d", notEnv)
 	keys := slices.Collect(maps.Keys(reasons))
-	sort.Slice(keys, func(i, j int) bool { return reasons[keys[i]] > reasons[keys[j]] || reasons[keys[i]] == reasons[keys[j]] && keys[i] < keys[j] })
+	sort.Slice(keys, func(i, j int) bool {
+		return reasons[keys[i]] > reasons[keys[j]] || reasons[keys[i]] == reasons[keys[j]] && keys[i] < keys[j]
+	})
 	for _, k := range keys {
 		t.Logf("  %4d× %s", reasons[k], k)
 	}

@@ -90,7 +90,7 @@ type formatter struct {
 	read     [nReaders][]reading
 	next     [nReaders]int // index of each reader's next reading
 	out      strings.Builder
-	outFrom  []int            // input line of each output line
+	outFrom  []int           // input line of each output line
 	want     []envfile.Entry // what the output must read as, Line the input line
 	problems []Problem
 }
