@@ -238,7 +238,7 @@ func (b *bashReader) dollar(quoted bool) (value, fail, ask string) {
 	case isNameStart(c):
 		e := nameEnd(t, i)
 		b.pos = e
-		v, a := b.vars.lookup(Bash, t[i:e], "$"+t[i:e])
+		v, a := b.vars.lookup(Bash, t[i:e], "$NAME")
 		return v, "", a
 	case c == '{':
 		e := nameEnd(t, i+1)
@@ -250,7 +250,7 @@ func (b *bashReader) dollar(quoted bool) (value, fail, ask string) {
 		switch {
 		case e < len(t) && t[e] == '}':
 			b.pos = e + 1
-			v, a := b.vars.lookup(Bash, name, "${"+name+"}")
+			v, a := b.vars.lookup(Bash, name, "${NAME}")
 			return v, "", a
 		case strings.HasPrefix(t[e:], ":-") || strings.HasPrefix(t[e:], "-"):
 			colon := t[e] == ':'
@@ -268,7 +268,7 @@ func (b *bashReader) dollar(quoted bool) (value, fail, ask string) {
 			if strings.ContainsAny(word, "$`\\'\"{~") {
 				return "", "", "bash reads a default value fmt does not follow"
 			}
-			v, a := b.vars.lookup(Bash, name, "${"+name+"}")
+			v, a := b.vars.lookup(Bash, name, "${NAME}")
 			if a != "" {
 				return "", "", a
 			}
@@ -284,7 +284,7 @@ func (b *bashReader) dollar(quoted bool) (value, fail, ask string) {
 		return "", "bash runs the command in $(...)", ""
 	case c >= '0' && c <= '9' || strings.IndexByte("$?#@*!-", c) >= 0:
 		b.pos = i + 1
-		return "", "", "bash expands $" + string(c) + ", a special parameter of the shell"
+		return "", "", "bash expands a special parameter of the shell ($1, $$, $? and the like)"
 	case c == '\'' || c == '"':
 		if quoted {
 			b.pos = i

@@ -207,7 +207,7 @@ func (c *composeReader) substitute(s string) (value, fail, ask string) {
 			i += 2
 		case isNameStart(n):
 			e := nameEnd(s, i+1)
-			v, a := c.vars.lookup(Compose, s[i+1:e], "$"+s[i+1:e])
+			v, a := c.vars.lookup(Compose, s[i+1:e], "$NAME")
 			if a != "" && ask == "" {
 				ask = a
 			}
@@ -221,7 +221,7 @@ func (c *composeReader) substitute(s string) (value, fail, ask string) {
 			}
 			switch {
 			case e < len(s) && s[e] == '}':
-				v, a := c.vars.lookup(Compose, name, "${"+name+"}")
+				v, a := c.vars.lookup(Compose, name, "${NAME}")
 				if a != "" && ask == "" {
 					ask = a
 				}
@@ -241,7 +241,7 @@ func (c *composeReader) substitute(s string) (value, fail, ask string) {
 				if strings.ContainsAny(word, "${}") {
 					return "", "", "compose reads a default value fmt does not follow"
 				}
-				v, a := c.vars.lookup(Compose, name, "${"+name+"}")
+				v, a := c.vars.lookup(Compose, name, "${NAME}")
 				if a != "" {
 					if ask == "" {
 						ask = a

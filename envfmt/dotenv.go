@@ -213,12 +213,12 @@ func (d *dotenvReader) expand(value string, v vars) (string, string) {
 		switch {
 		case !ok:
 			if ask == "" {
-				ask = "python-dotenv expands ${" + name + "}, which the file does not set before this line: the value depends on the environment at start"
+				ask = "python-dotenv expands a ${NAME} reference to a variable the file does not set before this line, so the value depends on the environment at start"
 			}
 			return ""
 		case p == nil:
 			if ask == "" {
-				ask = "python-dotenv expands ${" + name + "}, set earlier by a line fmt asks about"
+				ask = "python-dotenv expands a ${NAME} reference to a variable set by a line fmt asks about"
 			}
 			return ""
 		}

@@ -88,14 +88,15 @@ func (v vars) set(r reading) {
 }
 
 // lookup returns the value of name set earlier in the file; ask says why
-// it cannot be decided.
+// it cannot be decided. form is "$NAME" or "${NAME}", named in the reason
+// without the name: a reference may be part of a secret.
 func (v vars) lookup(reader Reader, name, form string) (value, ask string) {
 	p, ok := v[name]
 	switch {
 	case !ok:
-		return "", reader.String() + " expands " + form + ", which the file does not set before this line: the value depends on the environment at start"
+		return "", reader.String() + " expands a " + form + " reference to a variable the file does not set before this line, so the value depends on the environment at start"
 	case p == nil:
-		return "", reader.String() + " expands " + form + ", set earlier by a line fmt asks about"
+		return "", reader.String() + " expands a " + form + " reference to a variable set by a line fmt asks about"
 	}
 	return *p, ""
 }
