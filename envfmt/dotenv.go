@@ -17,7 +17,7 @@ const (
 // other commands never need them.
 type dotenvRE struct {
 	multilineWhitespace, export, singleQuotedKey, unquotedKey, whitespace, equalSign,
-	singleQuotedValue, doubleQuotedValue, unquotedValue, comment, endOfLine, restOfLine,
+	unquotedValue, comment, endOfLine, restOfLine,
 	doubleQuoteEscapes, singleQuoteEscapes, inlineComment, posixVariable *regexp.Regexp
 }
 
@@ -30,8 +30,6 @@ func compileDotenv() *dotenvRE {
 		unquotedKey:         c(`([^=#` + pySpace + `]+)`),
 		whitespace:          c(`[` + pySpaceNoEOL + `]*`),
 		equalSign:           c(`(=[` + pySpaceNoEOL + `]*)`),
-		singleQuotedValue:   c(`'((?:\\'|[^'])*)'`),
-		doubleQuotedValue:   c(`"((?:\\"|[^"])*)"`),
 		unquotedValue:       c(`([^\r\n]*)`),
 		comment:             c(`(?:[` + pySpaceNoEOL + `]*#[^\r\n]*)?`),
 		endOfLine:           c(`[` + pySpaceNoEOL + `]*(?:\r\n|\n|\r|\z)`),
@@ -153,17 +151,17 @@ func (d *dotenvReader) value() (value, comment string, ok bool) {
 	rest := d.text[d.pos:]
 	switch {
 	case strings.HasPrefix(rest, "'"):
-		m, ok := d.read(d.re.singleQuotedValue)
+		v, ok := d.quoted('\'')
 		if !ok {
 			return "", "", false
 		}
-		return decodeEscapes(d.re.singleQuoteEscapes, m[1]), "", true
+		return decodeEscapes(d.re.singleQuoteEscapes, v), "", true
 	case strings.HasPrefix(rest, `"`):
-		m, ok := d.read(d.re.doubleQuotedValue)
+		v, ok := d.quoted('"')
 		if !ok {
 			return "", "", false
 		}
-		return decodeEscapes(d.re.doubleQuoteEscapes, m[1]), "", true
+		return decodeEscapes(d.re.doubleQuoteEscapes, v), "", true
 	case rest == "" || rest[0] == '\n' || rest[0] == '\r':
 		return "", "", true
 	}
@@ -175,6 +173,33 @@ func (d *dotenvReader) value() (value, comment string, ok bool) {
 		part = part[:loc[0]]
 	}
 	return strings.TrimRightFunc(part, isPySpace), comment, true
+}
+
+// quoted matches '((?:\\'|[^'])*)' (or the same with ") at d.pos as
+// Python's backtracking matcher does, in one pass: the greedy loop takes
+// \q as an escaped quote and stops at the first bare quote, which closes;
+// with none, backtracking gives back the last \q, whose quote closes. The
+// regexp itself, tried at every statement, scans to the end of the file
+// each time an unclosed quote is met: quadratic on a big file.
+func (d *dotenvReader) quoted(q byte) (string, bool) {
+	t := d.text
+	start := d.pos + 1
+	lastEscaped := -1
+	for i := start; i < len(t); i++ {
+		switch {
+		case t[i] == '\\' && i+1 < len(t) && t[i+1] == q:
+			lastEscaped = i + 1
+			i++
+		case t[i] == q:
+			d.pos = i + 1
+			return t[start:i], true
+		}
+	}
+	if lastEscaped < 0 {
+		return "", false
+	}
+	d.pos = lastEscaped + 1
+	return t[start:lastEscaped], true
 }
 
 // decodeEscapes is codecs.decode(match, 'unicode-escape') on each match of

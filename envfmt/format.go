@@ -311,6 +311,9 @@ func (f *formatter) statement(line, end int, at [nReaders][]reading) {
 		}
 	}
 	if comment != "" {
+		if f.out.Len() == 0 && strings.HasPrefix(comment, "#!") {
+			comment = "# " + comment[1:] // not a #! line that calls the file a script
+		}
 		f.emit(line, comment)
 	}
 	f.emit(line, agreed.name+"="+envfile.Quote(agreed.value))

@@ -11,6 +11,7 @@ var shellWords = [...]string{"if", "then", "else", "elif", "fi", "for", "while",
 // notEnvFile finds what shows that text is not an env file at all: a
 // template, a shell script, a bare name without "=".
 func notEnvFile(text string) (Problem, bool) {
+	text = strings.TrimPrefix(text, "\uFEFF")
 	line := 0
 	inQuote := byte(0) // a quote left open on an earlier line: skip the value's lines
 	for rest := text; rest != ""; {
@@ -22,7 +23,7 @@ func notEnvFile(text string) (Problem, bool) {
 			inQuote = openQuote(l, inQuote)
 			continue
 		}
-		if line == 1 && strings.HasPrefix(l, "#!") {
+		if line == 1 && (strings.HasPrefix(l, "#!/") || strings.HasPrefix(l, "#! /")) {
 			return Problem{Line: 1, Msg: "not an env file: a script (it starts with #!); runapp reads NAME=value lines"}, true
 		}
 		t := strings.TrimLeft(l, " \t")
