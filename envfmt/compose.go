@@ -27,10 +27,11 @@ func readCompose(text string) []reading {
 }
 
 type composeReader struct {
-	text string
-	pos  int
-	vars vars
-	out  []reading
+	escapes *regexp.Regexp
+	text    string
+	pos     int
+	vars    vars
+	out     []reading
 }
 
 // statementStart is getStatementStart: skip white space and comment lines.
@@ -49,7 +50,10 @@ func (c *composeReader) statementStart() {
 	}
 }
 
-var composeExport = regexp.MustCompile(`^export\s+`)
+// hasExportPrefix is compose's ^export\s+ (Go's \s: ASCII space, \t \n \f \r).
+func hasExportPrefix(s string) bool {
+	return len(s) > 6 && strings.HasPrefix(s, "export") && strings.IndexByte(" \t\n\f\r", s[6]) >= 0
+}
 
 func (c *composeReader) statement() {
 	start := c.pos
@@ -59,7 +63,7 @@ func (c *composeReader) statement() {
 		c.pos = e
 	}
 	src := c.text[c.pos:]
-	if composeExport.MatchString(src) {
+	if hasExportPrefix(src) {
 		src = strings.TrimLeftFunc(strings.TrimPrefix(src, "export"), composeIsSpace)
 	}
 	offset := -1
@@ -162,7 +166,7 @@ func (c *composeReader) value() (value, fail, ask string) {
 		c.pos += i + 1
 		v := string(chars)
 		if quote == '"' {
-			return c.substitute(composeEscapes(v))
+			return c.substitute(c.composeEscapes(v))
 		}
 		return v, "", ""
 	}
@@ -170,11 +174,14 @@ func (c *composeReader) value() (value, fail, ask string) {
 	return "", "the quote is never closed", ""
 }
 
-var composeEscapeRE = regexp.MustCompile(`(\\(?:[abcfnrtv$"\\]|0\d{0,3}))`)
-
 // composeEscapes is expandEscapes.
-func composeEscapes(s string) string {
-	return composeEscapeRE.ReplaceAllStringFunc(s, func(m string) string {
+func (c *composeReader) composeEscapes(s string) string {
+	if c.escapes == nil {
+		// Compiled here, not at package init: every launch of runapp
+		// would pay for it.
+		c.escapes = regexp.MustCompile(`(\\(?:[abcfnrtv$"\\]|0\d{0,3}))`)
+	}
+	return c.escapes.ReplaceAllStringFunc(s, func(m string) string {
 		if m == `\$` {
 			return "$$"
 		}

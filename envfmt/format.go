@@ -243,7 +243,7 @@ func (f *formatter) statement(line, end int, at [nReaders][]reading) {
 			}
 		}
 		if len(from) > 0 {
-			msg += "; say which is meant with --from, or write the value itself"
+			msg += "; say which is meant with --from " + readerNames(from) + ", or write the value itself"
 		} else {
 			msg += "; write the value itself"
 		}
@@ -272,7 +272,7 @@ func (f *formatter) statement(line, end int, at [nReaders][]reading) {
 				from = append(from, v.r)
 			}
 		}
-		f.ask(line, name, describe(values, f.endLine)+"; say which is meant with --from, or write the value in single quotes", from)
+		f.ask(line, name, describe(values, f.endLine)+"; say which is meant with --from "+readerNames(from)+", or write the value by hand", from)
 		return
 	}
 	agreed = &values[0].rd
@@ -318,6 +318,15 @@ func (f *formatter) statement(line, end int, at [nReaders][]reading) {
 	}
 	f.emit(line, agreed.name+"="+envfile.Quote(agreed.value))
 	f.want = append(f.want, envfile.Entry{Name: agreed.name, Value: agreed.value, Line: line})
+}
+
+// readerNames lists readers as --from takes them: "bash or compose".
+func readerNames(rs []Reader) string {
+	names := make([]string, len(rs))
+	for i, r := range rs {
+		names[i] = r.String()
+	}
+	return strings.Join(names, " or ")
 }
 
 // describe says which readers read what, without the values.
