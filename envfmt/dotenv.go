@@ -168,8 +168,7 @@ func (d *dotenvReader) value() (value, comment string, ok bool) {
 	m, _ := d.read(d.re.unquotedValue)
 	part := m[1]
 	if loc := d.re.inlineComment.FindStringIndex(part); loc != nil {
-		comment = strings.TrimLeft(part[loc[0]:], pySpace)
-		comment = strings.TrimLeftFunc(comment, isPySpace)
+		comment = strings.TrimLeftFunc(part[loc[0]:], isPySpace)
 		part = part[:loc[0]]
 	}
 	return strings.TrimRightFunc(part, isPySpace), comment, true
