@@ -173,6 +173,14 @@ func (c *checker) inspect() (left leftOver, ok bool) {
 	for _, f := range failures {
 		c.failure(f, &left)
 	}
+	if plan != nil {
+		if err := plan.CheckSize(); err != nil {
+			// The limit execve puts on the environment (E2BIG), as serve
+			// and env report it.
+			msg, fix, _ := strings.Cut(err.Error(), "; ")
+			c.add(Error, IDEnvSize, "environment", msg, fix)
+		}
+	}
 	return left, plan != nil
 }
 

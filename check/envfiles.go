@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/runapp/runapp/envfile"
+	"github.com/runapp/runapp/envfmt"
 	"github.com/runapp/runapp/launcher"
 )
 
@@ -26,7 +27,8 @@ func (c *checker) checkEnvFiles() {
 		name, path := ref.Name, ref.Path
 		f := &envFile{name: name, path: path}
 		c.files = append(c.files, f)
-		data, err := os.ReadFile(path)
+		// The reading limits serve applies: no FIFO or device, no huge file.
+		data, err := envfile.ReadBytes(path)
 		if errors.Is(err, fs.ErrNotExist) {
 			if !ref.Optional {
 				c.add(Error, IDEnvFileMissing, name, "env file does not exist",
@@ -50,10 +52,14 @@ func (c *checker) checkEnvFiles() {
 func (c *checker) checkEnvSyntax(f *envFile, data []byte) {
 	parsed, err := envfile.Parse(f.name, data)
 	if ef, ok := envfile.AsError(err); ok {
+		rewrite := fmtRewrites(f.name, data)
 		for _, p := range ef.Problems {
 			msg, fix, _ := strings.Cut(p.Msg, "; ")
 			if p.Name != "" {
 				msg = p.Name + ": " + msg
+			}
+			if how := rewrite(p.Line); how != "" {
+				fix = how + " (or " + fix + ")"
 			}
 			c.add(Error, IDEnvFileSyntax, fmt.Sprintf("%s:%d", f.name, p.Line), msg, fix)
 		}
@@ -137,4 +143,37 @@ func (c *checker) credential(path string) bool {
 		}
 	}
 	return false
+}
+
+// fmtRewrites says, for a refused line, how runapp fmt would rewrite it:
+// as it is, with --from when the readers of the field disagree on it, or
+// not at all ("") when fmt asks about it for another reason or the file is
+// not an env file. Lines fmt would rewrite if others were settled say so.
+func fmtRewrites(name string, data []byte) func(line int) string {
+	_, err := envfmt.Format(name, data, envfmt.Options{})
+	if err == nil {
+		return func(int) string { return "runapp fmt -w " + name + " rewrites it in the form every reader reads alike" }
+	}
+	e, ok := err.(*envfmt.Error)
+	if !ok || e.NotEnv {
+		return func(int) string { return "" }
+	}
+	asked := map[int]envfmt.Problem{}
+	for _, p := range e.Problems {
+		asked[p.Line] = p
+	}
+	return func(line int) string {
+		p, ok := asked[line]
+		switch {
+		case !ok:
+			return "runapp fmt rewrites it once the lines it asks about are settled"
+		case len(p.From) > 0:
+			var names []string
+			for _, r := range p.From {
+				names = append(names, r.String())
+			}
+			return "the readers of the field disagree on it: runapp fmt --from " + strings.Join(names, "|") + " -w " + name + " rewrites it with that reader's value"
+		}
+		return ""
+	}
 }

@@ -19,6 +19,9 @@ const (
 	IDEnvFileMode      = "envfile.mode"      // writable or readable by others
 	IDEnvFileDirMode   = "envfile.dirmode"   // its directory is writable by others
 
+	// The environment as a whole.
+	IDEnvSize = "env.size" // larger than execve passes (E2BIG)
+
 	// The service user.
 	IDUserUnknown = "user.unknown" // --user or User= names no user
 

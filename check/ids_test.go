@@ -27,6 +27,7 @@ var catalogue = []struct{ name, id string }{
 	{"IDEnvFileDuplicate", "envfile.duplicate"},
 	{"IDEnvFileMode", "envfile.mode"},
 	{"IDEnvFileDirMode", "envfile.dirmode"},
+	{"IDEnvSize", "env.size"},
 	{"IDUserUnknown", "user.unknown"},
 	{"IDVenvMissing", "venv.missing"},
 	{"IDVenvPython", "venv.python"},

@@ -219,7 +219,7 @@ func (c *checker) checkUnitEnvFile(o unitfile.Option) {
 		return // a specifier, or a path systemd refuses itself
 	}
 	where := o.Where()
-	data, err := os.ReadFile(path)
+	data, err := envfile.ReadBytes(path)
 	if err != nil {
 		if !optional || !errors.Is(err, fs.ErrNotExist) {
 			c.add(Error, IDUnitEnvironmentFile, where, fmt.Sprintf("EnvironmentFile= names %s, which systemd cannot read (%v), so the service does not start", path, errors.Unwrap(err)),

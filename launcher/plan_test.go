@@ -1,6 +1,7 @@
 package launcher
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -319,10 +320,14 @@ func TestInterpreterMissing(t *testing.T) {
 			assert.Contains(t, err.Error(), m)
 		}
 	}
-	// Other failures of execve are reported as they are.
+	// Other failures of execve are reported as they are; E2BIG is the
+	// configuration's (issue 11), even when CheckSize cannot say more.
 	err = execFailing(t, p, unix.E2BIG)
-	assert.Equal(t, ExitCannotRun, ExitCode(err))
+	assert.Equal(t, ExitConfig, ExitCode(err))
 	assert.Contains(t, err.Error(), "cannot run "+dir+"/run: argument list too long")
+	err = execFailing(t, p, unix.EIO)
+	assert.Equal(t, ExitCannotRun, ExitCode(err))
+	assert.Contains(t, err.Error(), "cannot run "+dir+"/run: input/output error")
 
 	_, failures := Inspect(cfg, []string{"PATH=/usr/bin:/bin"})
 	require.Len(t, failures, 1)
@@ -376,4 +381,26 @@ func TestBuildNoEnvFiles(t *testing.T) {
 	p, err := Build(Config{AppDir: dir, EnvFiles: []string{}}, nil)
 	require.NoError(t, err)
 	assert.Equal(t, "file", value(t, p, "A"))
+}
+
+// TestCheckSize: the sizes execve would refuse, and the file to blame.
+func TestCheckSize(t *testing.T) {
+	big := strings.Repeat("x", 100<<10)
+	p := &Plan{Program: "/usr/bin/true", Argv: []string{"true"}}
+	for i := range 70 { // 7 MiB: more than execve passes with any stack limit
+		p.Env = append(p.Env, Var{Name: fmt.Sprintf("B%d", i), Value: big, Origin: FromFile, File: ".env", Line: i + 1})
+	}
+	p.Env = append(p.Env, Var{Name: "I", Value: big, Origin: Inherited})
+	err := p.CheckSize()
+	require.Error(t, err)
+	assert.Equal(t, ExitConfig, ExitCode(err))
+	assert.Contains(t, err.Error(), "the environment and arguments take 7100 KiB")
+	assert.Contains(t, err.Error(), ".env sets 7000 KiB of it")
+
+	p.Env = p.Env[:3]
+	require.NoError(t, p.CheckSize())
+	p.Env[0].Value = strings.Repeat("x", 128<<10)
+	err = p.CheckSize()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "B0 (.env:1) is 128 KiB long; Linux passes at most 128 KiB in one variable")
 }

@@ -36,6 +36,7 @@ func init() {
 		execCommand,
 		envCommand,
 		checkCommand,
+		fmtCommand,
 		unitCommand,
 		versionCommand,
 		helpCommand,

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
+	"github.com/runapp/runapp/envfile"
 	"github.com/runapp/runapp/internal/testenv"
 	"github.com/runapp/runapp/launcher"
 )
@@ -223,5 +224,67 @@ func TestNotifyStatusOnFailure(t *testing.T) {
 			_, more := sock.Receive(t, 100*time.Millisecond)
 			assert.False(t, more)
 		})
+	}
+}
+
+// TestEnvShowValuesRoundTrip: with --show-values the environment lines are
+// an env file runapp reads back to the plan's values; a value no env file
+// can hold is left out, with a comment, and no line is refused.
+func TestEnvShowValuesRoundTrip(t *testing.T) {
+	dir := appDir(t, "SECRET_KEY='"+secret+" $x'\nQ=\"it's\"\nM='a\nb'\n")
+	inherited := map[string]string{
+		"PLAIN":  "x",
+		"SPACE":  "a b # c",
+		"QUOTES": `it's "q" \ $5`, // bash, systemd and runapp alike, not the dotenv readers
+		"EXPAND": "${HOME}",
+		"CTRL":   "a\x01b", // no env file holds it
+		"TRAIL":  `x\`,
+	}
+	var env []string
+	for k, v := range inherited {
+		env = append(env, k+"="+v)
+	}
+	r := runapp(t, env, "env", "--show-values", "--app-dir", dir)
+	require.Equal(t, 0, r.code, r.stderr)
+	_, lines, ok := strings.Cut(r.stdout, "environment:\n")
+	require.True(t, ok, r.stdout)
+	f, err := envfile.Parse("env-output", []byte(lines))
+	require.NoError(t, err, "runapp refuses what env --show-values calls an env file:\n%s", lines)
+	got := map[string]string{}
+	for _, e := range f.Entries {
+		got[e.Name] = e.Value
+	}
+	want := map[string]string{"SECRET_KEY": secret + " $x", "Q": "it's", "M": "a\nb"}
+	for k, v := range inherited {
+		want[k] = v
+	}
+	delete(want, "CTRL")
+	for k, v := range want {
+		assert.Equal(t, v, got[k], k)
+	}
+	assert.NotContains(t, got, "CTRL")
+	assert.Contains(t, lines, "# CTRL is left out: ")
+	assert.Contains(t, lines, "# QUOTES: python-dotenv or compose would read this value otherwise")
+}
+
+// TestEnvironmentTooLarge: an environment execve would refuse (E2BIG) stops
+// serve, env and check with exit 78, the sizes and the file to blame. The
+// stack limit is lowered to 1 MiB, which lets execve pass 256 KiB.
+func TestEnvironmentTooLarge(t *testing.T) {
+	bash := testenv.LookPath(t, "bash")
+	var env strings.Builder
+	for i := range 3 {
+		fmt.Fprintf(&env, "BIG%d=%s\n", i, strings.Repeat("x", 100<<10))
+	}
+	dir := appDir(t, env.String())
+	for _, args := range [][]string{{"--app-dir", dir}, {"env", "--app-dir", dir}} {
+		cmd := exec.Command(bash, append([]string{"-c", `ulimit -s 1024 && exec "$0" "$@"`, os.Args[0]}, args...)...)
+		cmd.Env = []string{"RUNAPP_TEST_MAIN=1", "PATH=/usr/bin:/bin"}
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		require.ErrorAs(t, err, &ee, "%s", out)
+		assert.Equal(t, 78, ee.ExitCode(), "%s", out)
+		assert.Contains(t, string(out), "Linux passes at most 256 KiB to a program")
+		assert.Contains(t, string(out), ".env sets 300 KiB of it", "%s", out)
 	}
 }
