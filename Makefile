@@ -1,5 +1,7 @@
 # runapp: the last step between systemd and a Python web app.
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# The commit runapp version reports (go's own -buildvcs misses a worktree).
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
 GO      ?= go
 BIN     ?= bin/runapp
 # The platform to build for: GOOS and GOARCH from the command line or the
@@ -10,22 +12,67 @@ GOARCH  ?= $(shell $(GO) env GOARCH)
 # (internal/startsig), on the platforms that have one (entry_GOOS_GOARCH.s);
 # elsewhere runapp builds without it, and runapp check says so.
 ENTRY    = $(if $(wildcard internal/startsig/entry_$(GOOS)_$(GOARCH).s),-E github.com/runapp/runapp/internal/startsig.entry)
-LDFLAGS  = -s -w -X main.version=$(VERSION) $(ENTRY)
+LDFLAGS  = -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) $(ENTRY)
 PYTHON  ?= /usr/bin/python3
 
-.PHONY: all build test e2e lint bench fuzz demo clean help
+# The platforms make deb and make release build for (Debian's names are Go's).
+ARCHES  ?= amd64 arm64
+DIST    ?= dist
+
+# Where make install puts things (DESTDIR is prepended, for staging).
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+# Every file make install installs, as MODE:SOURCE:DESTINATION; make
+# uninstall removes exactly these, and make deb packages them. The man page
+# and the completions will each be one more line, e.g.
+#   INSTALLS += 0644:man/runapp.1:$(MANDIR)/man1/runapp.1
+INSTALLS = 0755:$(BIN):$(BINDIR)/runapp
+
+.PHONY: all build install uninstall deb release test test-arm64 e2e lint bench fuzz demo clean help
 
 all: build
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
 build: ## static, version-stamped binary in bin/runapp
 	CGO_ENABLED=0 GOOS=$(GOOS) GOARCH=$(GOARCH) $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/runapp
 
-test: ## every test: unit, differential, integration and end-to-end
+install: build ## install into PREFIX (/usr/local); DESTDIR=DIR stages it under DIR
+	@for f in $(INSTALLS); do set -- $$(echo "$$f" | tr : ' '); \
+		echo "install -D -m $$1 $$2 $(DESTDIR)$$3"; \
+		install -D -m "$$1" "$$2" "$(DESTDIR)$$3" || exit; \
+	done
+
+uninstall: ## remove exactly what make install installed
+	@for f in $(INSTALLS); do set -- $$(echo "$$f" | tr : ' '); \
+		echo "rm -f $(DESTDIR)$$3"; rm -f "$(DESTDIR)$$3" || exit; \
+	done
+
+deb: ## Debian packages $(DIST)/runapp_VERSION_ARCH.deb for amd64 and arm64 (packaging/mkdeb)
+	@for a in $(ARCHES); do DIST=$(DIST) MAKE=$(MAKE) packaging/mkdeb $$a || exit; done
+
+release: ## the static binary, the .deb and SHA256SUMS for linux/amd64 and linux/arm64 in dist/
+	rm -rf $(DIST)
+	@$(MAKE) -s deb
+	cd $(DIST) && sha256sum runapp-linux-* runapp_*.deb >SHA256SUMS
+	@cat $(DIST)/SHA256SUMS
+
+test: ## every test: unit, differential, integration and end-to-end, and the arm64 ones
 	scripts/deps test
 	$(GO) test -count=1 -timeout 60m ./...
+	@$(MAKE) -s test-arm64
+
+# The packages whose tests are about this machine rather than the code: the
+# integration suite (it runs arm64 runapp under qemu itself, where that
+# shows something: see TestSignalDisposition), the packaging and the bench.
+ARM64_SKIP = /integration$$|/packaging$$|/bench
+
+test-arm64: ## the unit and differential tests built for arm64, run under qemu-user
+	scripts/deps test
+	GOARCH=arm64 $(GO) test -count=1 -timeout 30m -exec qemu-aarch64-static $$($(GO) list ./... | grep -Ev '$(ARM64_SKIP)')
 
 e2e: ## only the end-to-end tests under a booted systemd
 	scripts/deps test
@@ -53,4 +100,4 @@ demo: build ## serve the example Django app through runapp on http://127.0.0.1:8
 	$(BIN) --app-dir example -- --bind 127.0.0.1:8000 project.wsgi
 
 clean: ## remove what the build made
-	rm -rf bin example/.venv
+	rm -rf bin $(DIST) example/.venv

@@ -83,7 +83,7 @@ var versionCommand = &command{
 	synopsis: "runapp version",
 	declare: func(*flag.FlagSet, *launcher.Config) runFunc {
 		return func(_ []string, stdout, _ io.Writer) error {
-			fmt.Fprintf(stdout, "runapp %s\n", version)
+			writeVersion(stdout)
 			switch {
 			case !startsig.Supported():
 				fmt.Fprintf(stdout, "note: no entry point that records the start signal state on %s/%s yet: the program runapp execs will not get the ignored signals and signal mask runapp was started with\n", runtime.GOOS, runtime.GOARCH)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -82,7 +83,7 @@ func TestExitCodesAndMessages(t *testing.T) {
 		stdout []string
 		stderr []string
 	}{
-		{"version", []string{"version"}, 0, []string{"runapp dev\n"}, nil},
+		{"version", []string{"version"}, 0, []string{"runapp dev\n", "\ncommit ", "\n" + runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH + "\n"}, nil},
 		{"help", []string{"help"}, 0, []string{"usage:", "exec", "env"}, nil},
 		{"-h", []string{"-h"}, 0, []string{"usage:"}, nil},
 		{"exec -h", []string{"exec", "-h"}, 0, []string{"usage: runapp exec", "-env-file"}, nil},

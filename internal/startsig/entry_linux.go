@@ -1,3 +1,5 @@
+//go:build linux && (amd64 || arm64)
+
 package startsig
 
 // entry is implemented in assembly and reached only as the ELF entry point.
