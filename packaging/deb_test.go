@@ -94,11 +94,14 @@ func TestReleaseAndDeb(t *testing.T) {
 				modes[strings.TrimPrefix(f[5], ".")] = f[0]
 			}
 			for path, mode := range map[string]string{
-				"/usr/bin/runapp":                     "-rwxr-xr-x",
-				"/usr/share/doc/runapp/copyright":     "-rw-r--r--",
-				"/usr/share/doc/runapp/changelog.gz":  "-rw-r--r--",
-				"/usr/share/lintian/overrides/runapp": "-rw-r--r--",
-				"/usr/share/doc/runapp/":              "drwxr-xr-x",
+				"/usr/bin/runapp":                               "-rwxr-xr-x",
+				"/usr/share/doc/runapp/copyright":               "-rw-r--r--",
+				"/usr/share/doc/runapp/changelog.gz":            "-rw-r--r--",
+				"/usr/share/lintian/overrides/runapp":           "-rw-r--r--",
+				"/usr/share/man/man1/runapp.1.gz":               "-rw-r--r--",
+				"/usr/share/bash-completion/completions/runapp": "-rw-r--r--",
+				"/usr/share/zsh/vendor-completions/_runapp":     "-rw-r--r--",
+				"/usr/share/doc/runapp/":                        "drwxr-xr-x",
 			} {
 				assert.Equal(t, mode, modes[path], path)
 			}
