@@ -24,18 +24,28 @@ PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
 MANDIR  ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
-# Every file make install installs, as MODE:SOURCE:DESTINATION; make
-# uninstall removes exactly these, and make deb packages them. The man page
-# and the completions will each be one more line, e.g.
-#   INSTALLS += 0644:man/runapp.1:$(MANDIR)/man1/runapp.1
-INSTALLS = 0755:$(BIN):$(BINDIR)/runapp
+ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
 
-.PHONY: all build install uninstall deb release test test-arm64 e2e lint bench fuzz demo clean help
+# The man page and the completions, generated and committed: make man and
+# make completions write them from the command table's flag sets and help
+# text and the README, and go test ./cmd/runapp fails when the committed
+# files differ from what the code generates.
+MANPAGE     = packaging/runapp.1
+COMPLETIONS = packaging/completions/runapp.bash packaging/completions/_runapp
+
+# Every file make install installs, as MODE:SOURCE:DESTINATION; make
+# uninstall removes exactly these, and make deb packages them.
+INSTALLS = 0755:$(BIN):$(BINDIR)/runapp \
+	0644:$(MANPAGE):$(MANDIR)/man1/runapp.1 \
+	0644:packaging/completions/runapp.bash:$(BASHCOMPDIR)/runapp \
+	0644:packaging/completions/_runapp:$(ZSHCOMPDIR)/_runapp
+
+.PHONY: all build install uninstall deb release man completions test test-arm64 e2e lint bench fuzz demo clean help
 
 all: build
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 build: ## static, version-stamped binary in bin/runapp
 	CGO_ENABLED=0 GOOS=$(GOOS) GOARCH=$(GOARCH) $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/runapp
@@ -59,6 +69,12 @@ release: ## the static binary, the .deb and SHA256SUMS for linux/amd64 and linux
 	@$(MAKE) -s deb
 	cd $(DIST) && sha256sum runapp-linux-* runapp_*.deb >SHA256SUMS
 	@cat $(DIST)/SHA256SUMS
+
+man: ## regenerate packaging/runapp.1 from the command table and the README
+	$(GO) test -count=1 -run '^TestManPage$$' ./cmd/runapp -update
+
+completions: ## regenerate packaging/completions (bash, zsh) from the flag sets
+	$(GO) test -count=1 -run '^TestCompletionScripts$$' ./cmd/runapp -update
 
 test: ## every test: unit, differential, integration and end-to-end, and the arm64 ones
 	scripts/deps test

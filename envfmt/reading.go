@@ -32,6 +32,15 @@ func (r Reader) String() string {
 	return "?"
 }
 
+// ReaderNames lists the names --from takes, in the readers' order.
+func ReaderNames() []string {
+	names := make([]string, 0, nReaders)
+	for r := Reader(0); r < nReaders; r++ {
+		names = append(names, r.String())
+	}
+	return names
+}
+
 // ParseReader returns the reader --from names.
 func ParseReader(s string) (Reader, bool) {
 	for r := Reader(0); r < nReaders; r++ {

@@ -82,7 +82,14 @@ func TestInstallUninstall(t *testing.T) {
 			installed = append(installed, rel)
 		}
 	}
-	require.Contains(t, installed, "usr/local/bin/runapp")
+	for _, want := range []string{
+		"usr/local/bin/runapp",
+		"usr/local/share/man/man1/runapp.1",
+		"usr/local/share/bash-completion/completions/runapp",
+		"usr/local/share/zsh/site-functions/_runapp",
+	} {
+		require.Contains(t, installed, want)
+	}
 
 	dest := t.TempDir()
 	for _, rel := range installed {

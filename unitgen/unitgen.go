@@ -29,6 +29,12 @@ const (
 	None Hardening = "none"
 )
 
+// Hardenings returns the levels --hardening takes, strictest first (shell
+// completion offers them).
+func Hardenings() []Hardening {
+	return []Hardening{Strict, Basic, None}
+}
+
 // Options is the launcher configuration the unit recreates plus what only
 // the unit needs.
 type Options struct {
@@ -124,7 +130,7 @@ func newUnits(o Options) (*units, error) {
 	if o.Hardening == "" {
 		u.Hardening = Strict
 	}
-	if !slices.Contains([]Hardening{Strict, Basic, None}, u.Hardening) {
+	if !slices.Contains(Hardenings(), u.Hardening) {
 		return nil, usage("--hardening %q: want strict, basic or none", o.Hardening)
 	}
 	if err := u.resolvePaths(); err != nil {

@@ -28,9 +28,11 @@ unit as systemd loads it, drop-ins applied (systemctl cat shows the same):
 first in /etc/systemd/system, /run/systemd/system,
 /usr/local/lib/systemd/system, /usr/lib/systemd/system, /lib/systemd/system,
 with its drop-ins NAME.service.d/*.conf from all of them.
+
 Without configuration flags or SERVER-ARGS, when the unit's ExecStart= runs
 runapp, the configuration checked is the one ExecStart= gives (an env file
 passed with LoadCredential= is read where it is loaded from).
+
 Access is judged from the mode bits for the user's uid and the groups systemd
 gives the service (Group= instead of the user's primary group, the groups
 that list the user, SupplementaryGroups=); ACLs are not evaluated (a problem says so when one is in the way). No value from an
@@ -61,6 +63,9 @@ var checkCommand = &command{
 	declare:  checkFlags,
 }
 
+// checkFormats are the values --format takes; the first is the default.
+var checkFormats = []string{"text", "json"}
+
 // checkFlags declares check's flags.
 func checkFlags(fs *flag.FlagSet, cfg *launcher.Config) runFunc {
 	opts := check.Options{}
@@ -68,7 +73,7 @@ func checkFlags(fs *flag.FlagSet, cfg *launcher.Config) runFunc {
 	fs.StringVar(&opts.Unit, "unit", "", "the service unit `FILE` to check, with the drop-ins in FILE.d (default: the installed NAME.service, if there is one)")
 	fs.StringVar(&opts.Name, "name", "", "the unit `NAME` to look for when --unit is not given (default: the app directory's base name)")
 	fs.BoolVar(&opts.Import, "import", false, "ask the virtualenv's Python to find the WSGI module (imports its parent packages, not the module)")
-	format := fs.String("format", "text", "output `FORMAT`: text or json")
+	format := fs.String("format", checkFormats[0], "output `FORMAT`: text or json")
 	return func(_ []string, stdout, stderr io.Writer) error {
 		return runCheck(fs, cfg, opts, *format, stdout, stderr)
 	}
@@ -76,7 +81,7 @@ func checkFlags(fs *flag.FlagSet, cfg *launcher.Config) runFunc {
 
 // runCheck reports every misconfiguration it finds, before systemd does.
 func runCheck(fs *flag.FlagSet, cfg *launcher.Config, opts check.Options, format string, stdout, stderr io.Writer) error {
-	if format != "text" && format != "json" {
+	if !slices.Contains(checkFormats, format) {
 		return usageErr("check: --format must be text or json, not %q", format)
 	}
 	if !commonGiven(fs) && len(cfg.Args) == 0 {

@@ -96,6 +96,10 @@ var versionCommand = &command{
 	},
 }
 
+// tagline says what runapp does, in help's first line and the man page's
+// NAME.
+const tagline = "load .env, set up the virtualenv, and exec gunicorn in place"
+
 var helpCommand = &command{
 	name:     "help",
 	summary:  "print this help, or a command's with runapp help COMMAND",
@@ -118,7 +122,7 @@ func runHelp(args []string, stdout, stderr io.Writer) error {
 	default:
 		return usageErr("help takes at most one COMMAND")
 	}
-	fmt.Fprint(stdout, `runapp: load .env, set up the virtualenv, and exec gunicorn in place.
+	fmt.Fprint(stdout, "runapp: "+tagline+`.
 
 usage:
   runapp [FLAGS] [-- SERVER-ARGS...]
