@@ -202,11 +202,11 @@ func (c *checker) loadUser() {
 		}
 	}
 	if !account.Missing(err) {
-		c.add(Warning, "user.unknown", where,
+		c.add(Warning, IDUserUnknown, where,
 			fmt.Sprintf("cannot look up %s (%v), and /etc/nsswitch.conf names account databases besides /etc/passwd and /etc/group, which runapp does not read: who may read the files is not checked", what, err),
 			"")
 		return
 	}
-	c.add(Error, "user.unknown", where, what+" does not exist",
+	c.add(Error, IDUserUnknown, where, what+" does not exist",
 		fmt.Sprintf("create it (%s), or name another", create))
 }

@@ -234,6 +234,22 @@ func TestEnvFiles(t *testing.T) {
 			},
 		},
 		{
+			name:  "runapp fmt would rewrite the lines",
+			files: with(".env", "export A=1 # note\nB = two words\n"),
+			want: []want{
+				{Error, "envfile.syntax", ".env:1", []string{"export", "runapp fmt -w .env rewrites it"}},
+				{Error, "envfile.syntax", ".env:2", []string{"B: ", "runapp fmt -w .env rewrites it"}},
+			},
+		},
+		{
+			name:  "runapp fmt needs --from",
+			files: with(".env", "A=1 # note\nS=x$ht\n"),
+			want: []want{
+				{Error, "envfile.syntax", ".env:1", []string{"runapp fmt rewrites it once the lines it asks about are settled"}},
+				{Error, "envfile.syntax", ".env:2", []string{"S: ", "runapp fmt --from python-dotenv -w .env rewrites it with that reader's value"}},
+			},
+		},
+		{
 			name:  "duplicate",
 			files: with(".env", "A=1\nSECRET_KEY='"+secret+"'\nA=2\n"),
 			want:  []want{{Warning, "envfile.duplicate", ".env:3", []string{"A is set again (first at line 1); the last assignment wins"}}},

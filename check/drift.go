@@ -81,7 +81,7 @@ func (c *checker) checkDrift() {
 		text, err := unitgen.Service(o)
 		if err != nil {
 			msg, fix, _ := strings.Cut(err.Error(), "; ")
-			c.add(Warning, "unit.drift", c.unit.path, "runapp unit cannot write a unit for this configuration to compare with: "+msg, fix)
+			c.add(Warning, IDUnitDrift, c.unit.path, "runapp unit cannot write a unit for this configuration to compare with: "+msg, fix)
 			return
 		}
 		opts, err := unitfile.Parse(o.Name+".service", []byte(text))
@@ -141,12 +141,12 @@ func (c *checker) checkDrift() {
 		}
 		_, where, _ := c.unit.get(k[0], k[1])
 		if !present {
-			c.add(Warning, "unit.drift", c.unit.path,
+			c.add(Warning, IDUnitDrift, c.unit.path,
 				fmt.Sprintf("the unit has no %s=, which runapp unit writes for this configuration", k[1]),
 				fmt.Sprintf("add %s=%s to [%s] (runapp unit prints the whole unit)", k[1], want, k[0]))
 			continue
 		}
-		c.add(Warning, "unit.drift", where,
+		c.add(Warning, IDUnitDrift, where,
 			fmt.Sprintf("%s=%s differs from what runapp unit writes for this configuration", k[1], got),
 			fmt.Sprintf("%s=%s (runapp unit prints the whole unit)", k[1], want))
 	}
@@ -157,11 +157,11 @@ func (c *checker) checkDrift() {
 				strict = append(strict, k[1]+"=")
 			}
 		}
-		c.add(Warning, "unit.hardening", c.unit.path,
+		c.add(Warning, IDUnitHardening, c.unit.path,
 			"the unit has no sandboxing: a compromised app can do whatever its user can, anywhere on the machine",
 			fmt.Sprintf("start from runapp unit --hardening strict (%s), or basic, which never breaks a normal app", strings.Join(strict, ", ")))
 	} else if len(lacking) > 0 {
-		c.add(Warning, "unit.hardening", c.unit.path,
+		c.add(Warning, IDUnitHardening, c.unit.path,
 			fmt.Sprintf("the unit lacks %d sandboxing option(s) of runapp unit --hardening %s, or sets them otherwise", len(lacking), best.level),
 			"add "+strings.Join(lacking, ", "))
 	}
@@ -170,19 +170,19 @@ func (c *checker) checkDrift() {
 // reportedOptions are the unit options check is about.
 func reportedOptions(check string) []string {
 	switch check {
-	case "unit.type":
+	case IDUnitType:
 		return []string{"Type", "NotifyAccess"}
-	case "unit.killmode":
+	case IDUnitKillMode:
 		return []string{"KillMode"}
-	case "unit.environmentfile":
+	case IDUnitEnvironmentFile:
 		return []string{"EnvironmentFile"}
-	case "unit.execstart":
+	case IDUnitExecStart:
 		return []string{"ExecStart"}
-	case "user.unknown":
+	case IDUserUnknown:
 		return []string{"User", "Group"}
-	case "gunicorn.graceful_timeout":
+	case IDGunicornGracefulTimeout:
 		return []string{"TimeoutStopSec"}
-	case "gunicorn.bind":
+	case IDGunicornBind:
 		return []string{"AmbientCapabilities", "CapabilityBoundingSet"}
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/runapp/runapp/envfile"
+	"github.com/runapp/runapp/envfmt"
 	"github.com/runapp/runapp/launcher"
 )
 
@@ -26,22 +27,23 @@ func (c *checker) checkEnvFiles() {
 		name, path := ref.Name, ref.Path
 		f := &envFile{name: name, path: path}
 		c.files = append(c.files, f)
-		data, err := os.ReadFile(path)
+		// The reading limits serve applies: no FIFO or device, no huge file.
+		data, err := envfile.ReadBytes(path)
 		if errors.Is(err, fs.ErrNotExist) {
 			if !ref.Optional {
-				c.add(Error, "envfile.missing", name, "env file does not exist",
+				c.add(Error, IDEnvFileMissing, name, "env file does not exist",
 					fmt.Sprintf("create it, or write --env-file -%s to make it optional", name))
 			}
 			continue
 		}
 		if err != nil {
-			c.add(Error, "envfile.read", name, fmt.Sprintf("cannot read env file: %v", errors.Unwrap(err)), "")
+			c.add(Error, IDEnvFileRead, name, fmt.Sprintf("cannot read env file: %v", errors.Unwrap(err)), "")
 			continue
 		}
 		c.checkEnvSyntax(f, data)
 		c.checkEnvMode(f)
 		if c.user != nil && !c.credential(path) {
-			c.access("envfile.access", name, path, "read", name, permRead)
+			c.access(IDEnvFileAccess, name, path, "read", name, permRead)
 		}
 	}
 }
@@ -50,24 +52,28 @@ func (c *checker) checkEnvFiles() {
 func (c *checker) checkEnvSyntax(f *envFile, data []byte) {
 	parsed, err := envfile.Parse(f.name, data)
 	if ef, ok := envfile.AsError(err); ok {
+		rewrite := fmtRewrites(f.name, data)
 		for _, p := range ef.Problems {
 			msg, fix, _ := strings.Cut(p.Msg, "; ")
 			if p.Name != "" {
 				msg = p.Name + ": " + msg
 			}
-			c.add(Error, "envfile.syntax", fmt.Sprintf("%s:%d", f.name, p.Line), msg, fix)
+			if how := rewrite(p.Line); how != "" {
+				fix = how + " (or " + fix + ")"
+			}
+			c.add(Error, IDEnvFileSyntax, fmt.Sprintf("%s:%d", f.name, p.Line), msg, fix)
 		}
 		return
 	}
 	if err != nil {
-		c.add(Error, "envfile.read", f.name, err.Error(), "")
+		c.add(Error, IDEnvFileRead, f.name, err.Error(), "")
 		return
 	}
 	f.entries = parsed.Entries
 	first := map[string]int{}
 	for _, e := range parsed.Entries {
 		if line, dup := first[e.Name]; dup {
-			c.add(Warning, "envfile.duplicate", fmt.Sprintf("%s:%d", f.name, e.Line),
+			c.add(Warning, IDEnvFileDuplicate, fmt.Sprintf("%s:%d", f.name, e.Line),
 				fmt.Sprintf("%s is set again (first at line %d); the last assignment wins", e.Name, line),
 				"remove the assignment that should not count")
 			continue
@@ -93,18 +99,18 @@ func (c *checker) checkEnvMode(f *envFile) {
 		}
 	}
 	if who := writers(mode); who != "" {
-		c.add(Error, "envfile.mode", f.name,
+		c.add(Error, IDEnvFileMode, f.name,
 			fmt.Sprintf("env file is writable by %s (mode %04o): whoever can write it sets the service's environment and so runs code as the service", who, mode),
 			safe)
 	}
 	if mode&0o004 != 0 {
-		c.add(Warning, "envfile.mode", f.name,
+		c.add(Warning, IDEnvFileMode, f.name,
 			fmt.Sprintf("env file is readable by everyone (mode %04o), and it holds secrets", mode), safe)
 	}
 	dir := filepath.Dir(f.path)
 	if di, err := os.Stat(dir); err == nil && di.Mode()&fs.ModeSticky == 0 {
 		if who := writers(di.Mode().Perm()); who != "" {
-			c.add(Error, "envfile.dirmode", dir,
+			c.add(Error, IDEnvFileDirMode, dir,
 				fmt.Sprintf("the directory of %s is writable by %s (mode %04o): whoever can write it can replace the file", f.name, who, di.Mode().Perm()),
 				fmt.Sprintf("chmod go-w %s", dir))
 		}
@@ -137,4 +143,37 @@ func (c *checker) credential(path string) bool {
 		}
 	}
 	return false
+}
+
+// fmtRewrites says, for a refused line, how runapp fmt would rewrite it:
+// as it is, with --from when the readers of the field disagree on it, or
+// not at all ("") when fmt asks about it for another reason or the file is
+// not an env file. Lines fmt would rewrite if others were settled say so.
+func fmtRewrites(name string, data []byte) func(line int) string {
+	_, err := envfmt.Format(name, data, envfmt.Options{})
+	if err == nil {
+		return func(int) string { return "runapp fmt -w " + name + " rewrites it in the form every reader reads alike" }
+	}
+	e, ok := err.(*envfmt.Error)
+	if !ok || e.NotEnv {
+		return func(int) string { return "" }
+	}
+	asked := map[int]envfmt.Problem{}
+	for _, p := range e.Problems {
+		asked[p.Line] = p
+	}
+	return func(line int) string {
+		p, ok := asked[line]
+		switch {
+		case !ok:
+			return "runapp fmt rewrites it once the lines it asks about are settled"
+		case len(p.From) > 0:
+			var names []string
+			for _, r := range p.From {
+				names = append(names, r.String())
+			}
+			return "the readers of the field disagree on it: runapp fmt --from " + strings.Join(names, "|") + " -w " + name + " rewrites it with that reader's value"
+		}
+		return ""
+	}
 }

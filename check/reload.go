@@ -28,7 +28,7 @@ func (c *checker) checkPreload(g *gunicornSettings) {
 	}
 	for _, o := range c.unit.all("Service", "ExecReload") {
 		if strings.Contains(o.Value, "HUP") {
-			c.add(Warning, "gunicorn.preload_reload", s.where,
+			c.add(Warning, IDGunicornPreloadReload, s.where,
 				fmt.Sprintf("preload_app is on: gunicorn's master process loaded the application once, and the HUP that ExecReload= sends (%s) starts workers from it, with the old code: a reload does not deploy new code", o.Where()),
 				"deploy new code with a restart (runapp deploy restarts when preload_app is on), or turn preload_app off")
 			return
@@ -63,7 +63,7 @@ func (c *checker) checkPending() {
 	for i, ch := range changes {
 		names[i] = ch.String()
 	}
-	c.add(Warning, "unit.env_pending", c.unit.path,
+	c.add(Warning, IDUnitEnvPending, c.unit.path,
 		fmt.Sprintf("the running server (MainPID %d) started with another environment than it would get now: %s; systemctl reload keeps the old one", svc.MainPID, strings.Join(names, ", ")),
 		fmt.Sprintf("restart to apply it: runapp deploy does (or systemctl restart %s)", unit))
 }

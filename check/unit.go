@@ -60,11 +60,11 @@ func (c *checker) loadUnit() {
 	case errors.Is(err, fs.ErrNotExist) && c.opts.Unit == "":
 		return // not installed: nothing to check
 	case errors.As(err, &masked):
-		c.add(Error, "unit.read", masked.Path, fmt.Sprintf("%s is masked (a link to /dev/null, or empty): systemd does not start it", masked.Name),
+		c.add(Error, IDUnitRead, masked.Path, fmt.Sprintf("%s is masked (a link to /dev/null, or empty): systemd does not start it", masked.Name),
 			fmt.Sprintf("systemctl unmask %s", masked.Name))
 		return
 	case errors.As(err, &syntax):
-		c.add(Error, "unit.syntax", fmt.Sprintf("%s:%d", syntax.File, syntax.Line), fmt.Sprintf("systemd refuses the unit: %s", syntax.Msg), "")
+		c.add(Error, IDUnitSyntax, fmt.Sprintf("%s:%d", syntax.File, syntax.Line), fmt.Sprintf("systemd refuses the unit: %s", syntax.Msg), "")
 		return
 	case err != nil:
 		where := c.opts.Unit
@@ -72,7 +72,7 @@ func (c *checker) loadUnit() {
 		if errors.As(err, &pe) {
 			where = pe.Path // the file that cannot be read
 		}
-		c.add(Error, "unit.read", where, fmt.Sprintf("cannot read the unit: %v", unwrapPath(err)), "")
+		c.add(Error, IDUnitRead, where, fmt.Sprintf("cannot read the unit: %v", unwrapPath(err)), "")
 		return
 	}
 	for _, se := range u.Ignored {
@@ -80,7 +80,7 @@ func (c *checker) loadUnit() {
 		if se.Line > 0 {
 			where = fmt.Sprintf("%s:%d", se.File, se.Line)
 		}
-		c.add(Warning, "unit.syntax", where, fmt.Sprintf("systemd stops reading this drop-in here (%s): the lines after it do not apply", se.Msg), "")
+		c.add(Warning, IDUnitSyntax, where, fmt.Sprintf("systemd stops reading this drop-in here (%s): the lines after it do not apply", se.Msg), "")
 	}
 	c.unit = &unitFile{Unit: u, path: u.Fragment, name: strings.TrimSuffix(u.Name, ".service")}
 }
@@ -161,18 +161,18 @@ func (c *checker) unitStopTimeout() (d time.Duration, where string) {
 func (c *checker) checkUnit() {
 	u := c.unit
 	if v, where, ok := u.get("Service", "Type"); ok && v == "forking" {
-		c.add(Error, "unit.type", where,
+		c.add(Error, IDUnitType, where,
 			"Type=forking waits for the started process to fork and exit, but runapp execs gunicorn, which stays in the foreground: systemd times out and kills it",
 			"use Type=notify (gunicorn 20 and later tell systemd when they are ready), or Type=exec")
 	}
 	if _, where, ok := u.get("Service", "PIDFile"); ok {
-		c.add(Warning, "unit.pidfile", where,
+		c.add(Warning, IDUnitPidfile, where,
 			"PIDFile= is for daemons that fork; runapp execs gunicorn, so systemd already knows the main PID",
 			"remove PIDFile= (and gunicorn's pidfile)")
 	}
 	if v, where, ok := u.get("Service", "WatchdogSec"); ok {
 		if d, err := unitfile.ParseTimespan(v); err == nil && d > 0 {
-			c.add(Error, "unit.watchdog", where,
+			c.add(Error, IDUnitWatchdog, where,
 				"WatchdogSec= makes systemd kill the service unless it sends WATCHDOG=1 in time, which gunicorn never does",
 				"remove WatchdogSec=")
 		}
@@ -180,18 +180,18 @@ func (c *checker) checkUnit() {
 	if v, where, ok := u.get("Service", "KillMode"); ok {
 		switch v {
 		case "process":
-			c.add(Warning, "unit.killmode", where,
+			c.add(Warning, IDUnitKillMode, where,
 				"KillMode=process stops only gunicorn's master: workers it cannot stop in time are left running outside the service, holding the port on restart",
 				"use KillMode=mixed: SIGTERM to the master, SIGKILL to whatever is left at the timeout")
 		case "none":
-			c.add(Error, "unit.killmode", where,
+			c.add(Error, IDUnitKillMode, where,
 				"KillMode=none leaves every process running when the service stops, outside systemd's control",
 				"use KillMode=mixed")
 		}
 	}
 	if v, _, _ := u.get("Service", "User"); v == "" {
 		if v, _, _ := u.get("Service", "DynamicUser"); !isTrue(v) {
-			c.add(Warning, "unit.user", u.path, "the unit has no User=: the service runs as root",
+			c.add(Warning, IDUnitUser, u.path, "the unit has no User=: the service runs as root",
 				"add User= (runapp unit --user NAME writes it)")
 		}
 	}
@@ -219,10 +219,10 @@ func (c *checker) checkUnitEnvFile(o unitfile.Option) {
 		return // a specifier, or a path systemd refuses itself
 	}
 	where := o.Where()
-	data, err := os.ReadFile(path)
+	data, err := envfile.ReadBytes(path)
 	if err != nil {
 		if !optional || !errors.Is(err, fs.ErrNotExist) {
-			c.add(Error, "unit.environmentfile", where, fmt.Sprintf("EnvironmentFile= names %s, which systemd cannot read (%v), so the service does not start", path, errors.Unwrap(err)),
+			c.add(Error, IDUnitEnvironmentFile, where, fmt.Sprintf("EnvironmentFile= names %s, which systemd cannot read (%v), so the service does not start", path, errors.Unwrap(err)),
 				"create the file, or write EnvironmentFile=-PATH to make it optional")
 		}
 		return
@@ -234,7 +234,7 @@ func (c *checker) checkUnitEnvFile(o unitfile.Option) {
 	}
 	for _, f := range c.files {
 		if sameFile(f.path, path) {
-			c.add(Error, "unit.environmentfile", where,
+			c.add(Error, IDUnitEnvironmentFile, where,
 				fmt.Sprintf("EnvironmentFile= names %s, which runapp refuses (see its problems): systemd would read those lines otherwise than bash and runapp do", f.name),
 				"fix the lines; since runapp reads the file itself, remove EnvironmentFile= unless ExecStartPre= needs the variables")
 			return
@@ -244,7 +244,7 @@ func (c *checker) checkUnitEnvFile(o unitfile.Option) {
 	for _, p := range ef.Problems {
 		lines = append(lines, strconv.Itoa(p.Line))
 	}
-	c.add(Error, "unit.environmentfile", where,
+	c.add(Error, IDUnitEnvironmentFile, where,
 		fmt.Sprintf("EnvironmentFile= names %s, which systemd and bash read differently (line %s; runapp check --env-file %s says how)", path, strings.Join(lines, ", "), path),
 		"write the lines as runapp accepts them: then every reader gets the same values")
 }
@@ -259,7 +259,7 @@ func (c *checker) checkExecStarts() {
 	}
 	if t, _, _ := c.unit.get("Service", "Type"); len(exec) > 1 && t != "oneshot" {
 		first := exec[0]
-		c.add(Error, "unit.execstart", exec[1].Where(),
+		c.add(Error, IDUnitExecStart, exec[1].Where(),
 			fmt.Sprintf("a second ExecStart= (the first is at %s): systemd refuses a service with more than one unless Type=oneshot, and does not start it", first.Where()),
 			"write an empty ExecStart= before it, to replace the command rather than add one")
 		return
@@ -275,7 +275,7 @@ func (c *checker) checkExecStart(o unitfile.Option) {
 		return
 	}
 	if _, err := os.Stat(prog); err != nil {
-		c.add(Error, "unit.execstart", o.Where(),
+		c.add(Error, IDUnitExecStart, o.Where(),
 			fmt.Sprintf("ExecStart= runs %s, which does not exist: systemd says 203/EXEC", prog),
 			"install it there, or fix the path")
 		return
@@ -292,7 +292,7 @@ func (c *checker) checkExecStart(o unitfile.Option) {
 	if cmdLine == 0 || last == "exec" || strings.HasPrefix(last, "exec ") || strings.HasPrefix(last, "exec\t") {
 		return
 	}
-	c.add(Error, "unit.execstart", o.Where(),
+	c.add(Error, IDUnitExecStart, o.Where(),
 		fmt.Sprintf("ExecStart= runs %s, a shell script whose last command (line %d) is not exec'd: the shell stays the main process, so SIGTERM and SIGHUP from systemd reach the shell instead of gunicorn, and a READY=1 from gunicorn is not from the main PID", prog, cmdLine),
 		"write exec before that command; or let runapp replace the script (runapp unit prints the unit)")
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -62,10 +61,31 @@ func Read(path string) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot read env file: %w", &fs.PathError{Op: "open", Path: path, Err: err})
 	}
-	// data is Read's alone and never written again, so the names and values
-	// can be substrings of it as it is: a second copy of the file was the
-	// largest part of the peak memory of a launch with a big file.
-	return parse(path, data, unsafe.String(unsafe.SliceData(data), len(data)))
+	return parse(path, data, string(data))
+}
+
+// MaxSize is the largest env file runapp reads: 4 MiB, twice what Linux
+// passes to a program in all (a quarter of the default 8 MiB stack limit),
+// so that any file whose variables could be passed at all fits, comments
+// and all, while a mistaken path (a log, a disk image) cannot fill memory.
+const MaxSize = 4 << 20
+
+// ErrNotRegular and ErrTooLarge are the reading limits: a FIFO, a device or
+// a directory is refused without blocking on it, and a file larger than
+// MaxSize without reading it all.
+var (
+	ErrNotRegular = errors.New("not a regular file")
+	ErrTooLarge   = fmt.Errorf("larger than %d MiB, the most runapp reads", MaxSize>>20)
+)
+
+// ReadBytes reads the file at path within the reading limits: the bytes
+// Read parses. fmt and check read env files with it too.
+func ReadBytes(path string) ([]byte, error) {
+	data, err := readFile(path)
+	if err != nil {
+		return nil, &fs.PathError{Op: "read", Path: path, Err: err}
+	}
+	return data, nil
 }
 
 // readFile reads a whole file with plain system calls. os.ReadFile would do,
@@ -73,7 +93,9 @@ func Read(path string) (*File, error) {
 // an eventfd, a thread), which is a measurable part of runapp's launch cost
 // and of no use for one regular file read before an exec.
 func readFile(path string) ([]byte, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	// O_NONBLOCK: opening a FIFO must not wait for a writer; for a
+	// regular file it changes nothing.
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -82,8 +104,19 @@ func readFile(path string) ([]byte, error) {
 	if err := unix.Fstat(fd, &st); err != nil {
 		return nil, err
 	}
-	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
-		return nil, unix.EISDIR
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFREG:
+	case unix.S_IFDIR:
+		return nil, fmt.Errorf("%w: a directory", ErrNotRegular)
+	case unix.S_IFIFO:
+		return nil, fmt.Errorf("%w: a FIFO", ErrNotRegular)
+	case unix.S_IFCHR, unix.S_IFBLK:
+		return nil, fmt.Errorf("%w: a device", ErrNotRegular)
+	default:
+		return nil, ErrNotRegular
+	}
+	if st.Size > MaxSize {
+		return nil, ErrTooLarge
 	}
 	data := make([]byte, 0, st.Size+1)
 	for {
@@ -98,6 +131,9 @@ func readFile(path string) ([]byte, error) {
 			return data, nil
 		}
 		data = data[:len(data)+n]
+		if len(data) > MaxSize {
+			return nil, ErrTooLarge // it grew while read
+		}
 		if len(data) == cap(data) {
 			data = append(data, 0)[:len(data)] // grow: the file is longer than it was
 		}

@@ -1,12 +1,16 @@
 package envfile_test
 
 import (
+	"bytes"
 	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/runapp/runapp/envfile"
 	"github.com/stretchr/testify/assert"
@@ -74,7 +78,6 @@ func TestParseRefuses(t *testing.T) {
 		{"space before =", "A =" + secret + "\n", []p{{1, "A"}}},
 		{"metacharacter", "A=" + secret + ";x\n", []p{{1, "A"}}},
 		{"tilde", "A=~" + secret + "\n", []p{{1, "A"}}},
-		{"hash in value", "A=" + secret + "#x\n", []p{{1, "A"}}},
 		{"unquoted backslash", "A=" + secret + "\\x\n", []p{{1, "A"}}},
 		{"other escape in double quotes", "A=\"" + secret + "\\n\"\n", []p{{1, "A"}}},
 		{"text after quote", "A='" + secret + "'x\n", []p{{1, "A"}}},
@@ -152,4 +155,40 @@ func TestRead(t *testing.T) {
 	assert.True(t, errors.Is(err, fs.ErrNotExist), "the I/O error is wrapped: %v", err)
 	_, ok = envfile.AsError(err)
 	assert.False(t, ok, "an I/O error is not a refusal")
+}
+
+// TestReadLimits: anything but a regular file is refused without blocking,
+// and so is a file larger than MaxSize.
+func TestReadLimits(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	require.NoError(t, unix.Mkfifo(fifo, 0o600))
+	big := filepath.Join(dir, "big.env")
+	require.NoError(t, os.WriteFile(big, bytes.Repeat([]byte("# x\n"), envfile.MaxSize/4+1), 0o600))
+	for _, tt := range []struct {
+		path string
+		want error
+		msg  string
+	}{
+		{fifo, envfile.ErrNotRegular, "a FIFO"},
+		{"/dev/zero", envfile.ErrNotRegular, "a device"},
+		{dir, envfile.ErrNotRegular, "a directory"},
+		{big, envfile.ErrTooLarge, "larger than 4 MiB"},
+	} {
+		t.Run(filepath.Base(tt.path), func(t *testing.T) {
+			done := make(chan error, 1)
+			go func() {
+				_, err := envfile.Read(tt.path)
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				require.ErrorIs(t, err, tt.want)
+				assert.Contains(t, err.Error(), tt.msg)
+				assert.Contains(t, err.Error(), tt.path)
+			case <-time.After(5 * time.Second):
+				t.Fatal("Read blocks")
+			}
+		})
+	}
 }

@@ -65,12 +65,7 @@ func scan(data []byte, text string) ([]Entry, []Problem) {
 	return s.entries, s.problems
 }
 
-// problem is kept out of line: inlined at each of its call sites it made
-// statement's stack frame 536 bytes instead of 160, deep enough that runapp's
-// main goroutine grew its stack to 8 KiB, copying it and faulting in fresh
-// pages, on every launch (measured in issue 6: 0.05 ms).
-//
-//go:noinline
+// problem records a refused construct.
 func (s *scanner) problem(line int, name, format string, args ...any) {
 	s.problems = append(s.problems, Problem{Line: line, Name: name, Msg: fmt.Sprintf(format, args...)})
 }
@@ -276,6 +271,11 @@ func (s *scanner) unquoted(name string) (string, bool) {
 			s.pos += n
 			continue
 		}
+		if c == '~' && (s.pos == begin || s.data[s.pos-1] == ':') {
+			s.problem(s.line, name, "\"~\" at the start of an unquoted value or after \":\": bash expands it to a home directory, systemd, python-dotenv and compose keep it; %s", fixSingleQuote)
+			s.skipLine()
+			return "", false
+		}
 		if msg := unquotedProblem(c); msg != "" {
 			s.problem(s.line, name, "%s", msg)
 			s.skipLine()
@@ -295,16 +295,20 @@ func unquotedProblem(c byte) string {
 	switch c {
 	case '-', '.', '/', ':', '@', '%', '+', ',', '=', '^':
 		return ""
-	case '$', '`':
-		return "\"" + string(c) + "\" outside single quotes: bash expands it, systemd keeps it as is; " + fixSingleQuote
+	case '#', '~', '*', '?', '[', ']', '{', '}', '!':
+		// Inside a word every reader keeps them: bash starts a comment only
+		// at a word's start, expands no glob, brace or history in an
+		// assignment in a script; python-dotenv and compose start a comment
+		// only after a space; a "~" where bash expands it is refused above.
+		return ""
+	case '$':
+		return "\"$\" outside single quotes: bash and compose expand it, systemd and python-dotenv keep it as is; " + fixSingleQuote
+	case '`':
+		return "\"`\" outside single quotes: bash runs a command, systemd, python-dotenv and compose keep it as is; " + fixSingleQuote
 	case '\\':
 		return "backslash in an unquoted value: bash and systemd unescape differently; " + fixSingleQuote
 	case '\'', '"':
 		return "quote inside an unquoted value: systemd keeps it, bash removes it; quote the whole value instead"
-	case '#':
-		return "\"#\" in an unquoted value: some readers take it for a comment; " + fixSingleQuote
-	case '~':
-		return "\"~\" in an unquoted value: bash expands it to a home directory, systemd keeps it; " + fixSingleQuote
 	case ';', '&', '|', '<', '>', '(', ')':
 		return "shell metacharacter \"" + string(c) + "\" in an unquoted value: bash runs it as syntax, systemd keeps it; " + fixSingleQuote
 	}
@@ -386,7 +390,11 @@ func (s *scanner) doubleQuoted(start int, name string) (string, bool) {
 			}
 			continue
 		case '$', '`':
-			note("\"" + string(c) + "\" inside double quotes: bash expands it, systemd keeps it as is; escape it as \\" + string(c) + " or use single quotes")
+			if c == '$' {
+				note("\"$\" inside double quotes: bash and compose expand it, systemd and python-dotenv keep it as is; use single quotes (\\$ is read alike by bash and systemd only)")
+			} else {
+				note("\"`\" inside double quotes: bash runs a command, systemd, python-dotenv and compose keep it as is; use single quotes (\\` is read alike by bash and systemd only)")
+			}
 			s.pos++
 			continue
 		}

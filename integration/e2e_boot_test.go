@@ -74,10 +74,11 @@ func e2eOverlay(t *testing.T, lower string) string {
 	return dir
 }
 
-// e2eInstall copies into root what setup.sh and check.sh expect: the built
-// runapp and loadgen, this suite's e2e/ directory, the example app, scripts/mkvenv and
-// the env-file parser's accepted corpus.
-func e2eInstall(t *testing.T, root, runapp string) {
+// e2eInstall copies into root what setup.sh and check.sh expect: runapp's
+// Debian package (setup.sh installs it with dpkg -i), loadgen, this suite's e2e/
+// directory, the example app, scripts/mkvenv and the env-file parser's
+// accepted corpus.
+func e2eInstall(t *testing.T, root, deb string) {
 	t.Helper()
 	e2e := filepath.Join(root, "e2e")
 	cp(t, filepath.Join(repoRoot, "integration", "e2e"), e2e)
@@ -85,7 +86,7 @@ func e2eInstall(t *testing.T, root, runapp string) {
 	cp(t, filepath.Join(repoRoot, "example", "src"), filepath.Join(e2e, "example", "src"))
 	cp(t, filepath.Join(repoRoot, "example", ".env"), filepath.Join(e2e, "example", ".env"))
 	cp(t, filepath.Join(repoRoot, "scripts", "mkvenv"), filepath.Join(e2e, "mkvenv"))
-	cp(t, runapp, filepath.Join(root, "usr", "local", "bin", "runapp"))
+	cp(t, deb, filepath.Join(e2e, "runapp.deb"))
 	e2eInstallLoadgen(t, root)
 
 	corpus := e2eCorpus(t)

@@ -27,16 +27,27 @@ func TestE2E(t *testing.T) {
 	testenv.Root(t)
 	nspawn := testenv.LookPath(t, "systemd-nspawn")
 	testenv.LookPath(t, "debootstrap")
-	runapp := needRunapp(t)
+	deb := needDeb(t)
 	start := time.Now()
 
 	root := e2eOverlay(t, e2eRoot(t))
-	e2eInstall(t, root, runapp)
+	e2eInstall(t, root, deb)
 	e2eSetup(t, nspawn, root)
 	res := e2eBoot(t, nspawn, root)
 	t.Logf("in the container: %s", res.line(t, "boot-time"))
 	// setup.sh gives the apps the example app's .env.
 	env := envValues(t, filepath.Join(repoRoot, "example", ".env"))
+
+	t.Run("install", func(t *testing.T) {
+		assert.Regexp(t, `^install ok installed \S+\n$`, res.read(t, "install/status"))
+		files := strings.Fields(res.read(t, "install/files"))
+		assert.Contains(t, files, "/usr/bin/runapp")
+		assert.Contains(t, files, "/usr/share/doc/runapp/copyright")
+		// The units name the packaged binary, as runapp unit wrote them.
+		for _, unit := range []string{"serve/shop.show", "secrets/vault.show"} {
+			assert.Contains(t, res.show(t, unit)["ExecStart"], "path=/usr/bin/runapp ;", unit)
+		}
+	})
 
 	served := t.Run("serve", func(t *testing.T) {
 		defer res.explain(t, "shop.service")

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 
@@ -21,6 +22,7 @@ import (
 // Made once by TestMain for every test in the package.
 var (
 	repoRoot  string // the module's root directory
+	tmpDir    string // removed after the tests
 	runappBin string // runapp built as `make build` builds it
 	buildErr  error  // why runappBin could not be built
 	venvDir   string // a virtualenv made by scripts/mkvenv
@@ -50,16 +52,23 @@ func run(m *testing.M) int {
 		return 1
 	}
 	repoRoot = filepath.Dir(wd)
-	runappBin, buildErr = build(tmp)
+	tmpDir = tmp
+	runappBin, buildErr = build(tmp, "")
 	venvDir, venvErr = mkvenv(filepath.Join(tmp, "venv"))
 	return m.Run()
 }
 
-// build builds runapp with `make build`: the flags that make it static and
-// give it its signal-recording entry point are the Makefile's.
-func build(dir string) (string, error) {
+// build builds runapp with `make build`, for goarch ("": this machine's):
+// the flags that make it static and give it its signal-recording entry point
+// are the Makefile's.
+func build(dir, goarch string) (string, error) {
 	bin := filepath.Join(dir, "runapp")
-	cmd := exec.Command("make", "-s", "build", "BIN="+bin)
+	cmd := exec.Command("make", "-s", "build")
+	if goarch != "" {
+		bin += "-" + goarch
+		cmd.Env = append(os.Environ(), "GOARCH="+goarch)
+	}
+	cmd.Args = append(cmd.Args, "BIN="+bin)
 	cmd.Dir = repoRoot
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("cannot build runapp: %w\n%s", err, out)
@@ -88,6 +97,48 @@ func needRunapp(t testing.TB) string {
 		t.Fatal(buildErr)
 	}
 	return runappBin
+}
+
+// runapp built for arm64 by the first test that needs it.
+var (
+	arm64Once sync.Once
+	arm64Bin  string
+	arm64Err  error
+)
+
+// needRunappArm64 returns the command that runs runapp built for arm64
+// under qemu-user: qemu-aarch64-static and the binary. It skips the test
+// without qemu (Debian's qemu-user-static) and fails it if the build fails.
+// qemu passes the signal mask, the ignored signals and the open-file limit
+// through to the host kernel, and a program runapp execs (bash, sleep,
+// gunicorn's Python: this machine's own) runs natively with what the
+// arm64 code left.
+func needRunappArm64(t testing.TB) []string {
+	t.Helper()
+	qemu := testenv.LookPath(t, "qemu-aarch64-static")
+	arm64Once.Do(func() { arm64Bin, arm64Err = build(tmpDir, "arm64") })
+	if arm64Err != nil {
+		t.Fatal(arm64Err)
+	}
+	return []string{qemu, arm64Bin}
+}
+
+// needDeb builds runapp's Debian package for this machine with make deb,
+// and returns its path; a failure fails the test.
+func needDeb(t testing.TB) string {
+	t.Helper()
+	dist := filepath.Join(tmpDir, "dist")
+	cmd := exec.Command("make", "-s", "deb", "ARCHES="+runtime.GOARCH, "DIST="+dist)
+	cmd.Dir = repoRoot
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("make deb: %v\n%s", err, out)
+	}
+	debs, err := filepath.Glob(filepath.Join(dist, "runapp_*_"+runtime.GOARCH+".deb"))
+	if err != nil || len(debs) != 1 {
+		t.Fatalf("make deb made %v in %s (%v)\n%s", debs, dist, err, out)
+	}
+	return debs[0]
 }
 
 // needVenv returns the shared virtualenv, or skips the test without one.

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -178,7 +179,9 @@ exec %s
 // 1024 and 524288), and compares what the exec'd program ends up with:
 // runapp must change nothing that exec in bash does not. gunicorn is
 // compared, and sleep too, since Python re-ignores SIGPIPE itself and would
-// hide a runapp that lost it.
+// hide a runapp that lost it. runapp runs as built for this machine and, on
+// a machine that is not arm64, as built for arm64 under qemu-user, where
+// internal/startsig has its own assembly.
 func TestSignalDisposition(t *testing.T) {
 	bin := needRunapp(t)
 	venv := needVenv(t)
@@ -186,6 +189,19 @@ func TestSignalDisposition(t *testing.T) {
 	sleep := testenv.LookPath(t, "sleep")
 	self, err := os.Executable()
 	require.NoError(t, err)
+
+	// runapps name the command lines that run runapp: this machine's build,
+	// and arm64's under qemu-user (made on first use: it may skip).
+	runapps := []struct {
+		name string
+		cmd  func(t *testing.T) []string
+	}{{runtime.GOARCH, func(*testing.T) []string { return []string{bin} }}}
+	if runtime.GOARCH != "arm64" {
+		runapps = append(runapps, struct {
+			name string
+			cmd  func(t *testing.T) []string
+		}{"arm64-qemu", func(t *testing.T) []string { return needRunappArm64(t) }})
+	}
 
 	for _, program := range []struct {
 		name     string
@@ -196,54 +212,64 @@ func TestSignalDisposition(t *testing.T) {
 		{"gunicorn", "$VIRTUAL_ENV/bin/gunicorn project.wsgi", nil, true},
 		{"sleep", sleep + " 600", []string{"exec", "--", sleep, "600"}, false},
 	} {
-		t.Run(program.name, func(t *testing.T) {
-			status := map[string]map[string]string{}
-			values := map[string]index{}
-			for _, starter := range []string{"bash", "runapp"} {
-				app := newApp(t)
-				addr := freeAddr(t)
-				argv := []string{self, bash, filepath.Join(app, "run")}
-				writeFile(t, argv[2], runScript(app, venv, program.script), 0o755)
-				if starter == "runapp" {
-					argv = []string{self, bin}
-					if program.runapp != nil {
-						argv = append(argv, program.runapp[0])
-					}
-					argv = append(argv, "--app-dir", app, "--venv", venv)
-					if program.runapp != nil {
-						argv = append(argv, program.runapp[1:]...)
-					}
+		// launch starts the program through the bash run script (runapp
+		// nil) or through runapp, and returns its /proc status with the
+		// soft open-file limit, and gunicorn's answer.
+		launch := func(t *testing.T, runapp []string) (map[string]string, index) {
+			app := newApp(t)
+			addr := freeAddr(t)
+			argv := []string{self, bash, filepath.Join(app, "run")}
+			writeFile(t, argv[2], runScript(app, venv, program.script), 0o755)
+			if runapp != nil {
+				argv = append([]string{self}, runapp...)
+				if program.runapp != nil {
+					argv = append(argv, program.runapp[0])
 				}
-				p := start(t, app, baseEnv(starterEnv+"=1", gunicornArgs(addr, 1)), argv...)
-				if program.gunicorn {
-					values[starter] = p.index(t, addr)
-					require.Equal(t, p.pid, values[starter].PPID, "%s: gunicorn runs as the started process", starter)
-				} else {
-					p.waitComm(t, "sleep")
+				argv = append(argv, "--app-dir", app, "--venv", venv)
+				if program.runapp != nil {
+					argv = append(argv, program.runapp[1:]...)
 				}
-				status[starter] = procStatus(t, p.pid)
-				status[starter]["Max open files"] = openFiles(t, p.pid)
-				p.signal(t, unix.SIGTERM)
-				p.wait(t, bootTimeout)
 			}
+			p := start(t, app, baseEnv(starterEnv+"=1", gunicornArgs(addr, 1)), argv...)
+			var values index
+			if program.gunicorn {
+				values = p.index(t, addr)
+				require.Equal(t, p.pid, values.PPID, "%s: gunicorn runs as the started process", argv[1])
+			} else {
+				p.waitComm(t, "sleep")
+			}
+			status := procStatus(t, p.pid)
+			status["Max open files"] = openFiles(t, p.pid)
+			p.signal(t, unix.SIGTERM)
+			p.wait(t, bootTimeout)
+			return status, values
+		}
 
+		t.Run(program.name, func(t *testing.T) {
+			status, values := launch(t, nil)
 			// The starter's state reaches the program through bash:
 			// otherwise this test would compare nothing.
 			var blk, ign uint64
-			_, err = fmt.Sscanf(status["bash"]["SigBlk"]+" "+status["bash"]["SigIgn"], "%x %x", &blk, &ign)
+			_, err = fmt.Sscanf(status["SigBlk"]+" "+status["SigIgn"], "%x %x", &blk, &ign)
 			require.NoError(t, err)
 			require.Equal(t, starterBlocked, blk&starterBlocked, "blocked under bash")
 			if !program.gunicorn { // gunicorn handles SIGHUP
 				require.Equal(t, starterIgnored, ign&starterIgnored, "ignored under bash")
 			}
-			require.Equal(t, strconv.Itoa(starterNofile), status["bash"]["Max open files"], "soft open-file limit under bash")
-			for _, field := range []string{"SigBlk", "SigIgn", "SigCgt", "Max open files"} {
-				assert.Equal(t, status["bash"][field], status["runapp"][field], field)
-			}
-			t.Logf("bash and runapp: SigBlk %s SigIgn %s, soft open-file limit %s", status["runapp"]["SigBlk"], status["runapp"]["SigIgn"], status["runapp"]["Max open files"])
-			if program.gunicorn {
-				assert.Equal(t, values["bash"].Env, values["runapp"].Env, "values from .env")
-				assert.Equal(t, values["bash"].SecretKeySHA256, values["runapp"].SecretKeySHA256)
+			require.Equal(t, strconv.Itoa(starterNofile), status["Max open files"], "soft open-file limit under bash")
+
+			for _, r := range runapps {
+				t.Run(r.name, func(t *testing.T) {
+					got, gotValues := launch(t, r.cmd(t))
+					for _, field := range []string{"SigBlk", "SigIgn", "SigCgt", "Max open files"} {
+						assert.Equal(t, status[field], got[field], field)
+					}
+					t.Logf("bash and runapp: SigBlk %s SigIgn %s, soft open-file limit %s", got["SigBlk"], got["SigIgn"], got["Max open files"])
+					if program.gunicorn {
+						assert.Equal(t, values.Env, gotValues.Env, "values from .env")
+						assert.Equal(t, values.SecretKeySHA256, gotValues.SecretKeySHA256)
+					}
+				})
 			}
 		})
 	}

@@ -136,7 +136,60 @@ func notExecutable(path string) error {
 // exec'ing and that Build leaves to Exec: a script whose #! interpreter
 // cannot run.
 func (p *Plan) Verify() error {
+	if err := p.CheckSize(); err != nil {
+		return err
+	}
 	return interpreter(p.Program)
+}
+
+// Linux's limits on what execve passes (fs/exec.c): one string with its
+// NUL at most MAX_ARG_STRLEN; all strings and their pointers at most a
+// quarter of the stack limit, but no more than 6 MiB and no less than
+// 128 KiB.
+const (
+	maxArgStrlen = 32 * 4096
+	stkLim       = 8 << 20
+)
+
+// CheckSize reports, as a configuration error, an environment and argument
+// vector too large for execve (E2BIG), with the sizes and the env file that
+// sets most of it. Exec calls it only after execve fails with E2BIG, so a
+// launch pays nothing for it; env and check call it through Verify.
+func (p *Plan) CheckSize() error {
+	var rl unix.Rlimit
+	limit := uint64(stkLim / 4)
+	if unix.Getrlimit(unix.RLIMIT_STACK, &rl) == nil {
+		limit = max(min(stkLim/4*3, rl.Cur/4), maxArgStrlen)
+	}
+	total := uint64(len(p.Program) + 1)
+	for _, a := range p.Argv {
+		total += uint64(len(a)+1) + 8
+	}
+	bySource := map[string]uint64{}
+	for _, v := range p.Env {
+		n := uint64(len(v.Name) + len(v.Value) + 2)
+		total += n + 8
+		if n > maxArgStrlen {
+			return Errorf(ExitConfig, "%s (%s) is %d KiB long; Linux passes at most 128 KiB in one variable, so %s cannot be started; put the value in a file and pass the file's path",
+				v.Name, v.Where(), n>>10, p.Program)
+		}
+		src := "the inherited environment"
+		if v.Origin == FromFile {
+			src = v.File
+		}
+		bySource[src] += n
+	}
+	if total <= limit {
+		return nil
+	}
+	blame, most := "", uint64(0)
+	for src, n := range bySource {
+		if n > most || n == most && src < blame {
+			blame, most = src, n
+		}
+	}
+	return Errorf(ExitConfig, "the environment and arguments take %d KiB, and Linux passes at most %d KiB to a program (a quarter of the stack limit, ulimit -s), so %s cannot be started; %s sets %d KiB of it: make it smaller",
+		total>>10, limit>>10, p.Program, blame, most>>10)
 }
 
 // interpreter checks that a script's #! interpreter can run, to say why in
@@ -270,6 +323,12 @@ func Exec(p *Plan) error {
 	}
 	env := p.Environ()
 	err := execve(p.Program, p.Argv, env)
+	if errors.Is(err, unix.E2BIG) {
+		if serr := p.CheckSize(); serr != nil {
+			return serr
+		}
+		return &Error{Code: ExitConfig, Err: fmt.Errorf("cannot run %s: %w", p.Program, err)}
+	}
 	// Only now, so as not to read the script on every launch.
 	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EACCES) {
 		if ierr := interpreter(p.Program); ierr != nil {

@@ -61,6 +61,16 @@ type Server struct {
 // servers is the table, one entry per server, each defined in its file.
 var servers = [...]*Server{&gunicorn}
 
+// Names returns the names of the servers in the table, in its order: the
+// names --server recognises (shell completion offers them).
+func Names() []string {
+	names := make([]string, len(servers))
+	for i, s := range servers {
+		names[i] = s.Name
+	}
+	return names
+}
+
 // Lookup returns the entry of the server program runs, or nil for a
 // program runapp knows nothing of. program is a name or a path, as --server
 // takes it. The one rule: the program's base name, less a version suffix of

@@ -11,6 +11,19 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// Every name Names lists is recognised by Lookup as that server.
+func TestNames(t *testing.T) {
+	names := Names()
+	require.NotEmpty(t, names)
+	assert.Contains(t, names, "gunicorn")
+	for _, name := range names {
+		s := Lookup(name)
+		if assert.NotNil(t, s, name) {
+			assert.Equal(t, name, s.Name)
+		}
+	}
+}
+
 // One rule recognises a server, wherever runapp asks: --server gunicorn3
 // is gunicorn for app detection as for the unit and check.
 func TestLookup(t *testing.T) {

@@ -29,6 +29,12 @@ const (
 	None Hardening = "none"
 )
 
+// Hardenings returns the levels --hardening takes, strictest first (shell
+// completion offers them).
+func Hardenings() []Hardening {
+	return []Hardening{Strict, Basic, None}
+}
+
 // Options is the launcher configuration the unit recreates plus what only
 // the unit needs.
 type Options struct {
@@ -117,10 +123,14 @@ func newUnits(o Options) (*units, error) {
 	if o.Config.Command {
 		return nil, usage("a unit runs the server, not runapp exec")
 	}
+	if o.Config.NoEnvFiles {
+		// runapp's command line cannot say it: ExecStart= would read .env.
+		return nil, usage("a unit cannot run without env files; name an optional one, --env-file -FILE")
+	}
 	if o.Hardening == "" {
 		u.Hardening = Strict
 	}
-	if !slices.Contains([]Hardening{Strict, Basic, None}, u.Hardening) {
+	if !slices.Contains(Hardenings(), u.Hardening) {
 		return nil, usage("--hardening %q: want strict, basic or none", o.Hardening)
 	}
 	if err := u.resolvePaths(); err != nil {

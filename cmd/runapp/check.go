@@ -6,9 +6,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/runapp/runapp/check"
+	"github.com/runapp/runapp/internal/startsig"
 	"github.com/runapp/runapp/launcher"
 	"github.com/runapp/runapp/unitfile"
 )
@@ -26,9 +28,11 @@ unit as systemd loads it, drop-ins applied (systemctl cat shows the same):
 first in /etc/systemd/system, /run/systemd/system,
 /usr/local/lib/systemd/system, /usr/lib/systemd/system, /lib/systemd/system,
 with its drop-ins NAME.service.d/*.conf from all of them.
+
 Without configuration flags or SERVER-ARGS, when the unit's ExecStart= runs
 runapp, the configuration checked is the one ExecStart= gives (an env file
 passed with LoadCredential= is read where it is loaded from).
+
 Access is judged from the mode bits for the user's uid and the groups systemd
 gives the service (Group= instead of the user's primary group, the groups
 that list the user, SupplementaryGroups=); ACLs are not evaluated (a problem says so when one is in the way). No value from an
@@ -49,31 +53,37 @@ JSON output (--format json), a stable shape:
    "errors": N, "warnings": M}
 `
 
-// runCheck reports every misconfiguration it finds, before systemd does.
-func runCheck(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("check", checkSynopsis, stdout)
-	usage := fs.Usage
-	fs.Usage = func() {
-		usage()
-		fmt.Fprint(stdout, checkHelp)
-	}
-	cfg := addCommon(fs)
+var checkCommand = &command{
+	name:     "check",
+	summary:  "find misconfigurations before systemd does",
+	synopsis: checkSynopsis,
+	help:     checkHelp,
+	config:   true,
+	args:     serverArgs,
+	declare:  checkFlags,
+}
+
+// checkFormats are the values --format takes; the first is the default.
+var checkFormats = []string{"text", "json"}
+
+// checkFlags declares check's flags.
+func checkFlags(fs *flag.FlagSet, cfg *launcher.Config) runFunc {
 	opts := check.Options{}
 	fs.StringVar(&opts.User, "user", "", "the `USER` the service runs as, whose access is checked (default: User= of the unit)")
 	fs.StringVar(&opts.Unit, "unit", "", "the service unit `FILE` to check, with the drop-ins in FILE.d (default: the installed NAME.service, if there is one)")
 	fs.StringVar(&opts.Name, "name", "", "the unit `NAME` to look for when --unit is not given (default: the app directory's base name)")
 	fs.BoolVar(&opts.Import, "import", false, "ask the virtualenv's Python to find the WSGI module (imports its parent packages, not the module)")
-	format := fs.String("format", "text", "output `FORMAT`: text or json")
-	if err := parse(fs, args); err != nil {
-		return helpOK(err)
+	format := fs.String("format", checkFormats[0], "output `FORMAT`: text or json")
+	return func(_ []string, stdout, stderr io.Writer) error {
+		return runCheck(fs, cfg, opts, *format, stdout, stderr)
 	}
-	if *format != "text" && *format != "json" {
-		return usageErr("check: --format must be text or json, not %q", *format)
+}
+
+// runCheck reports every misconfiguration it finds, before systemd does.
+func runCheck(fs *flag.FlagSet, cfg *launcher.Config, opts check.Options, format string, stdout, stderr io.Writer) error {
+	if !slices.Contains(checkFormats, format) {
+		return usageErr("check: --format must be text or json, not %q", format)
 	}
-	if fs.NArg() > 0 && !dashdash(args, fs.NArg()) {
-		return usageErr("unexpected argument %q; server arguments go after --, e.g. runapp check -- project.wsgi", fs.Arg(0))
-	}
-	cfg.Args = fs.Args()
 	if !commonGiven(fs) && len(cfg.Args) == 0 {
 		if u, err := check.FindUnit(opts); err == nil {
 			if from, ok := fromUnit(u); ok {
@@ -87,9 +97,10 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 	}
 	opts.Config = *cfg
 	opts.Environ = os.Environ()
+	opts.NoSignalEntry = !captured()
 	report := check.Run(opts)
 	write := report.WriteText
-	if *format == "json" {
+	if format == "json" {
 		write = report.WriteJSON
 	}
 	if err := write(stdout); err != nil {
@@ -101,14 +112,15 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// captured is startsig.Captured, which the tests replace: the test binary,
+// which plays runapp, is built without the entry point.
+var captured = startsig.Captured
+
 // commonGiven says whether any flag of the configuration was given.
 func commonGiven(fs *flag.FlagSet) bool {
 	given := false
 	fs.Visit(func(f *flag.Flag) {
-		switch f.Name {
-		case "app-dir", "env-file", "venv", "pythonpath", "server":
-			given = true
-		}
+		given = given || slices.Contains(configFlags, f.Name)
 	})
 	return given
 }
@@ -129,12 +141,10 @@ func fromUnit(u *unitfile.Unit) (*launcher.Config, bool) {
 		}
 		args = args[1:]
 	}
-	fs := newFlagSet("serve", "", io.Discard)
-	cfg := addCommon(fs)
-	if parse(fs, args) != nil {
+	_, cfg, _, err := serveCommand.parse(args, io.Discard)
+	if err != nil {
 		return nil, false
 	}
-	cfg.Args = fs.Args()
 	for i, f := range cfg.EnvFiles {
 		name := strings.TrimPrefix(f, "-")
 		if src, ok := credentials[name]; ok {

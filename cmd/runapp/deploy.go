@@ -1,10 +1,11 @@
 package main
 
 import (
-	"cmp"
 	"context"
+	"flag"
 	"fmt"
 	"io"
+	"os"
 	"os/signal"
 	"path/filepath"
 	"strings"
@@ -17,7 +18,7 @@ import (
 	"github.com/runapp/runapp/unitfile"
 )
 
-const deploySynopsis = "runapp deploy [--app-dir DIR] [--unit NAME] [--dry-run] [--restart]"
+const deploySynopsis = "runapp deploy [--unit NAME] [--dry-run] [--restart] [--timeout D]"
 
 const deployHelp = `
 The one command to run after changing code or configuration, as
@@ -47,31 +48,37 @@ Exit status: 0 done; 78 a check found an error, or the unit is not one runapp
 runs (nothing was touched); 1 the service did not come back.
 `
 
-// runDeploy checks what the unit will run, then reloads or restarts it.
-func runDeploy(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("deploy", deploySynopsis, stdout)
-	usage := fs.Usage
-	fs.Usage = func() {
-		usage()
-		fmt.Fprint(stdout, deployHelp)
-	}
-	appDir := fs.String("app-dir", "", "the app `DIR`ectory, whose base name is the unit's default name (default: the current directory)")
-	name := fs.String("unit", "", "the service unit `NAME` (default: the app directory's base name, as runapp unit names it)")
+var deployCommand = &command{
+	name:     "deploy",
+	summary:  "check, then reload or restart the service, whichever applies the change",
+	synopsis: deploySynopsis,
+	help:     deployHelp,
+	args:     noArgs,
+	declare:  deployFlags,
+}
+
+// deployFlags declares deploy's flags.
+func deployFlags(fs *flag.FlagSet, _ *launcher.Config) runFunc {
+	name := fs.String("unit", "", "the service unit `NAME` (default: the current directory's base name, as runapp unit names the unit of an app directory)")
 	var o deploy.Options
 	fs.BoolVar(&o.DryRun, "dry-run", false, "check and say what would be done, and do nothing")
 	fs.BoolVar(&o.Restart, "restart", false, "restart even when a reload would do (a virtualenv rebuilt in place that deploy cannot tell)")
-	fs.DurationVar(&o.Timeout, "timeout", 5*time.Minute, "how long to wait `D` for the service to be up again")
-	if err := parse(fs, args); err != nil {
-		return helpOK(err)
+	fs.DurationVar(&o.Timeout, "timeout", 5*time.Minute, "how long to wait `D` for the service to serve again")
+	return func(_ []string, stdout, stderr io.Writer) error {
+		return runDeploy(*name, o, stdout, stderr)
 	}
-	if fs.NArg() > 0 {
-		return usageErr("unexpected argument %q (see runapp deploy -h)", fs.Arg(0))
+}
+
+// runDeploy checks what the unit will run, then reloads or restarts it.
+func runDeploy(name string, o deploy.Options, stdout, stderr io.Writer) error {
+	if name == "" {
+		dir, err := os.Getwd()
+		if err != nil {
+			return launcher.Errorf(launcher.ExitConfig, "cannot tell the current directory (%v); give --unit NAME", err)
+		}
+		name = filepath.Base(dir)
 	}
-	dir, err := filepath.Abs(cmp.Or(*appDir, "."))
-	if err != nil {
-		return launcher.Errorf(launcher.ExitConfig, "cannot use app directory: %w", err)
-	}
-	o.Unit = strings.TrimSuffix(cmp.Or(*name, filepath.Base(dir)), ".service") + ".service"
+	o.Unit = strings.TrimSuffix(name, ".service") + ".service"
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -87,6 +94,6 @@ func runDeploy(args []string, stdout, stderr io.Writer) error {
 		return launcher.Errorf(launcher.ExitConfig, "cannot deploy %s: its ExecStart= (%s) does not serve with runapp", o.Unit, u.Fragment)
 	}
 	fmt.Fprintf(stderr, "runapp: deploy: checking the configuration ExecStart= of %s gives runapp\n", u.Fragment)
-	o.Check = check.Options{Config: *cfg, Name: strings.TrimSuffix(o.Unit, ".service")}
+	o.Check = check.Options{Config: *cfg, Name: strings.TrimSuffix(o.Unit, ".service"), NoSignalEntry: !captured()}
 	return deploy.Run(ctx, o, stdout)
 }

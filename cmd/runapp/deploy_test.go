@@ -15,7 +15,7 @@ func TestDeployRefuses(t *testing.T) {
 		code int
 		msg  string
 	}{
-		{"an argument", []string{"deploy", "now"}, 2, `unexpected argument "now"`},
+		{"an argument", []string{"deploy", "now"}, 2, `deploy takes no arguments, got "now"`},
 		{"a bad flag", []string{"deploy", "--force"}, 2, "flag provided but not defined"},
 		{"no such unit", []string{"deploy", "--unit", "runapp-test-no-such-unit"}, 78, "cannot deploy runapp-test-no-such-unit.service"},
 	} {

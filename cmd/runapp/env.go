@@ -1,12 +1,15 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 
+	"github.com/runapp/runapp/envfile"
 	"github.com/runapp/runapp/launcher"
 )
 
@@ -14,15 +17,20 @@ import (
 // it says nothing about the value.
 const mask = "***"
 
-// runEnv prints the plan serve (or, with --exec, exec) would carry out.
-func runEnv(args []string, stdout, _ io.Writer) error {
-	fs := newFlagSet("env", "runapp env [FLAGS] [--show-values] [-- SERVER-ARGS...]", stdout)
-	cfg := addCommon(fs)
-	show := fs.Bool("show-values", false, "print the values from env files and the inherited environment (they may be secrets)")
-	if err := parse(fs, args); err != nil {
-		return helpOK(err)
-	}
-	cfg.Args = fs.Args()
+var envCommand = &command{
+	name:     "env",
+	summary:  "print what serve would exec, without doing it",
+	synopsis: "runapp env [FLAGS] [--show-values] [-- SERVER-ARGS...]",
+	config:   true,
+	args:     serverArgs,
+	declare: func(fs *flag.FlagSet, cfg *launcher.Config) runFunc {
+		show := fs.Bool("show-values", false, "print the values from env files and the inherited environment (they may be secrets)")
+		return func(_ []string, stdout, _ io.Writer) error { return runEnv(cfg, *show, stdout) }
+	},
+}
+
+// runEnv prints the plan serve would carry out.
+func runEnv(cfg *launcher.Config, show bool, stdout io.Writer) error {
 	plan, err := launcher.Build(*cfg, os.Environ())
 	if err == nil {
 		err = plan.Verify()
@@ -30,13 +38,15 @@ func runEnv(args []string, stdout, _ io.Writer) error {
 	if err != nil {
 		return err
 	}
-	writePlan(stdout, plan, *show)
+	writePlan(stdout, plan, show)
 	return nil
 }
 
 // writePlan prints the plan, the environment sorted by name so that output
-// diffs well. Values are shell-quoted, so with --show-values the environment
-// lines are themselves a valid env file.
+// diffs well. With --show-values the environment lines are an env file
+// runapp reads back to the same values (each origin a comment on its own
+// line, each value in envfile.Quote's form); a value no env file can hold
+// is left out, with a comment saying so.
 func writePlan(w io.Writer, p *launcher.Plan, show bool) {
 	fmt.Fprintf(w, "program: %s\n", p.Program)
 	fmt.Fprintf(w, "argv:    %s\n", quoteArgs(p.Argv))
@@ -48,19 +58,33 @@ func writePlan(w io.Writer, p *launcher.Plan, show bool) {
 	fmt.Fprintf(w, "venv:    %s\n", venv)
 	fmt.Fprintf(w, "environment:\n")
 	vars := slices.SortedFunc(slices.Values(p.Env), func(a, b launcher.Var) int { return strings.Compare(a.Name, b.Name) })
-	width := 0
-	lines := make([]string, len(vars))
-	for i, v := range vars {
-		lines[i] = v.Name + "=" + displayValue(v, show)
-		width = max(width, len(lines[i]))
-	}
-	for i, v := range vars {
+	for _, v := range vars {
 		where := v.Where()
 		if replaced := p.Replaced(v.Name); len(replaced) > 0 {
 			where += ", replaces " + strings.Join(replaced, ", ")
 		}
-		fmt.Fprintf(w, "  %-*s  # %s\n", width, lines[i], where)
+		fmt.Fprintf(w, "  # %s\n", where)
+		if show && !envfile.ValidName(v.Name) {
+			fmt.Fprintf(w, "  # %s is left out: bash cannot set a variable of that name\n", quoteComment(v.Name))
+			continue
+		}
+		if problem := envfile.QuoteProblem(v.Value); show && problem != "" {
+			if _, err := envfile.Parse("", []byte("A="+envfile.Quote(v.Value)+"\n")); err != nil {
+				fmt.Fprintf(w, "  # %s is left out: %s\n", v.Name, problem)
+				continue
+			}
+			// bash, systemd and runapp read it alike; the dotenv readers not.
+			fmt.Fprintf(w, "  # %s: python-dotenv or compose would read this value otherwise: %s\n", v.Name, problem)
+		}
+		fmt.Fprintf(w, "  %s=%s\n", v.Name, displayValue(v, show))
 	}
+}
+
+// quoteComment makes a name from the inherited environment safe to print
+// inside a comment line.
+func quoteComment(name string) string {
+	q := strconv.Quote(name)
+	return q[1 : len(q)-1]
 }
 
 // displayValue shows what runapp itself computed and masks the rest unless
@@ -68,11 +92,11 @@ func writePlan(w io.Writer, p *launcher.Plan, show bool) {
 func displayValue(v launcher.Var, show bool) string {
 	switch {
 	case show:
-		return shellQuote(v.Value)
+		return envfile.Quote(v.Value)
 	case v.Origin == launcher.ByRunapp && v.Own == v.Value:
-		return shellQuote(v.Value)
+		return envfile.Quote(v.Value)
 	case v.Origin == launcher.ByRunapp:
-		return shellQuote(v.Own) + ":" + mask
+		return envfile.Quote(v.Own) + ":" + mask
 	}
 	return mask
 }
@@ -85,8 +109,8 @@ func quoteArgs(args []string) string {
 	return strings.Join(q, " ")
 }
 
-// shellQuote quotes s for bash when it needs quoting, in the single-quoted
-// form runapp's env-file syntax accepts.
+// shellQuote quotes s for bash when it needs quoting: an argument vector is
+// read by a shell, not by the env-file readers.
 func shellQuote(s string) string {
 	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:@%+,=") == "" {
 		return s

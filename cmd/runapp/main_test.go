@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
+	"github.com/runapp/runapp/envfile"
 	"github.com/runapp/runapp/internal/testenv"
 	"github.com/runapp/runapp/launcher"
 )
@@ -24,6 +26,11 @@ import (
 func TestMain(m *testing.M) {
 	if os.Getenv("RUNAPP_TEST_MAIN") == "1" {
 		os.Unsetenv("RUNAPP_TEST_MAIN")
+		// Play a runapp built with its entry point (make build), unless
+		// told otherwise.
+		uncaptured := os.Getenv("RUNAPP_TEST_UNCAPTURED") == "1"
+		os.Unsetenv("RUNAPP_TEST_UNCAPTURED")
+		captured = func() bool { return !uncaptured }
 		main()
 	}
 	os.Exit(m.Run())
@@ -77,13 +84,15 @@ func TestExitCodesAndMessages(t *testing.T) {
 		stdout []string
 		stderr []string
 	}{
-		{"version", []string{"version"}, 0, []string{"runapp dev\n"}, nil},
+		{"version", []string{"version"}, 0, []string{"runapp dev\n", "\ncommit ", "\n" + runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH + "\n"}, nil},
 		{"help", []string{"help"}, 0, []string{"usage:", "exec", "env"}, nil},
 		{"-h", []string{"-h"}, 0, []string{"usage:"}, nil},
 		{"exec -h", []string{"exec", "-h"}, 0, []string{"usage: runapp exec", "-env-file"}, nil},
 		{"unknown command", []string{"serv"}, 2, nil, []string{`runapp: unknown command "serv"`}},
 		{"unknown flag", []string{"--nope"}, 2, nil, []string{"runapp: serve: flag provided but not defined: -nope"}},
 		{"stray argument", []string{"--app-dir", good, "project.wsgi"}, 2, nil, []string{"after --"}},
+		{"env stray argument", []string{"env", "--app-dir", good, "project.wsgi"}, 2, nil, []string{"after --"}},
+		{"version argument", []string{"version", "x"}, 2, nil, []string{`runapp: version takes no arguments, got "x"`}},
 		{"exec without command", []string{"exec", "--app-dir", good}, 2, nil, []string{"no command given"}},
 		{"bad env file", []string{"--app-dir", bad}, 78, nil, []string{
 			"runapp: " + filepath.Join(bad, ".env") + ":2: SECRET_KEY: \"$\" outside single quotes",
@@ -190,21 +199,92 @@ func TestJournalPriorityPrefix(t *testing.T) {
 	}
 }
 
+// TestNotifyStatusOnFailure: runapp tells systemd why it failed, in the
+// unit's status text, on a path socket and an abstract one, and sends
+// nothing else (never READY=1).
 func TestNotifyStatusOnFailure(t *testing.T) {
 	dir := appDir(t, "A=1\nB="+secret+"`x`\n")
-	sock := testenv.ListenNotify(t, filepath.Join(t.TempDir(), "notify"))
+	for name, addr := range map[string]string{
+		"path":     filepath.Join(t.TempDir(), "notify"),
+		"abstract": fmt.Sprintf("@runapp-test/%d/status", os.Getpid()),
+	} {
+		t.Run(name, func(t *testing.T) {
+			sock := testenv.ListenNotify(t, addr)
+			r := runapp(t, []string{"NOTIFY_SOCKET=" + sock.Addr}, "--app-dir", dir)
+			assert.Equal(t, launcher.ExitConfig, r.code)
 
-	r := runapp(t, []string{"NOTIFY_SOCKET=" + sock.Addr}, "--app-dir", dir)
-	assert.Equal(t, launcher.ExitConfig, r.code)
+			n, ok := sock.Receive(t, 5*time.Second)
+			require.True(t, ok, "no STATUS= on NOTIFY_SOCKET")
+			assert.NotEqual(t, os.Getpid(), n.PID, "sent by the test, not runapp")
+			assert.True(t, strings.HasPrefix(n.Msg, "STATUS=runapp: "+filepath.Join(dir, ".env")+":2: B:"), "got %q", n.Msg)
+			assert.NotContains(t, n.Msg, "READY=1")
+			assert.NotContains(t, n.Msg, secret)
 
-	n, ok := sock.Receive(t, 5*time.Second)
-	require.True(t, ok, "no STATUS= on NOTIFY_SOCKET")
-	assert.NotEqual(t, os.Getpid(), n.PID, "sent by the test, not runapp")
-	assert.True(t, strings.HasPrefix(n.Msg, "STATUS=runapp: "+filepath.Join(dir, ".env")+":2: B:"), "got %q", n.Msg)
-	assert.NotContains(t, n.Msg, "READY=1")
-	assert.NotContains(t, n.Msg, secret)
+			// Nothing else was sent: in particular never READY=1.
+			_, more := sock.Receive(t, 100*time.Millisecond)
+			assert.False(t, more)
+		})
+	}
+}
 
-	// Nothing else was sent: in particular never READY=1.
-	_, more := sock.Receive(t, 100*time.Millisecond)
-	assert.False(t, more)
+// TestEnvShowValuesRoundTrip: with --show-values the environment lines are
+// an env file runapp reads back to the plan's values; a value no env file
+// can hold is left out, with a comment, and no line is refused.
+func TestEnvShowValuesRoundTrip(t *testing.T) {
+	dir := appDir(t, "SECRET_KEY='"+secret+" $x'\nQ=\"it's\"\nM='a\nb'\n")
+	inherited := map[string]string{
+		"PLAIN":  "x",
+		"SPACE":  "a b # c",
+		"QUOTES": `it's "q" \ $5`, // bash, systemd and runapp alike, not the dotenv readers
+		"EXPAND": "${HOME}",
+		"CTRL":   "a\x01b", // no env file holds it
+		"TRAIL":  `x\`,
+	}
+	var env []string
+	for k, v := range inherited {
+		env = append(env, k+"="+v)
+	}
+	r := runapp(t, env, "env", "--show-values", "--app-dir", dir)
+	require.Equal(t, 0, r.code, r.stderr)
+	_, lines, ok := strings.Cut(r.stdout, "environment:\n")
+	require.True(t, ok, r.stdout)
+	f, err := envfile.Parse("env-output", []byte(lines))
+	require.NoError(t, err, "runapp refuses what env --show-values calls an env file:\n%s", lines)
+	got := map[string]string{}
+	for _, e := range f.Entries {
+		got[e.Name] = e.Value
+	}
+	want := map[string]string{"SECRET_KEY": secret + " $x", "Q": "it's", "M": "a\nb"}
+	for k, v := range inherited {
+		want[k] = v
+	}
+	delete(want, "CTRL")
+	for k, v := range want {
+		assert.Equal(t, v, got[k], k)
+	}
+	assert.NotContains(t, got, "CTRL")
+	assert.Contains(t, lines, "# CTRL is left out: ")
+	assert.Contains(t, lines, "# QUOTES: python-dotenv or compose would read this value otherwise")
+}
+
+// TestEnvironmentTooLarge: an environment execve would refuse (E2BIG) stops
+// serve, env and check with exit 78, the sizes and the file to blame. The
+// stack limit is lowered to 1 MiB, which lets execve pass 256 KiB.
+func TestEnvironmentTooLarge(t *testing.T) {
+	bash := testenv.LookPath(t, "bash")
+	var env strings.Builder
+	for i := range 3 {
+		fmt.Fprintf(&env, "BIG%d=%s\n", i, strings.Repeat("x", 100<<10))
+	}
+	dir := appDir(t, env.String())
+	for _, args := range [][]string{{"--app-dir", dir}, {"env", "--app-dir", dir}} {
+		cmd := exec.Command(bash, append([]string{"-c", `ulimit -s 1024 && exec "$0" "$@"`, os.Args[0]}, args...)...)
+		cmd.Env = []string{"RUNAPP_TEST_MAIN=1", "PATH=/usr/bin:/bin"}
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		require.ErrorAs(t, err, &ee, "%s", out)
+		assert.Equal(t, 78, ee.ExitCode(), "%s", out)
+		assert.Contains(t, string(out), "Linux passes at most 256 KiB to a program")
+		assert.Contains(t, string(out), ".env sets 300 KiB of it", "%s", out)
+	}
 }

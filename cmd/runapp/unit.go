@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -22,18 +23,24 @@ import (
 
 const unitSynopsis = "runapp unit [FLAGS] [--write DIR] [-- SERVER-ARGS...]"
 
-// runUnit prints (or writes) the service unit, and the socket unit with
-// --socket, that run this configuration through runapp.
-func runUnit(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("unit", unitSynopsis, stdout)
-	cfg := addCommon(fs)
+var unitCommand = &command{
+	name:     "unit",
+	summary:  "print the systemd service (and socket) unit",
+	synopsis: unitSynopsis,
+	config:   true,
+	args:     serverArgs,
+	declare:  unitFlags,
+}
+
+// unitFlags declares unit's flags.
+func unitFlags(fs *flag.FlagSet, cfg *launcher.Config) runFunc {
 	var o unitgen.Options
 	var hardening, version, write string
 	fs.StringVar(&o.Name, "name", "", "the unit's `NAME` (default: the app directory's base name)")
 	fs.StringVar(&o.User, "user", "", "the `USER` the app runs as (default: the app directory's owner, unless that is root)")
 	fs.StringVar(&o.Group, "group", "", "its `GROUP` (default: the user's primary group)")
 	fs.StringVar(&o.Description, "description", "", "the unit's Description= `TEXT`")
-	fs.StringVar(&o.Listen, "socket", "", "also write NAME.socket, listening on `LISTEN`: a port, ADDR:PORT or an absolute unix socket path; none for no socket unit (default: the one TCP address --bind gives in SERVER-ARGS)")
+	fs.StringVar(&o.Listen, "socket", "", "also write NAME.socket, listening on `LISTEN`: a port, ADDR:PORT or an absolute unix socket path; none for no socket unit (default: the one TCP address SERVER-ARGS bind, if they bind one)")
 	fs.StringVar(&hardening, "hardening", string(unitgen.Strict), "sandboxing `LEVEL`: strict, basic or none")
 	fs.Var(listFlag{&o.Writable}, "writable", "absolute `PATH` the app may write under strict hardening (uploads, a SQLite database); repeatable")
 	fs.BoolVar(&o.EnvironmentFile, "environment-file", false, "also give the env files to systemd with EnvironmentFile=, for ExecStartPre= commands that need the variables")
@@ -43,13 +50,14 @@ func runUnit(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&version, "gunicorn-version", "", "gunicorn's `VERSION`, or none when the server is not gunicorn (default: asked from the gunicorn the server resolves to)")
 	fs.StringVar(&o.Runapp, "runapp", "", "runapp's absolute `PATH` for ExecStart= (default: this runapp)")
 	fs.StringVar(&write, "write", "", "write the units into `DIR` and print their paths, instead of printing the service")
-	if err := parse(fs, args); err != nil {
-		return helpOK(err)
+	return func(_ []string, stdout, stderr io.Writer) error {
+		return runUnit(cfg, o, hardening, version, write, stdout, stderr)
 	}
-	if fs.NArg() > 0 && !dashdash(args, fs.NArg()) {
-		return usageErr("unexpected argument %q; server arguments go after --, e.g. runapp unit -- project.wsgi", fs.Arg(0))
-	}
-	cfg.Args = fs.Args()
+}
+
+// runUnit prints (or writes) the service unit, and the socket unit with
+// --socket, that run this configuration through runapp.
+func runUnit(cfg *launcher.Config, o unitgen.Options, hardening, version, write string, stdout, stderr io.Writer) error {
 	o.Hardening = unitgen.Hardening(hardening)
 	noSocket := o.Listen == "none"
 	if noSocket {

@@ -70,6 +70,10 @@ children() {
 	cat /proc/"$1"/task/*/children 2>/dev/null | tr ' ' '\n' | sed '/^$/d' | sort -n
 }
 
+# How runapp was installed: from its package (setup.sh ran dpkg -i).
+dpkg-query -W -f='${Status} ${Version}\n' runapp | fact install/status
+dpkg-query -L runapp | fact install/files
+
 # Scenario 5 first: nothing may have touched the socket yet.
 systemctl show -p Id,ActiveState,SubState sock.socket sock.service | fact socket/at-boot.show
 
@@ -135,13 +139,13 @@ for f in /e2e/parity/*.env; do
 	systemd-run --quiet --wait --pipe --collect -p EnvironmentFile="$f" \
 		/usr/bin/env -0 </dev/null >"$R/parity/$name.systemd"
 	systemd-run --quiet --wait --pipe --collect \
-		/usr/local/bin/runapp exec --app-dir /e2e/parity-app --env-file "$f" -- /usr/bin/env -0 \
+		/usr/bin/runapp exec --app-dir /e2e/parity-app --env-file "$f" -- /usr/bin/env -0 \
 		</dev/null >"$R/parity/$name.runapp" 2>"$R/parity/$name.runapp-err"
 done
 
 # Entrypoint: runapp as PID 1 of a new PID namespace, stopped by SIGTERM
 # during a slow request, as `docker stop` would.
-unshare --pid --fork --mount-proc /usr/local/bin/runapp --app-dir /srv/shop \
+unshare --pid --fork --mount-proc /usr/bin/runapp --app-dir /srv/shop \
 	-- --bind 127.0.0.1:8090 --workers 1 project.wsgi >"$R/entrypoint.log" 2>&1 &
 outer=$!
 waitfor 30 curl -sf -o /dev/null http://127.0.0.1:8090/

@@ -80,7 +80,7 @@ deploy() {
 	load=$!
 	sleep "$LEAD"
 	start=$EPOCHREALTIME
-	/usr/local/bin/runapp deploy --app-dir /srv/ldep >"$R/deploy/$name.out" 2>"$R/deploy/$name.err"
+	/usr/bin/runapp deploy --unit ldep >"$R/deploy/$name.out" 2>"$R/deploy/$name.err"
 	echo $? >"$R/deploy/$name.rc"
 	elapsed "$start" >"$R/deploy/$name.seconds"
 	wait "$load"
@@ -101,7 +101,7 @@ settle
 
 # A .env change: SITE_NAME gets a new value, which only a restart applies.
 sed -i "s/^SITE_NAME=.*/SITE_NAME='deployed site'/" /srv/ldep/.env
-/usr/local/bin/runapp deploy --app-dir /srv/ldep --dry-run >"$R/deploy/env-dry.out" 2>"$R/deploy/env-dry.err"
+/usr/bin/runapp deploy --unit ldep --dry-run >"$R/deploy/env-dry.out" 2>"$R/deploy/env-dry.err"
 echo $? >"$R/deploy/env-dry.rc"
 deploy env http://127.0.0.1:8093/pid
 settle
@@ -115,11 +115,11 @@ deploy broken http://127.0.0.1:8093/pid
 # restart fails, and deploy says why (no load: the site is down).
 cp -p /srv/ldep/.env.good /srv/ldep/.env
 echo 'DJANGO_SETTINGS_MODULE=nope.settings' >>/srv/ldep/.env
-/usr/local/bin/runapp deploy --app-dir /srv/ldep >"$R/deploy/fail.out" 2>"$R/deploy/fail.err"
+/usr/bin/runapp deploy --unit ldep >"$R/deploy/fail.out" 2>"$R/deploy/fail.err"
 echo $? >"$R/deploy/fail.rc"
 
 # A restart of a unit without a socket: deploy warns (dry run only).
-/usr/local/bin/runapp deploy --app-dir /srv/ltcp --restart --dry-run >"$R/deploy/tcp-dry.out" 2>"$R/deploy/tcp-dry.err"
+/usr/bin/runapp deploy --unit ltcp --restart --dry-run >"$R/deploy/tcp-dry.out" 2>"$R/deploy/tcp-dry.err"
 echo $? >"$R/deploy/tcp-dry.rc"
 
 for unit in lsock.socket lsock.service ltcp.service ldep.socket ldep.service; do

@@ -4,11 +4,15 @@
 # Django project, a virtualenv, .env, a dedicated user), installs the units
 # that `runapp unit` writes for them and enables the checker.
 #
-# The Go test has copied in: /usr/local/bin/runapp, the example app under
-# /e2e/example, scripts/mkvenv as /e2e/mkvenv and this directory as /e2e.
+# The Go test has copied in: runapp's Debian package as /e2e/runapp.deb
+# (make deb), the example app under /e2e/example, scripts/mkvenv as
+# /e2e/mkvenv and this directory as /e2e.
 set -euo pipefail
 
-runapp=/usr/local/bin/runapp
+# runapp as a server gets it: from its package, into /usr/bin, where the
+# units `runapp unit` writes will name it.
+dpkg -i /e2e/runapp.deb >/dev/null
+runapp=/usr/bin/runapp
 units=/etc/systemd/system
 
 # app NAME [ENV-FILE]: /srv/NAME with the example project and its own

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/runapp/runapp/envfile"
+	"github.com/runapp/runapp/envfmt"
+	"github.com/runapp/runapp/launcher"
+)
+
+var fmtCommand = &command{
+	name:     "fmt",
+	summary:  "rewrite env files in the form every reader reads alike",
+	synopsis: "runapp fmt [FLAGS] [--from bash|python-dotenv|compose] [-l] [-w [--no-backup]] [-d] [FILE...]",
+	config:   true,
+	args:     anyArgs,
+	declare: func(fs *flag.FlagSet, cfg *launcher.Config) runFunc {
+		o := fmtOptions{}
+		fs.StringVar(&o.from, "from", "", "settle lines the readers disagree on with this `READER`'s value: bash, python-dotenv or compose")
+		fs.BoolVar(&o.write, "w", false, "rewrite the files in place (atomically, keeping mode, owner and group)")
+		fs.BoolVar(&o.diff, "d", false, "print a diff instead of the rewritten files")
+		fs.BoolVar(&o.list, "l", false, "list the files whose form would change")
+		fs.BoolVar(&o.noBackup, "no-backup", false, "with -w, keep no copy of the original as FILE"+envfmt.BackupSuffix)
+		return func(files []string, stdout, stderr io.Writer) error { return runFmt(cfg, o, files, stdout, stderr) }
+	},
+}
+
+// fmtOptions are fmt's own flags.
+type fmtOptions struct {
+	from                        string
+	write, diff, list, noBackup bool
+}
+
+// runFmt rewrites env files in the form every reader reads alike, as gofmt
+// does Go: to stdout, as a diff (-d), or in place (-w). Nothing is written
+// when any line of any file is asked about.
+func runFmt(cfg *launcher.Config, o fmtOptions, files []string, stdout, stderr io.Writer) error {
+	opts := envfmt.Options{}
+	if o.from != "" {
+		r, ok := envfmt.ParseReader(o.from)
+		if !ok {
+			return usageErr("fmt: --from must be bash, python-dotenv or compose, not %q", o.from)
+		}
+		opts.From = &r
+	}
+	if len(files) == 0 {
+		dir := cfg.AppDir
+		if dir == "" {
+			dir = "."
+		}
+		for _, ref := range launcher.EnvFiles(dir, cfg.EnvFiles) {
+			if _, err := os.Lstat(ref.Path); ref.Optional && errors.Is(err, os.ErrNotExist) {
+				continue
+			}
+			files = append(files, ref.Path)
+		}
+	}
+	type result struct {
+		path    string
+		in, out []byte
+	}
+	var results []result
+	var problems []string
+	for _, path := range files {
+		data, err := envfile.ReadBytes(path)
+		if err != nil {
+			return launcher.Errorf(launcher.ExitConfig, "cannot read env file: %v", err)
+		}
+		out, err := envfmt.Format(path, data, opts)
+		if err != nil {
+			problems = append(problems, err.Error())
+			continue
+		}
+		results = append(results, result{path, data, out})
+	}
+	if len(problems) > 0 {
+		return launcher.Errorf(launcher.ExitConfig, "%s\nfmt: nothing written", strings.Join(problems, "\n"))
+	}
+	for _, r := range results {
+		changed := string(r.in) != string(r.out)
+		switch {
+		case o.list:
+			if changed {
+				fmt.Fprintln(stdout, r.path)
+			}
+		case o.diff:
+			fmt.Fprint(stdout, envfmt.Diff(r.path, r.in, r.out))
+		case o.write:
+			if !changed {
+				continue
+			}
+			saved, err := envfmt.WriteFile(r.path, r.out, !o.noBackup)
+			if err != nil {
+				return launcher.Errorf(launcher.ExitConfig, "cannot write %s: %v", r.path, err)
+			}
+			if saved != "" {
+				fmt.Fprintf(stderr, "runapp: fmt: rewrote %s; the original is %s (same secrets, same mode: delete it once checked)\n", r.path, saved)
+			}
+		default:
+			stdout.Write(r.out)
+		}
+	}
+	return nil
+}
