@@ -161,7 +161,6 @@ func e2eDeploy(t *testing.T, res e2eResults) {
 		assert.Contains(t, out, "ldep.service: restart: the environment differs from the running server's: DJANGO_SETTINGS_MODULE added (.env:")
 		assert.Contains(t, msg, "ldep.service did not come back after ")
 		assert.Contains(t, msg, "journal of the run that failed")
-		assert.Contains(t, msg, "main process")
 		assert.Contains(t, msg, "No module named 'nope'")
 	})
 	t.Run("no-socket", func(t *testing.T) {
