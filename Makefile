@@ -7,12 +7,12 @@ BIN     ?= bin/runapp
 LDFLAGS := -s -w -X main.version=$(VERSION) -E github.com/runapp/runapp/internal/startsig.entry
 PYTHON  ?= /usr/bin/python3
 
-.PHONY: all build test e2e lint bench fuzz demo clean help
+.PHONY: all build test e2e lint bench fuzz demo demo-asgi demo-fastapi clean help
 
 all: build
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 build: ## static, version-stamped binary in bin/runapp
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/runapp
@@ -45,6 +45,16 @@ demo: build ## serve the example Django app through runapp on http://127.0.0.1:8
 	scripts/deps demo
 	scripts/mkvenv example/.venv
 	$(BIN) --app-dir example -- --bind 127.0.0.1:8000 project.wsgi
+
+demo-asgi: build ## the example Django app's asgi.py (async view /async/slow) under uvicorn, on :8000
+	scripts/deps demo
+	scripts/mkvenv example/.venv
+	$(BIN) --app-dir example --server uvicorn -- --host 127.0.0.1 --port 8000 project.asgi:application
+
+demo-fastapi: build ## the FastAPI example (example/fastapi) under uvicorn, on :8000
+	scripts/deps demo
+	scripts/mkvenv example/.venv
+	$(BIN) --app-dir example/fastapi --venv $(CURDIR)/example/.venv --server uvicorn -- --host 127.0.0.1 --port 8000 api:app
 
 clean: ## remove what the build made
 	rm -rf bin example/.venv
