@@ -192,7 +192,7 @@ func parseArgparse(opts []pyOpt, npos int, args []string) (pyArgs, error) {
 // --opt value, the value taken whatever it looks like; no abbreviations;
 // a flag may have a "--no-" twin (names "--x --no-x"), which stores
 // "False". Options may come between positional arguments. The error is
-// click's own, as the server would print it.
+// click's, in Go's lower case.
 func parseClick(opts []pyOpt, npos int, args []string) (pyArgs, error) {
 	var a pyArgs
 	for i := 0; i < len(args); i++ {
@@ -217,19 +217,19 @@ func parseClick(opts []pyOpt, npos int, args []string) (pyArgs, error) {
 			}
 		}
 		if !ok {
-			return a, fmt.Errorf("No such option: %s", name)
+			return a, fmt.Errorf("no such option: %s", name)
 		}
 		switch {
 		case o.value && hasExplicit:
 			a.set(o.dest, explicit)
 		case o.value:
 			if i+1 >= len(args) {
-				return a, fmt.Errorf("Option '%s' requires an argument.", name)
+				return a, fmt.Errorf("option '%s' requires an argument", name)
 			}
 			i++
 			a.set(o.dest, args[i])
 		case hasExplicit:
-			return a, fmt.Errorf("Option '%s' does not take a value.", name)
+			return a, fmt.Errorf("option '%s' does not take a value", name)
 		case off:
 			a.set(o.dest, "False")
 		default:
@@ -237,7 +237,7 @@ func parseClick(opts []pyOpt, npos int, args []string) (pyArgs, error) {
 		}
 	}
 	if len(a.positional) > npos {
-		return a, fmt.Errorf("Got unexpected extra argument (%s)", strings.Join(a.positional[npos:], " "))
+		return a, fmt.Errorf("got unexpected extra argument (%s)", strings.Join(a.positional[npos:], " "))
 	}
 	return a, nil
 }
