@@ -131,7 +131,7 @@ func (c *checker) run() {
 	c.checkVenv()
 	c.checkPythonPath()
 	c.checkServer()
-	if c.isGunicorn() {
+	if srv := c.server(); srv != nil && srv.Name == "gunicorn" {
 		c.checkGunicorn()
 	}
 	if c.unit != nil {

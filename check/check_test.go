@@ -548,13 +548,13 @@ func writeUnit(t *testing.T, tc checkCase, opts *Options) (string, string) {
 	self, err := os.Executable()
 	require.NoError(t, err)
 	o := unitgen.Options{
-		Config:          launcher.Config{AppDir: opts.Config.AppDir, Args: opts.Config.Args},
-		Runapp:          self,
-		Name:            "app",
-		User:            "nobody",
-		Group:           "nogroup",
-		Listen:          tc.listen,
-		GunicornVersion: "20.1.0",
+		Config:        launcher.Config{AppDir: opts.Config.AppDir, Args: opts.Config.Args},
+		Runapp:        self,
+		Name:          "app",
+		User:          "nobody",
+		Group:         "nogroup",
+		Listen:        tc.listen,
+		ServerVersion: "20.1.0",
 	}
 	dir := t.TempDir()
 	if tc.installed {

@@ -268,11 +268,9 @@ func (c *checker) unitgenOptions() (unitgen.Options, bool) {
 	}
 	o.EnvironmentFile = len(u.all("Service", "EnvironmentFile")) > 0
 	o.Credential = len(u.all("Service", "LoadCredential")) > 0
-	if c.isGunicorn() && c.plan.Program != "" {
-		if out, err := c.exec(c.plan.Program, "--version"); err == nil {
-			o.GunicornVersion = unitgen.GunicornVersion(out)
-		}
-		if o.GunicornVersion == "" {
+	if srv := c.server(); srv != nil && c.plan.Program != "" {
+		var err error
+		if o.ServerVersion, err = srv.Version(c.probe()); err != nil {
 			c.versionUnknown = true
 		}
 	}

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/runapp/runapp/internal/gunicorn"
+	"github.com/runapp/runapp/server"
 )
 
 // setting is one gunicorn setting as one source gives it.
@@ -23,62 +23,13 @@ type setting struct {
 
 func (s setting) last() string { return s.values[len(s.values)-1] }
 
-// splitShell splits GUNICORN_CMD_ARGS as Python's shlex.split does, which
-// is what gunicorn uses.
-func splitShell(s string) ([]string, error) {
-	var words []string
-	var cur strings.Builder
-	inWord := false
-	for i := 0; i < len(s); i++ {
-		ch := s[i]
-		switch {
-		case ch == ' ' || ch == '\t' || ch == '\n':
-			if inWord {
-				words = append(words, cur.String())
-				cur.Reset()
-				inWord = false
-			}
-		case ch == '\'':
-			j := strings.IndexByte(s[i+1:], '\'')
-			if j < 0 {
-				return nil, errors.New("no closing quotation")
-			}
-			cur.WriteString(s[i+1 : i+1+j])
-			i += j + 1
-			inWord = true
-		case ch == '"':
-			i++
-			for ; i < len(s) && s[i] != '"'; i++ {
-				if s[i] == '\\' && i+1 < len(s) && (s[i+1] == '"' || s[i+1] == '\\') {
-					i++
-				}
-				cur.WriteByte(s[i])
-			}
-			if i == len(s) {
-				return nil, errors.New("no closing quotation")
-			}
-			inWord = true
-		case ch == '\\':
-			if i+1 < len(s) {
-				i++
-				cur.WriteByte(s[i])
-			}
-			inWord = true
-		default:
-			cur.WriteByte(ch)
-			inWord = true
-		}
+// server is the planned program's entry in runapp's server table, nil for
+// a server runapp knows nothing of.
+func (c *checker) server() *server.Server {
+	if len(c.plan.Argv) == 0 {
+		return nil
 	}
-	if inWord {
-		words = append(words, cur.String())
-	}
-	return words, nil
-}
-
-// isGunicorn says whether the planned program is gunicorn, whose settings
-// and application this package understands.
-func (c *checker) isGunicorn() bool {
-	return len(c.plan.Argv) > 0 && strings.HasPrefix(filepath.Base(c.plan.Argv[0]), "gunicorn")
+	return server.Lookup(c.plan.Argv[0])
 }
 
 // gunicornSettings are the settings from every source, the effective one
@@ -104,7 +55,7 @@ func (g *gunicornSettings) get(name string) (setting, bool) {
 // read.
 func (c *checker) gunicornConfig() *gunicornSettings {
 	g := &gunicornSettings{cli: map[string]setting{}, env: map[string]setting{}, file: map[string]setting{}}
-	cli, positional, err := gunicorn.ParseArgs(c.plan.Argv[1:])
+	cli, positional, err := server.ParseGunicornArgs(c.plan.Argv[1:])
 	if err != nil {
 		c.add(Error, "gunicorn.args", "SERVER-ARGS", err.Error(), "")
 	}
@@ -116,10 +67,10 @@ func (c *checker) gunicornConfig() *gunicornSettings {
 	}
 	if v, ok := c.plan.Lookup("GUNICORN_CMD_ARGS"); ok {
 		where := "GUNICORN_CMD_ARGS (" + v.Where() + ")"
-		words, err := splitShell(v.Value)
+		words, err := server.SplitGunicornCmdArgs(v.Value)
 		if err == nil {
 			var env map[string][]string
-			env, _, err = gunicorn.ParseArgs(words)
+			env, _, err = server.ParseGunicornArgs(words)
 			for name, values := range env {
 				g.env[name] = setting{values: values, where: where, secret: true, known: true}
 			}
@@ -161,14 +112,8 @@ func (c *checker) gunicornFile(g *gunicornSettings) {
 		return
 	}
 	g.confPath = path
-	for name, v := range parsePyConf(data) {
-		s := setting{where: fmt.Sprintf("%s:%d", g.confName, v.line), known: v.known}
-		if v.isSeq {
-			s.values = v.list
-		} else {
-			s.values = []string{v.str}
-		}
-		g.file[name] = s
+	for name, v := range server.GunicornConf(data) {
+		g.file[name] = setting{values: v.Values, where: fmt.Sprintf("%s:%d", g.confName, v.Line), known: v.Known}
 	}
 }
 
@@ -193,7 +138,7 @@ func (c *checker) checkGunicorn() {
 			}
 		}
 	}
-	if s, ok := g.get("daemon"); ok && s.known && (pyValue{str: s.last()}).truthy() {
+	if s, ok := g.get("daemon"); ok && s.known && server.GunicornTrue(s.last()) {
 		c.add(Error, "gunicorn.daemon", s.where,
 			"gunicorn is told to daemonize: it forks into the background and the process systemd started exits, so systemd loses the server (and stops or restarts it)",
 			"remove daemon; under systemd gunicorn runs in the foreground")
@@ -252,17 +197,10 @@ func (c *checker) checkBind(g *gunicornSettings) {
 }
 
 // bindPort is the TCP port of a gunicorn bind address; false for unix:
-// and fd:// addresses.
-func bindPort(b string) (int, bool) {
-	port, tcp := gunicorn.Port(b)
-	if !tcp {
-		return 0, false
-	}
-	if port == "" {
-		return gunicorn.DefaultPort, true
-	}
-	n, err := strconv.Atoi(port)
-	return n, err == nil
+// and fd:// addresses, and a port that is not a number.
+func bindPort(addr string) (int, bool) {
+	b := server.GunicornBind(addr)
+	return b.Port, b.TCP && b.Port > 0
 }
 
 // unprivilegedPortStart is the lowest port anyone may bind.
@@ -284,7 +222,7 @@ func (c *checker) checkGraceful(g *gunicornSettings) {
 	if c.unit == nil {
 		return
 	}
-	graceful, where := gunicorn.GracefulTimeout, "gunicorn's default"
+	graceful, where := c.server().GracefulTimeout, "gunicorn's default"
 	if s, ok := g.get("graceful_timeout"); ok {
 		if !s.known {
 			return

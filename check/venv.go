@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/runapp/runapp/launcher"
+	"github.com/runapp/runapp/server"
 )
 
 // venvCandidate is the virtualenv the configuration names or runapp would
@@ -207,6 +208,15 @@ func (c *checker) runPython(python string, args ...string) (string, error) {
 		return "", nil
 	}
 	return c.lastLine(out), err
+}
+
+// probe is how to run the server's program as exec runs a program.
+func (c *checker) probe() server.Probe {
+	p := server.Probe{Program: c.plan.Program, Env: c.plan.Environ(), Dir: c.plan.Dir, Timeout: c.opts.Timeout}
+	if c.asService() {
+		p.Credential = &syscall.Credential{Uid: c.user.uid, Gid: c.user.gid, Groups: c.user.groups}
+	}
+	return p
 }
 
 // exec runs a program as runPython does and returns its output.

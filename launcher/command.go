@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/runapp/runapp/internal/startsig"
+	"github.com/runapp/runapp/server"
 )
 
 // command fills Program and Argv: the server with its arguments, or for
@@ -39,15 +40,23 @@ func (p *Plan) command(cfg *Config, e *env, search searchPath, checkScript bool,
 	}
 	p.Program = path
 	p.Argv = append([]string{name}, args...)
-	if !cfg.Command && len(args) == 0 && filepath.Base(name) == DefaultServer {
-		if _, err := os.Stat(filepath.Join(p.Dir, "gunicorn.conf.py")); err != nil {
-			module, err := wsgiModule(p.Dir, search)
-			if err != nil {
-				return stop(StepApp, err)
-			}
-			p.Argv = append(p.Argv, module)
+	if cfg.Command || len(args) > 0 {
+		return false
+	}
+	srv := server.Lookup(name)
+	if srv == nil || srv.DjangoApp == "" {
+		return false
+	}
+	if srv.ConfFile != "" {
+		if _, err := os.Stat(filepath.Join(p.Dir, srv.ConfFile)); err == nil {
+			return false // it may name the application
 		}
 	}
+	app, err := djangoApp(srv, p.Dir, search)
+	if err != nil {
+		return stop(StepApp, err)
+	}
+	p.Argv = append(p.Argv, app)
 	return false
 }
 
@@ -176,37 +185,41 @@ func Shebang(path string) (interp, arg string, err error) {
 	return rest, "", nil
 }
 
-// wsgiModule finds the one Django WSGI module: a */wsgi.py directly under a
-// PYTHONPATH root or the app directory, whose directory name can be
-// imported. Directories from the environment or an env file are searched
-// but not named in the error, which never shows a value.
-func wsgiModule(dir string, search searchPath) (string, error) {
+// djangoApp finds the one Django project whose application srv serves by
+// default (a */wsgi.py for gunicorn) directly under a PYTHONPATH root or
+// the app directory, whose directory name can be imported, and returns the
+// argument that names it. Directories from the environment or an env file
+// are searched but not named in the error, which never shows a value.
+func djangoApp(srv *server.Server, dir string, search searchPath) (string, error) {
+	file := srv.AppFile()
+	// "WSGI" for wsgi.py, "ASGI" for asgi.py: Django's names for both.
+	kind := strings.ToUpper(strings.TrimSuffix(file, ".py"))
 	named := appendNew(slices.Clone(search.own), dir)
-	var found, modules []string
+	var found, apps []string
 	for _, root := range append(slices.Clone(named), search.other...) {
 		names, _ := listDir(root) // a root that can't be read has no module
 		for _, name := range names {
-			path := filepath.Join(root, name, "wsgi.py")
+			path := filepath.Join(root, name, file)
 			if !identifier(name) || slices.Contains(found, path) {
 				continue
 			}
 			if fi, err := os.Stat(path); err == nil && !fi.IsDir() {
 				found = append(found, path)
-				modules = append(modules, name+".wsgi")
+				apps = append(apps, srv.App(name))
 			}
 		}
 	}
 	switch len(found) {
 	case 1:
-		return modules[0], nil
+		return apps[0], nil
 	case 0:
 		where := strings.Join(named, ", ")
 		if n := len(search.other); n > 0 {
 			where += fmt.Sprintf(" and %d more PYTHONPATH entries", n)
 		}
-		return "", Errorf(ExitConfig, "no application given and no Django WSGI module found (looked for */wsgi.py in %s); name it after --, e.g. runapp -- project.wsgi", where)
+		return "", Errorf(ExitConfig, "no application given and no Django %s module found (looked for */%s in %s); name it after --, e.g. runapp -- %s", kind, file, where, srv.App("project"))
 	}
-	return "", Errorf(ExitConfig, "no application given and several WSGI modules found (%s); name one after --, e.g. runapp -- %s", strings.Join(modules, ", "), modules[0])
+	return "", Errorf(ExitConfig, "no application given and several %s modules found (%s); name one after --, e.g. runapp -- %s", kind, strings.Join(apps, ", "), apps[0])
 }
 
 // identifier reports whether name can be a Python package name.

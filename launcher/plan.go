@@ -126,7 +126,7 @@ const (
 	StepVenv       Step = "venv"
 	StepPythonPath Step = "pythonpath"
 	StepProgram    Step = "program" // not found, or found but cannot be run
-	StepApp        Step = "app"     // no WSGI module given and none (or several) found
+	StepApp        Step = "app"     // no application given and none (or several) found
 )
 
 // Failure is what stopped one step of building a plan.
@@ -429,7 +429,7 @@ func activate(e *env, venv string) {
 	e.remove("PYTHONHOME")
 }
 
-// searchPath is where to look for a WSGI module: runapp's own PYTHONPATH
+// searchPath is where to look for the application: runapp's own PYTHONPATH
 // directories, which may be named in messages, and the other entries, which
 // came from the environment or an env file and are not.
 type searchPath struct{ own, other []string }
@@ -437,7 +437,7 @@ type searchPath struct{ own, other []string }
 // pythonPath puts the --pythonpath directories (default: src, when it exists)
 // in front of PYTHONPATH, without empty entries (an empty entry puts the
 // working directory on sys.path) or duplicates. It returns the directories
-// to search for a WSGI module.
+// to search for the application.
 func pythonPath(appDir string, dirs []string, e *env) (searchPath, error) {
 	var own []string
 	if len(dirs) == 0 {

@@ -211,6 +211,27 @@ func TestBuildGunicornConfigSkipsDetection(t *testing.T) {
 	assert.Equal(t, []string{"gunicorn"}, p.Argv)
 }
 
+// The application is found for every program server.Lookup takes for
+// gunicorn, by name or path, and for no other.
+func TestBuildDetectsAppForGunicornByAnyName(t *testing.T) {
+	dir := app(t, ".env", "", "venv:.venv", "", "src/project/wsgi.py", "")
+	for _, name := range []string{"gunicorn3", "gunicorn-wrapper"} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, ".venv", "bin", name), []byte("#!/bin/sh\n"), 0o755))
+	}
+	tests := map[string][]string{
+		"gunicorn":                  {"gunicorn", "project.wsgi"},
+		"gunicorn3":                 {"gunicorn3", "project.wsgi"},
+		".venv/bin/gunicorn3":       {".venv/bin/gunicorn3", "project.wsgi"},
+		dir + "/.venv/bin/gunicorn": {dir + "/.venv/bin/gunicorn", "project.wsgi"},
+		"gunicorn-wrapper":          {"gunicorn-wrapper"},
+	}
+	for server, want := range tests {
+		p, err := Build(Config{AppDir: dir, Server: server}, []string{"PATH=/usr/bin:/bin"})
+		require.NoError(t, err, server)
+		assert.Equal(t, want, p.Argv, server)
+	}
+}
+
 func TestExecSeam(t *testing.T) {
 	dir := app(t, ".env", "A=1\n", "venv:.venv", "")
 	p, err := Build(Config{AppDir: dir, Args: []string{"--bind", "127.0.0.1:1", "m.wsgi"}}, []string{"PATH=/bin"})

@@ -11,8 +11,8 @@ import (
 
 	"github.com/coreos/go-systemd/v22/unit"
 
-	"github.com/runapp/runapp/internal/gunicorn"
 	"github.com/runapp/runapp/launcher"
+	"github.com/runapp/runapp/server"
 )
 
 // Hardening is how much of systemd's sandboxing the service gets.
@@ -57,9 +57,11 @@ type Options struct {
 	// be readable by root only; runapp reads it from the credentials
 	// directory.
 	Credential bool
-	// GunicornVersion is the version of the gunicorn the server resolves
-	// to, "" when the server is not gunicorn.
-	GunicornVersion string
+	// ServerVersion is the version of the program the server resolves
+	// to, which must be one in runapp's server table (server.Lookup); the
+	// unit then fits that server. "" writes a unit that assumes nothing of
+	// the server.
+	ServerVersion string
 }
 
 // Service returns the text of NAME.service. Bad options are a *launcher.Error
@@ -87,10 +89,13 @@ type units struct {
 	Options
 	name     string
 	envFiles []envFile
-	gunicorn *gunicornArgs // nil when the server is not gunicorn
-	notify   bool
+	// server is the server's entry and args what its arguments say, nil
+	// when the unit knows nothing of the server.
+	server *server.Server
+	args   *server.Args
+	notify bool
 	// writable are the paths for ReadWritePaths=; runtimeDirs for
-	// RuntimeDirectory= (directories under /run gunicorn binds in).
+	// RuntimeDirectory= (directories under /run the server binds in).
 	writable, runtimeDirs []string
 	// listenUnix is set when Listen is a unix socket path.
 	listenUnix bool
@@ -135,16 +140,8 @@ func newUnits(o Options) (*units, error) {
 			return nil, usage("server argument %q %s", a, why)
 		}
 	}
-	if o.GunicornVersion != "" {
-		var err error
-		if u.notify, err = notifies(o.GunicornVersion); err != nil {
-			return nil, err
-		}
-		g, err := parseGunicornArgs(o.Config.Args)
-		if err != nil {
-			return nil, err
-		}
-		u.gunicorn = &g
+	if err := u.readServer(); err != nil {
+		return nil, err
 	}
 	return u, u.resolveWritable()
 }
@@ -336,23 +333,22 @@ func (u *units) resolveEnvFiles() error {
 }
 
 // resolveWritable collects the paths strict hardening must leave writable:
-// --writable and the directories of gunicorn's unix sockets.
+// --writable and the directories of the server's unix sockets.
 func (u *units) resolveWritable() error {
 	u.writable = slices.Clone(u.Writable)
-	if u.gunicorn == nil || u.Listen != "" {
+	if u.args == nil || u.Listen != "" {
 		return nil
 	}
-	for _, b := range u.gunicorn.binds {
-		path := gunicorn.UnixPath(b)
-		if path == "" {
+	for _, b := range u.args.Binds {
+		if b.Unix == "" {
 			continue
 		}
-		dir, rel := socketDir(path, u.Config.AppDir)
+		dir, rel := socketDir(b.Unix, u.Config.AppDir)
 		if u.Hardening != None && (dir == "/tmp" || dir == "/var/tmp" || strings.HasPrefix(dir, "/tmp/") || strings.HasPrefix(dir, "/var/tmp/")) {
-			return usage("gunicorn binds %s, but with PrivateTmp= no other program sees the service's /tmp; bind under /run/%s/ instead, or use --socket", b, u.name)
+			return usage("%s binds %s, but with PrivateTmp= no other program sees the service's /tmp; bind under /run/%s/ instead, or use --socket", u.server.Name, b.Addr, u.name)
 		}
 		if why := literal(dir); why != "" {
-			return usage("gunicorn binds %q, whose directory %s", b, why)
+			return usage("%s binds %q, whose directory %s", u.server.Name, b.Addr, why)
 		}
 		if rel != "" {
 			u.runtimeDirs = append(u.runtimeDirs, rel)
@@ -361,20 +357,6 @@ func (u *units) resolveWritable() error {
 		}
 	}
 	return nil
-}
-
-// capability says whether the server needs CAP_NET_BIND_SERVICE: it binds
-// itself (no --socket) and may bind a port below 1024. gunicorn's binds are
-// known from its arguments; gunicorn's default, 127.0.0.1:8000, is not
-// trusted because gunicorn.conf.py or GUNICORN_CMD_ARGS may say otherwise.
-func (u *units) capability() bool {
-	if u.Listen != "" {
-		return false
-	}
-	if u.gunicorn == nil || len(u.gunicorn.binds) == 0 {
-		return true
-	}
-	return slices.ContainsFunc(u.gunicorn.binds, privileged)
 }
 
 // render serializes opts under a comment naming the file, and checks that

@@ -303,7 +303,7 @@ func TestBadOptions(t *testing.T) {
 		{"daemon", func(o *Options) { o.Config.Args = []string{"--daemon", "x.wsgi"} }, "-D/--daemon"},
 		{"bundled daemon", func(o *Options) { o.Config.Args = []string{"-Db:80", "x.wsgi"} }, "-D/--daemon"},
 		{"unix bind in tmp", func(o *Options) { o.Config.Args = []string{"-b", "unix:/tmp/shop.sock"} }, "PrivateTmp"},
-		{"gunicorn version", func(o *Options) { o.GunicornVersion = "latest" }, "not a version number"},
+		{"gunicorn version", func(o *Options) { o.ServerVersion = "latest" }, "not a version number"},
 		{"exec", func(o *Options) { o.Config.Command = true }, "runapp exec"},
 	}
 	for _, tt := range tests {
@@ -340,28 +340,37 @@ func TestExecWord(t *testing.T) {
 	}
 }
 
-func TestParseGunicornArgs(t *testing.T) {
-	tests := []struct {
-		args     []string
-		graceful int
-		binds    []string
-	}{
-		{nil, 30, nil},
-		{[]string{"project.wsgi"}, 30, nil},
-		{[]string{"--graceful-timeout", "5", "-b", "a:1", "-bb:2", "--bind", "c:3", "--bind=d:4"}, 5, []string{"a:1", "b:2", "c:3", "d:4"}},
-		{[]string{"--graceful-timeout=90"}, 90, nil},
-		{[]string{"--", "--bind", "x:1"}, 30, nil},
-		{[]string{"--backlog", "64"}, 30, nil},
-		// Bundled short options, and values that only look like options.
-		{[]string{"-Rb:80", "-Rw4", "-b", "e:5"}, 30, []string{":80", "e:5"}},
-		{[]string{"--access-logformat", "-bx:1", "-e", "-b"}, 30, nil},
+// The unit fits the server server.Lookup finds, by any of its names; a
+// version for a server runapp does not know is refused, not applied to a
+// guess.
+func TestServiceFitsTheServer(t *testing.T) {
+	for _, name := range []string{"gunicorn3", "/srv/shop/venv/bin/gunicorn"} {
+		o := strictConfig("", Strict)
+		o.Config.Server = name
+		text, err := Service(o)
+		require.NoError(t, err, name)
+		assert.Contains(t, text, "\nType=notify\n", name)
+		assert.Contains(t, text, "\nExecReload=/bin/kill -HUP $MAINPID\n", name)
+		assert.Contains(t, text, "\nTimeoutStopSec=70\n", name)
 	}
-	for _, tt := range tests {
-		g, err := parseGunicornArgs(tt.args)
-		require.NoError(t, err)
-		assert.Equal(t, tt.graceful, g.graceful, "%q", tt.args)
-		assert.Equal(t, tt.binds, g.binds, "%q", tt.args)
-	}
+
+	o := strictConfig("", Strict)
+	o.Config.Args = []string{"--graceful-timeout", "0", "shop.wsgi"}
+	text, err := Service(o)
+	require.NoError(t, err)
+	assert.Contains(t, text, "\nTimeoutStopSec=10\n", "gunicorn stops at once, and takes a moment to exit")
+
+	o = strictConfig("", Strict)
+	o.Config.Server = "uwsgi"
+	_, err = Service(o)
+	assert.ErrorContains(t, err, "does not know the server uwsgi")
+	assert.Equal(t, launcher.ExitUsage, launcher.ExitCode(err))
+
+	o.ServerVersion = ""
+	text, err = Service(o)
+	require.NoError(t, err)
+	assert.Contains(t, text, "\nType=exec\n")
+	assert.NotContains(t, text, "TimeoutStopSec=")
 }
 
 // A bind bundled after a flag (-Rb:80) is a bind: gunicorn binds port 80,
@@ -377,23 +386,6 @@ func TestServiceBundledBind(t *testing.T) {
 	text, err = Service(o)
 	require.NoError(t, err)
 	assert.NotContains(t, text, "AmbientCapabilities=")
-}
-
-func TestPrivileged(t *testing.T) {
-	tests := map[string]bool{
-		"0.0.0.0:80":         true,
-		"127.0.0.1:8000":     false,
-		"[::]:443":           true,
-		"[::1]:8443":         false,
-		"tcp://1.2.3.4:1024": false,
-		"localhost":          true, // gunicorn's port 8000, but say so rather than guess
-		"unix:/run/x.sock":   false,
-		"fd://3":             false,
-		"host:http":          true,
-	}
-	for bind, want := range tests {
-		assert.Equal(t, want, privileged(bind), bind)
-	}
 }
 
 func TestValidUnitName(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/coreos/go-systemd/v22/unit"
 
@@ -51,7 +52,7 @@ func (u *units) service() []*unit.UnitOption {
 
 	s := &section{name: "Service"}
 	if u.notify {
-		// gunicorn sends READY=1 from the main process once it listens;
+		// The server sends READY=1 from the main process once it listens;
 		// runapp keeps the main PID by exec'ing it.
 		s.add("Type", "notify")
 		s.add("NotifyAccess", "main")
@@ -79,12 +80,20 @@ func (u *units) service() []*unit.UnitOption {
 		}
 	}
 	s.add("ExecStart", u.execStart())
-	s.add("ExecReload", "/bin/kill -HUP $MAINPID")
-	// mixed: SIGTERM to gunicorn's master only, which stops its workers
-	// gracefully; SIGKILL to whatever is left when the timeout ends.
+	// A server the unit knows nothing of gets HUP, as gunicorn does.
+	reload := "HUP"
+	if u.server != nil {
+		reload = u.server.ReloadSignal
+	}
+	if reload != "" {
+		s.add("ExecReload", "/bin/kill -"+reload+" $MAINPID")
+	}
+	// mixed: SIGTERM to the server's main process only (gunicorn's master),
+	// which stops its workers gracefully; SIGKILL to whatever is left when
+	// the timeout ends.
 	s.add("KillMode", "mixed")
-	if u.gunicorn != nil {
-		s.add("TimeoutStopSec", strconv.Itoa(u.gunicorn.graceful+stopMargin))
+	if u.args != nil {
+		s.add("TimeoutStopSec", strconv.Itoa(int((u.args.Graceful+stopMargin)/time.Second)))
 	}
 	s.add("Restart", "on-failure")
 	codes := make([]string, len(restartPrevent))

@@ -125,13 +125,13 @@ func TestCheckTakesTheUnitsConfiguration(t *testing.T) {
 	self, err := os.Executable()
 	require.NoError(t, err)
 	service, err := unitgen.Service(unitgen.Options{
-		Config:          launcher.Config{AppDir: dir, Args: []string{"--workers", "2", "project.wsgi"}},
-		Runapp:          self, // runapp.test: ExecStart= runs runapp
-		Name:            "app",
-		User:            "nobody",
-		Group:           "nogroup",
-		Credential:      true,
-		GunicornVersion: "20.1.0",
+		Config:        launcher.Config{AppDir: dir, Args: []string{"--workers", "2", "project.wsgi"}},
+		Runapp:        self, // runapp.test: ExecStart= runs runapp
+		Name:          "app",
+		User:          "nobody",
+		Group:         "nogroup",
+		Credential:    true,
+		ServerVersion: "20.1.0",
 	})
 	require.NoError(t, err)
 	unitPath := filepath.Join(t.TempDir(), "app.service")

@@ -3,21 +3,19 @@ package main
 import (
 	"bufio"
 	"cmp"
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"os/user"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/runapp/runapp/launcher"
+	"github.com/runapp/runapp/server"
 	"github.com/runapp/runapp/unitgen"
 )
 
@@ -77,12 +75,12 @@ func runUnit(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	// Bad options are told before gunicorn is run to ask its version,
+	// Bad options are told before the server is run to ask its version,
 	// which takes a while and may fail for reasons of its own.
 	if _, err := unitgen.ExecArgv(o); err != nil {
 		return err
 	}
-	if o.GunicornVersion, err = gunicornVersion(*cfg, version, as, stderr); err != nil {
+	if o.ServerVersion, err = serverVersion(*cfg, version, as, stderr); err != nil {
 		return err
 	}
 
@@ -220,48 +218,47 @@ func localAccounts() bool {
 	return true
 }
 
-// gunicornVersion is flag when given ("none": not gunicorn), "" for a server
-// that is not gunicorn, else what the gunicorn the plan resolves to says,
-// asked as the user as says (nil: as runapp's own).
-func gunicornVersion(cfg launcher.Config, flag string, as *syscall.Credential, stderr io.Writer) (string, error) {
+// serverVersion is the version of the server for the unit: flag when given
+// ("none": assume nothing of the server), "" for a server not in runapp's
+// table, else what the program the plan resolves to says, asked as the user
+// as says (nil: as runapp's own).
+func serverVersion(cfg launcher.Config, flag string, as *syscall.Credential, stderr io.Writer) (string, error) {
+	program := cmp.Or(cfg.Server, launcher.DefaultServer)
+	srv := server.Lookup(program)
 	switch {
 	case flag == "none":
 		return "", nil
+	case flag != "" && (srv == nil || srv.Name != "gunicorn"):
+		return "", usageErr("--gunicorn-version is gunicorn's, and --server %s is not gunicorn (runapp takes a program for gunicorn when its name is gunicorn, with or without a version number such as gunicorn3); give --gunicorn-version none, or name the program so", program)
 	case flag != "":
 		return flag, nil
-	case !strings.HasPrefix(filepath.Base(cmp.Or(cfg.Server, launcher.DefaultServer)), "gunicorn"):
+	case srv == nil:
 		return "", nil
 	}
 	// An env file that is broken, or not written yet, should not stop the
 	// unit being written (runapp check is the place for that), and which
-	// gunicorn runs seldom depends on it: Inspect goes on without the env
+	// server runs seldom depends on it: Inspect goes on without the env
 	// files when they are refused. Any other failure stops it.
 	plan, failures := launcher.Inspect(cfg, os.Environ())
+	var stops []error
 	for _, f := range failures {
 		if f.Step != launcher.StepEnvFiles {
-			return "", fmt.Errorf("%w (runapp unit asks gunicorn its version; give --gunicorn-version to skip that)", failures[0].Err)
+			stops = append(stops, fmt.Errorf("%w (runapp unit asks %s its version; give --gunicorn-version to skip that)", f.Err, srv.Name))
 		}
+	}
+	if len(stops) > 0 {
+		// One line each; the exit code is the first one's.
+		return "", errors.Join(stops...)
 	}
 	if len(failures) > 0 {
 		first, _, _ := strings.Cut(failures[0].Err.Error(), "\n")
 		fmt.Fprintf(stderr, "runapp: warning: %s; asked %s its version without the env files\n", first, plan.Program)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, plan.Program, "--version")
-	cmd.Env, cmd.Dir = plan.Environ(), plan.Dir
-	// gunicorn runs with the app's PYTHONPATH, so the app's code could run:
-	// as the service's user, as it will under the unit, not as root.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: as}
-	out, err := cmd.CombinedOutput()
-	v := unitgen.GunicornVersion(out)
-	if err != nil || v == "" {
-		// The output is not shown: it could echo the environment.
-		why := "no version in its output"
-		if err != nil {
-			why = err.Error()
-		}
-		return "", launcher.Errorf(launcher.ExitConfig, "cannot tell the version of %s (%s --version: %s); give --gunicorn-version", plan.Program, plan.Program, why)
+	// The server runs with the app's PYTHONPATH, so the app's code could
+	// run: as the service's user, as it will under the unit, not as root.
+	v, err := srv.Version(server.Probe{Program: plan.Program, Env: plan.Environ(), Dir: plan.Dir, Credential: as})
+	if err != nil {
+		return "", launcher.Errorf(launcher.ExitConfig, "cannot tell the version of %s (%v); give --gunicorn-version", plan.Program, err)
 	}
 	return v, nil
 }

@@ -39,14 +39,14 @@ func TestUnitPrintsService(t *testing.T) {
 	stdout, stderr, code := runIn(t, append(args, "--", "--bind", "0.0.0.0:80", "project.wsgi")...)
 	require.Equal(t, 0, code, stderr)
 	want, err := unitgen.Service(unitgen.Options{
-		Config:          launcher.Config{AppDir: dir, Args: []string{"--bind", "0.0.0.0:80", "project.wsgi"}},
-		Runapp:          "/usr/local/bin/runapp",
-		Name:            filepath.Base(dir),
-		User:            "www-data",
-		Group:           "www-data", // www-data's primary group
-		Writable:        []string{dir + "/media"},
-		After:           []string{"postgresql.service"},
-		GunicornVersion: "20.1.0",
+		Config:        launcher.Config{AppDir: dir, Args: []string{"--bind", "0.0.0.0:80", "project.wsgi"}},
+		Runapp:        "/usr/local/bin/runapp",
+		Name:          filepath.Base(dir),
+		User:          "www-data",
+		Group:         "www-data", // www-data's primary group
+		Writable:      []string{dir + "/media"},
+		After:         []string{"postgresql.service"},
+		ServerVersion: "20.1.0",
 	})
 	require.NoError(t, err)
 	assert.Equal(t, want, stdout)
@@ -138,9 +138,38 @@ func TestUnitAsksGunicornItsVersion(t *testing.T) {
 	assert.Contains(t, stderr, "cannot tell the version of "+dir+"/.venv/bin/gunicorn")
 	assert.Contains(t, stderr, "give --gunicorn-version")
 	require.NoError(t, os.WriteFile(filepath.Join(dir, ".env"), nil, 0o600))
-	_, stderr, code = runIn(t, append(base[:3], "--user", "www-data", "--runapp", "/usr/local/bin/runapp", "--server", "gunicorn-missing")...)
+	_, stderr, code = runIn(t, append(base[:3], "--user", "www-data", "--runapp", "/usr/local/bin/runapp", "--server", "gunicorn3")...)
 	assert.Equal(t, launcher.ExitNotFound, code)
+	assert.Contains(t, stderr, "gunicorn3: not found")
 	assert.Contains(t, stderr, "give --gunicorn-version")
+}
+
+// gunicorn is recognised by one rule (server.Lookup) for the unit as for
+// app detection: gunicorn3 is asked its version and gets its unit; a
+// program that is not gunicorn is not, and --gunicorn-version does not make
+// it one.
+func TestUnitKnowsGunicornByAnyName(t *testing.T) {
+	dir := appDir(t, "")
+	// Run as root, runapp asks gunicorn as the service's user.
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		require.NoError(t, os.Chmod(d, 0o755))
+	}
+	bin := filepath.Join(dir, ".venv", "bin")
+	require.NoError(t, os.WriteFile(filepath.Join(bin, "gunicorn3"), []byte("#!/bin/sh\necho \"$(basename \"$0\") (version 20.1.0)\"\n"), 0o755))
+	base := []string{"unit", "--app-dir", dir, "--user", "www-data", "--runapp", "/usr/local/bin/runapp"}
+	for _, server := range []string{"gunicorn3", ".venv/bin/gunicorn3"} {
+		stdout, stderr, code := runIn(t, append(base, "--server", server)...)
+		require.Equal(t, 0, code, stderr)
+		assert.Contains(t, stdout, "\nType=notify\n", server)
+		assert.Contains(t, stdout, "\nTimeoutStopSec=40\n", server)
+	}
+
+	stdout, stderr, code := runIn(t, append(base, "--server", "/bin/true")...)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, "\nType=exec\n")
+	_, stderr, code = runIn(t, append(base, "--server", "/bin/true", "--gunicorn-version", "20.1.0")...)
+	assert.Equal(t, launcher.ExitUsage, code)
+	assert.Contains(t, stderr, "--server /bin/true is not gunicorn")
 }
 
 // gunicorn's version is asked as the service's user, not as root: the app's
@@ -170,6 +199,27 @@ func TestUnitAsksTheUnitsGunicorn(t *testing.T) {
 	assert.Contains(t, stderr, "VIRTUAL_ENV (.env:1)")
 	assert.Contains(t, stderr, "give --gunicorn-version")
 	assert.NotContains(t, stderr, "warning")
+}
+
+// Each failure that stops runapp unit asking the version is told in its own
+// words: a refused .env is only a warning, and says nothing about a missing
+// server or virtualenv.
+func TestUnitReportsEachFailure(t *testing.T) {
+	dir := appDir(t, "SECRET_KEY="+secret+" # comment\n")
+	args := []string{"unit", "--app-dir", dir, "--user", "www-data", "--runapp", "/usr/local/bin/runapp"}
+
+	_, stderr, code := runIn(t, append(args, "--server", "/nonexistent/gunicorn")...)
+	assert.Equal(t, launcher.ExitNotFound, code)
+	assert.Contains(t, stderr, "runapp: /nonexistent/gunicorn: not found (runapp unit asks")
+	assert.NotContains(t, stderr, secret)
+
+	_, stderr, code = runIn(t, append(args, "--venv", "/nonexistent/venv", "--server", "/nonexistent/gunicorn")...)
+	assert.Equal(t, launcher.ExitConfig, code, "the first failure's code")
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	require.Len(t, lines, 2, stderr)
+	assert.Contains(t, lines[0], "/nonexistent/venv")
+	assert.Contains(t, lines[1], "/nonexistent/gunicorn: not found")
+	assert.NotContains(t, stderr, ".env:1")
 }
 
 func TestUnitWrite(t *testing.T) {
@@ -288,19 +338,4 @@ func TestUnitHelp(t *testing.T) {
 	assert.Equal(t, 0, code)
 	assert.True(t, strings.HasPrefix(stdout, "usage: "+unitSynopsis), stdout)
 	assert.Contains(t, stdout, "-hardening")
-}
-
-func TestGunicornVersion(t *testing.T) {
-	for out, want := range map[string]string{
-		"gunicorn (version 20.1.0)\n":            "20.1.0",
-		"warning\ngunicorn (version 23.0.0)\n":   "23.0.0",
-		"gunicorn (version 21.2.0b1)":            "21.2.0b1",
-		"gunicorn (version )":                    "",
-		"gunicorn (version x1)":                  "",
-		"gunicorn (version 20.1.0":               "",
-		"gunicorn (version 20 1)":                "",
-		"usage: gunicorn [OPTIONS] [APP_MODULE]": "",
-	} {
-		assert.Equal(t, want, unitgen.GunicornVersion([]byte(out)), "%q", out)
-	}
 }

@@ -1,38 +1,42 @@
-package check
+// Package pyconf reads the literal settings of a Python configuration file
+// such as gunicorn.conf.py without running it.
+package pyconf
 
 import (
 	"strconv"
 	"strings"
 )
 
-// pyValue is the value of a top-level `name = value` line of a Python
-// file, when it is a literal this package can read without running Python.
-type pyValue struct {
-	line  int
-	known bool     // a literal: True/False/None, a number, a string, or a list or tuple of those
-	str   string   // a string, number or True/False/None as written (strings unquoted)
-	list  []string // a list or tuple
-	isSeq bool
+// Value is the value of a top-level `name = value` line of a Python file,
+// when it is a literal this package can read without running Python.
+type Value struct {
+	Line  int      // 1-based
+	Known bool     // a literal: True/False/None, a number, a string, or a list or tuple of those
+	Str   string   // a string, number or True/False/None as written (strings unquoted)
+	List  []string // a list or tuple
+	IsSeq bool
 }
 
-// truthy says what Python's bool() would make of a known scalar.
-func (v pyValue) truthy() bool {
-	if v.isSeq {
-		return len(v.list) > 0
+// Truthy says what Python's bool() would make of a known value.
+func (v Value) Truthy() bool {
+	if v.IsSeq {
+		return len(v.List) > 0
 	}
-	switch v.str {
+	switch v.Str {
 	case "", "False", "None", "0", "0.0":
 		return false
 	}
 	return true
 }
 
-// parsePyConf reads the top-level simple assignments of a gunicorn.conf.py,
-// the last one of each name winning, as when Python runs the file. Anything
+// Parse reads the top-level simple assignments of a Python file, the last
+// one of each name winning, as when Python runs the file. Anything
 // indented (inside an if, a def) or that is not an assignment is skipped:
-// the file is never run.
-func parsePyConf(data []byte) map[string]pyValue {
-	vals := map[string]pyValue{}
+// the file is never run. A value that is not a literal this package reads
+// (an expression, a call, r"", implicit concatenation) is not Known: never
+// read wrong.
+func Parse(data []byte) map[string]Value {
+	vals := map[string]Value{}
 	lines := strings.Split(string(data), "\n")
 	for i := 0; i < len(lines); i++ {
 		start := i
@@ -49,8 +53,8 @@ func parsePyConf(data []byte) map[string]pyValue {
 			i++
 			rest += "\n" + lines[i]
 		}
-		v := parsePyLiteral(rest)
-		v.line = start + 1
+		v := literal(rest)
+		v.Line = start + 1
 		vals[name] = v
 	}
 	return vals
@@ -101,13 +105,13 @@ func depth(s string) int {
 	return d
 }
 
-// pyLexer reads Python literal tokens.
-type pyLexer struct {
+// lexer reads Python literal tokens.
+type lexer struct {
 	s  string
 	ok bool
 }
 
-func (l *pyLexer) skip() {
+func (l *lexer) skip() {
 	for len(l.s) > 0 {
 		switch l.s[0] {
 		case ' ', '\t', '\n', '\r', '\\':
@@ -126,7 +130,7 @@ func (l *pyLexer) skip() {
 }
 
 // scalar reads a string, number or keyword literal.
-func (l *pyLexer) scalar() string {
+func (l *lexer) scalar() string {
 	l.skip()
 	if l.s == "" {
 		l.ok = false
@@ -175,23 +179,26 @@ func (l *pyLexer) scalar() string {
 	return strings.ReplaceAll(word, "_", "")
 }
 
-// parsePyLiteral reads one literal filling the whole of s (comments
-// aside); anything else, such as an expression or a call, is unknown.
-func parsePyLiteral(s string) pyValue {
-	l := &pyLexer{s: s, ok: true}
-	var v pyValue
+// literal reads one literal filling the whole of s (comments aside);
+// anything else, such as an expression or a call, is unknown.
+func literal(s string) Value {
+	l := &lexer{s: s, ok: true}
+	var v Value
 	l.skip()
 	if l.s != "" && (l.s[0] == '[' || l.s[0] == '(') {
-		closing := map[byte]byte{'[': ']', '(': ')'}[l.s[0]]
+		closing := byte(')')
+		if l.s[0] == '[' {
+			closing = ']'
+		}
 		l.s = l.s[1:]
-		v.isSeq = true
+		v.IsSeq = true
 		for l.ok {
 			l.skip()
 			if strings.HasPrefix(l.s, string(closing)) {
 				l.s = l.s[1:]
 				break
 			}
-			v.list = append(v.list, l.scalar())
+			v.List = append(v.List, l.scalar())
 			l.skip()
 			if strings.HasPrefix(l.s, ",") {
 				l.s = l.s[1:]
@@ -200,9 +207,9 @@ func parsePyLiteral(s string) pyValue {
 			}
 		}
 	} else {
-		v.str = l.scalar()
+		v.Str = l.scalar()
 	}
 	l.skip()
-	v.known = l.ok && l.s == ""
+	v.Known = l.ok && l.s == ""
 	return v
 }

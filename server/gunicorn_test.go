@@ -1,10 +1,12 @@
-package gunicorn
+package server
 
 // Differential tests: what this package reads is compared with what
-// gunicorn reads itself.
+// gunicorn reads itself, and tests of what the table says of gunicorn.
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -28,7 +30,7 @@ print(json.dumps([{"name": s.name, "cli": s.cli or [], "action": s.action or ""}
 	require.NotEmpty(t, settings)
 	for _, s := range settings {
 		for _, opt := range s.CLI {
-			name, valued := lookupOpt(valued[:], opt)
+			name, valued := lookupOpt(gunicornValued[:], opt)
 			if strings.HasPrefix(s.Action, "store_") {
 				assert.False(t, valued, "%s is a flag in gunicorn", opt)
 				continue
@@ -38,7 +40,7 @@ print(json.dumps([{"name": s.name, "cli": s.cli or [], "action": s.action or ""}
 			}
 		}
 	}
-	for _, f := range flags {
+	for _, f := range gunicornFlags {
 		opt, name := f.opt, f.setting
 		found := false
 		for _, s := range settings {
@@ -67,7 +69,7 @@ import json, sys, gunicorn.config as c
 ns = vars(c.Config().parser().parse_args(sys.argv[1:]))
 print(json.dumps({k: v for k, v in ns.items() if v is not None}))
 `, args...)
-			settings, positional, err := ParseArgs(args)
+			settings, positional, err := ParseGunicornArgs(args)
 			require.NoError(t, err)
 			refArgs, _ := ref["args"].([]any)
 			assert.Equal(t, len(refArgs), len(positional), "positional arguments")
@@ -94,7 +96,7 @@ print(json.dumps({k: v for k, v in ns.items() if v is not None}))
 	}
 }
 
-func TestPortMatchesGunicorn(t *testing.T) {
+func TestGunicornBindMatchesGunicorn(t *testing.T) {
 	binds := []string{"0.0.0.0:80", ":443", "[::]:8443", "[::1]", "localhost", "tcp://1.2.3.4:1024", "tcp://host", "a:80:90", "", "unix:/run/a.sock", "unix:///run/b.sock", "fd://3"}
 	var ref []any
 	testenv.PythonJSON(t, &ref, `
@@ -102,21 +104,75 @@ import json, sys, gunicorn.util as u
 print(json.dumps([u.parse_address(b) for b in sys.argv[1:]]))
 `, binds...)
 	require.Len(t, ref, len(binds))
-	for i, b := range binds {
-		port, tcp := Port(b)
+	for i, addr := range binds {
+		b := GunicornBind(addr)
+		assert.Equal(t, addr, b.Addr)
 		switch want := ref[i].(type) {
 		case []any: // [host, port]
-			require.True(t, tcp, b)
-			if port == "" {
-				port = fmt.Sprint(DefaultPort)
-			}
-			assert.Equal(t, fmt.Sprint(want[1]), port, b)
+			require.True(t, b.TCP, addr)
+			assert.Equal(t, fmt.Sprint(want[1]), fmt.Sprint(b.Port), addr)
+			assert.Empty(t, b.Unix, addr)
 		case string: // a unix socket path
-			assert.False(t, tcp, b)
-			assert.Equal(t, want, UnixPath(b), b)
+			assert.False(t, b.TCP, addr)
+			assert.Equal(t, want, b.Unix, addr)
 		default: // an fd:// file descriptor
-			assert.False(t, tcp, b)
-			assert.Empty(t, UnixPath(b), b)
+			assert.False(t, b.TCP, addr)
+			assert.Empty(t, b.Unix, addr)
 		}
+	}
+}
+
+func TestSplitGunicornCmdArgsMatchesShlex(t *testing.T) {
+	inputs := []string{
+		`--bind :80 --daemon`,
+		`  --log-level   debug  `,
+		`--access-logformat '%(h)s %(r)s' -b "0.0.0.0:80"`,
+		`a\ b "c\"d" 'e\f' "g\\h" "i\$j" "k\l"`,
+		`x"y"z 'a'"b"c`,
+		``,
+		"tab\tsep\nnewline",
+	}
+	var ref [][]string
+	testenv.PythonJSON(t, &ref, `
+import json, shlex, sys
+print(json.dumps([shlex.split(s) for s in sys.argv[1:]]))
+`, inputs...)
+	for i, in := range inputs {
+		got, err := SplitGunicornCmdArgs(in)
+		require.NoError(t, err, in)
+		if len(ref[i]) == 0 {
+			assert.Empty(t, got, in)
+			continue
+		}
+		assert.Equal(t, ref[i], got, "%q", in)
+	}
+	for _, bad := range []string{`'open`, `"open`} {
+		_, err := SplitGunicornCmdArgs(bad)
+		assert.Error(t, err, bad)
+	}
+}
+
+// The version gunicorn prints is the version gunicorn's package has,
+// whatever its program is called: argparse names it by its argv[0].
+func TestGunicornVersionMatchesGunicorn(t *testing.T) {
+	var ref string
+	testenv.PythonJSON(t, &ref, `
+import json, gunicorn
+print(json.dumps(gunicorn.__version__))
+`)
+	dir := t.TempDir()
+	// An entry point as pip writes it (Debian's python3-gunicorn has none).
+	script := "#!" + testenv.DebianPython + "\nimport sys\nfrom gunicorn.app.wsgiapp import run\nif __name__ == '__main__':\n    sys.exit(run())\n"
+	for _, name := range []string{"gunicorn", "gunicorn3"} {
+		path := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(path, []byte(script), 0o755))
+		srv := Lookup(path)
+		require.NotNil(t, srv, name)
+		v, err := srv.Version(Probe{Program: path, Env: []string{"PATH=/usr/bin:/bin"}, Dir: dir})
+		require.NoError(t, err, name)
+		assert.Equal(t, ref, v, name)
+		notifies, err := srv.Notifies(v)
+		require.NoError(t, err)
+		assert.True(t, notifies, "Debian 12's gunicorn %s sends READY=1", v)
 	}
 }

@@ -1,0 +1,211 @@
+// Package server is what runapp knows about each server it can exec: how a
+// program is recognised as one, how it reads its command line, which
+// application it serves when given none, how to ask its version, and what
+// its unit depends on (readiness, reload, graceful stop, binds, socket
+// activation). runapp serve, unit and check all read it here.
+//
+// Each server has one file with its entry and a line in the table below.
+// The package is linked into every launch, so it holds no package-level
+// maps, regexps or init work: the entries are constants that cost nothing
+// until read.
+package server
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Server is one server's entry in the table.
+type Server struct {
+	// Name is the server's name, which is also its program's: see Lookup.
+	Name string
+	// NotifySince is the first version that sends READY=1 to systemd
+	// from its main process, for Type=notify; "" when none does.
+	NotifySince string
+	// ReloadSignal is the signal that makes the server reload its code
+	// and configuration without dropping connections ("HUP"), for
+	// ExecReload=; "" when there is none.
+	ReloadSignal string
+	// GracefulTimeout is how long, by default, the server lets running
+	// requests finish after SIGTERM before it stops them; see Args.
+	GracefulTimeout time.Duration
+	// SocketArgs are the arguments that make the server serve the socket
+	// systemd passes it (fd 3, with a socket unit); nil when it takes the
+	// socket from LISTEN_FDS by itself.
+	SocketArgs []string
+	// DjangoApp is what the server serves of a Django project when given
+	// no application: the module inside the project's package, with
+	// ":attribute" when the server must be told one. "wsgi" finds
+	// PROJECT/wsgi.py and serves PROJECT.wsgi. "" when runapp looks for no
+	// application for this server.
+	DjangoApp string
+	// ConfFile is the configuration file the server reads from its working
+	// directory when told none; it may name the application, so when it
+	// exists runapp does not look for one. "" when there is none.
+	ConfFile string
+
+	// version reads the version from what PROGRAM --version prints, ""
+	// when there is none.
+	version func(out []byte) string
+	// args reads the server's command line; see ReadArgs.
+	args func(args []string) (Args, error)
+}
+
+// servers is the table, one entry per server, each defined in its file.
+var servers = [...]*Server{&gunicorn}
+
+// Lookup returns the entry of the server program runs, or nil for a
+// program runapp knows nothing of. program is a name or a path, as --server
+// takes it. The one rule: the program's base name, less a version suffix of
+// digits and dots, is the server's name. So "gunicorn", "gunicorn3" (as
+// Debian named Python 3's) and "venv/bin/gunicorn" are gunicorn;
+// "gunicorn_paster", "gunicorn-dev" and "run-gunicorn" are not.
+func Lookup(program string) *Server {
+	name := strings.TrimRight(filepath.Base(program), "0123456789.")
+	for _, s := range servers {
+		if s.Name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// Args is what runapp reads from a server's command line, as the server
+// reads it.
+type Args struct {
+	// App is the application argument, "" when none is given.
+	App string
+	// Graceful is how long the server lets running requests finish after
+	// SIGTERM: the server's GracefulTimeout unless an option sets it.
+	Graceful time.Duration
+	// Binds are the addresses the server listens on, in order; nil when
+	// the command line names none, and the server's default applies
+	// (which its configuration file or environment may change).
+	Binds []Bind
+}
+
+// ReadArgs reads the server's command line as the server does. An error
+// says what the server would refuse, or what makes it leave the process
+// systemd started.
+func (s *Server) ReadArgs(args []string) (Args, error) {
+	return s.args(args)
+}
+
+// Bind is one address a server listens on.
+type Bind struct {
+	Addr string // as given
+	Unix string // the path of a unix socket; "" for other addresses
+	TCP  bool
+	// Port is the TCP port bound: the server's default when the address
+	// names none, 0 when it is not a number.
+	Port int
+}
+
+// Privileged says whether binding b may need CAP_NET_BIND_SERVICE: a TCP
+// port below 1024, or one that cannot be told.
+func (b Bind) Privileged() bool {
+	return b.TCP && b.Port < 1024
+}
+
+// Notifies says whether version of the server sends READY=1 to systemd. An
+// error says version is not a version number.
+func (s *Server) Notifies(version string) (bool, error) {
+	v, ok := parseVersion(version)
+	if !ok {
+		return false, fmt.Errorf("%s version %q is not a version number like 20.1.0", s.Name, version)
+	}
+	if s.NotifySince == "" {
+		return false, nil
+	}
+	since, _ := parseVersion(s.NotifySince)
+	for i := range max(len(v), len(since)) {
+		a, b := at(v, i), at(since, i)
+		if a != b {
+			return a > b, nil
+		}
+	}
+	return true, nil
+}
+
+// parseVersion reads the leading dotted numbers of a version such as
+// 21.2.0b1 (21, 2, 0); ok is false when it does not start with one.
+func parseVersion(version string) (nums []int, ok bool) {
+	for _, part := range strings.Split(version, ".") {
+		digits := part[:len(part)-len(strings.TrimLeft(part, "0123456789"))]
+		n, err := strconv.Atoi(digits)
+		if err != nil {
+			break
+		}
+		nums = append(nums, n)
+		if digits != part {
+			break
+		}
+	}
+	return nums, len(nums) > 0
+}
+
+func at(nums []int, i int) int {
+	if i < len(nums) {
+		return nums[i]
+	}
+	return 0
+}
+
+// ProbeTimeout is how long Version waits for an answer by default.
+const ProbeTimeout = 30 * time.Second
+
+// Probe is how to run a server's program to ask it something: as the
+// service will run it, since the program may run the app's code (its
+// PYTHONPATH is the app's).
+type Probe struct {
+	Program    string              // the program's path
+	Env        []string            // its whole environment; nil: runapp's own
+	Dir        string              // its working directory; "": runapp's own
+	Credential *syscall.Credential // nil: as runapp's own user
+	Timeout    time.Duration       // 0: ProbeTimeout
+}
+
+// Version runs the program with --version and returns the version it
+// prints. The error never holds the program's output, which could echo the
+// environment.
+func (s *Server) Version(p Probe) (string, error) {
+	timeout := cmp.Or(p.Timeout, ProbeTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, p.Program, "--version")
+	cmd.Env, cmd.Dir = p.Env, p.Dir
+	if p.Credential != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: p.Credential}
+	}
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		return "", fmt.Errorf("%s --version: no answer within %s", p.Program, timeout)
+	}
+	if err != nil {
+		return "", fmt.Errorf("%s --version: %v", p.Program, err)
+	}
+	v := s.version(out)
+	if v == "" {
+		return "", fmt.Errorf("%s --version: no version in its output", p.Program)
+	}
+	return v, nil
+}
+
+// AppFile is the file name of DjangoApp's module: "wsgi.py".
+func (s *Server) AppFile() string {
+	module, _, _ := strings.Cut(s.DjangoApp, ":")
+	return module + ".py"
+}
+
+// App is the application argument that serves the Django project whose
+// package is project: "project.wsgi".
+func (s *Server) App(project string) string {
+	return project + "." + s.DjangoApp
+}
