@@ -372,6 +372,9 @@ func TestASGITable(t *testing.T) {
 	assert.Equal(t, []string{"-e", "systemd:domain=INET:index=0"}, daphne.SocketArgsFor(false, false))
 	assert.Equal(t, "0.17.6", uvicornVersion([]byte("Running uvicorn 0.17.6 with CPython 3.11.2 on Linux\n")))
 	assert.Equal(t, "", uvicornVersion([]byte("uvicorn, version x\n")))
-	_, err := hypercorn.Version(Probe{Program: "/bin/false"})
-	assert.ErrorContains(t, err, "no --version")
+	v, err := hypercorn.Version(Probe{Program: "/bin/false"})
+	require.NoError(t, err, "hypercorn is not run: it has no --version")
+	notify, err := hypercorn.Notifies(v)
+	require.NoError(t, err)
+	assert.False(t, notify)
 }
