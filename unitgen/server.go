@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/runapp/runapp/launcher"
@@ -14,6 +15,11 @@ import (
 // waits after SIGTERM: gunicorn kills its workers itself at the graceful
 // timeout and then exits, which takes a moment more.
 const stopMargin = 10 * time.Second
+
+// unboundedGrace is how long a server whose graceful stop has no bound of
+// its own may let requests finish before systemd's timeout (stopMargin
+// later) kills it: gunicorn's default graceful timeout.
+const unboundedGrace = 30 * time.Second
 
 // readServer looks the server up in the table and reads its arguments,
 // when its version is given; else the unit knows nothing of the server.
@@ -37,7 +43,25 @@ func (u *units) readServer() error {
 		return usage("server arguments: %v", err)
 	}
 	u.server, u.args = srv, &args
+	if u.Listen != "" {
+		// Only gunicorn takes the socket systemd passes by itself; the
+		// others bind their own unless told to take fd 3.
+		want := srv.SocketArgsFor(u.listenUnix, strings.HasPrefix(u.Listen, "["))
+		if len(want) > 0 && !containsRun(u.Config.Args, want) {
+			return usage("with --socket, %s serves the socket systemd passes only when told to: give %s after --", srv.Name, strings.Join(want, " "))
+		}
+	}
 	return nil
+}
+
+// containsRun reports whether args holds want as consecutive words.
+func containsRun(args, want []string) bool {
+	for i := 0; i+len(want) <= len(args); i++ {
+		if slices.Equal(args[i:i+len(want)], want) {
+			return true
+		}
+	}
+	return false
 }
 
 // socketDir is where the server creates the unix socket at path, which the

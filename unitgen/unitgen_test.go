@@ -297,6 +297,14 @@ func TestBadOptions(t *testing.T) {
 		{"runapp path", func(o *Options) { o.Runapp = `/opt/"x"/runapp` }, "systemd cannot run"},
 		{"relative socket", func(o *Options) { o.Listen = "run/x.sock" }, "want a port"},
 		{"long socket", func(o *Options) { o.Listen = "/run/" + strings.Repeat("x", 120) }, "longer than"},
+		{"uvicorn socket not taken", func(o *Options) {
+			o.Config.Server, o.ServerVersion, o.Listen = "uvicorn", "0.17.6", "127.0.0.1:80"
+			o.Config.Args = []string{"api:app"}
+		}, "give --fd 3 after --"},
+		{"daphne IPv6 socket not taken", func(o *Options) {
+			o.Config.Server, o.ServerVersion, o.Listen = "daphne", "any", "[::1]:80"
+			o.Config.Args = []string{"--fd", "3", "api:app"}
+		}, "give -e systemd:domain=INET6:index=0 after --"},
 		{"optional credential", func(o *Options) { o.Credential = true; o.Config.EnvFiles = []string{"-.env"} }, "optional"},
 		{"graceful timeout", func(o *Options) { o.Config.Args = []string{"--graceful-timeout", "soon"} }, "not a number of seconds"},
 		{"bind without value", func(o *Options) { o.Config.Args = []string{"-b"} }, "needs a value"},

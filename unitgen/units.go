@@ -93,7 +93,14 @@ func (u *units) service() []*unit.UnitOption {
 	// the timeout ends.
 	s.add("KillMode", "mixed")
 	if u.args != nil {
-		s.add("TimeoutStopSec", strconv.Itoa(int((u.args.Graceful+stopMargin)/time.Second)))
+		graceful := u.args.Graceful
+		if u.args.GracefulUnbounded {
+			// The server waits for every request with no bound of its own
+			// (uvicorn 0.17): systemd's timeout is the bound, as long as
+			// gunicorn's default lets requests finish.
+			graceful = unboundedGrace
+		}
+		s.add("TimeoutStopSec", strconv.Itoa(int((graceful+stopMargin)/time.Second)))
 	}
 	s.add("Restart", "on-failure")
 	codes := make([]string, len(restartPrevent))
