@@ -1,60 +1,19 @@
 package check
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/user"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/runapp/runapp/internal/account"
 )
-
-// account is the service user as the kernel sees it in permission checks.
-type account struct {
-	name   string
-	uid    uint32
-	gid    uint32
-	group  string   // name of the primary group
-	groups []uint32 // every group, the primary one included
-}
-
-func lookupAccount(name string) (*account, error) {
-	u, err := user.Lookup(name)
-	if err != nil {
-		if _, numErr := strconv.Atoi(name); numErr == nil {
-			u, err = user.LookupId(name)
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
-	uid, err := strconv.ParseUint(u.Uid, 10, 32)
-	if err != nil {
-		return nil, err
-	}
-	gid, err := strconv.ParseUint(u.Gid, 10, 32)
-	if err != nil {
-		return nil, err
-	}
-	a := &account{name: u.Username, uid: uint32(uid), gid: uint32(gid), group: groupName(uint32(gid))}
-	ids, err := u.GroupIds()
-	if err != nil {
-		ids = []string{u.Gid}
-	}
-	for _, id := range ids {
-		if g, err := strconv.ParseUint(id, 10, 32); err == nil {
-			a.groups = append(a.groups, uint32(g))
-		}
-	}
-	if !slices.Contains(a.groups, a.gid) {
-		a.groups = append(a.groups, a.gid)
-	}
-	return a, nil
-}
 
 // perm is one of the rwx permission bits, as in the "other" triplet.
 type perm uint32
@@ -88,7 +47,7 @@ type denial struct {
 // for the mode bits (owner, else group, else other; root passes except to
 // run a file nobody may run). POSIX ACLs are not evaluated: when the path
 // in the way has one, the denial says so. nil means a can.
-func (a *account) denied(path string, want perm) *denial {
+func denied(a *account.Account, path string, want perm) *denial {
 	real, err := filepath.EvalSymlinks(path)
 	if err != nil {
 		return &denial{path: path, why: err.Error()}
@@ -102,11 +61,11 @@ func (a *account) denied(path string, want perm) *denial {
 	}
 	slices.Reverse(dirs)
 	for _, d := range dirs {
-		if why := a.may(d, permExec); why != "" {
+		if why := may(a, d, permExec); why != "" {
 			return &denial{path: d, why: why, dir: true, acl: hasACL(d)}
 		}
 	}
-	if why := a.may(real, want); why != "" {
+	if why := may(a, real, want); why != "" {
 		fi, err := os.Stat(real)
 		return &denial{path: real, why: why, dir: err == nil && fi.IsDir(), acl: hasACL(real)}
 	}
@@ -114,7 +73,7 @@ func (a *account) denied(path string, want perm) *denial {
 }
 
 // may returns "" when a may do want to path itself, else how path is set.
-func (a *account) may(path string, want perm) string {
+func may(a *account.Account, path string, want perm) string {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return err.Error()
@@ -126,11 +85,11 @@ func (a *account) may(path string, want perm) string {
 	mode := uint32(fi.Mode().Perm())
 	allowed := false
 	switch {
-	case a.uid == 0:
+	case a.UID == 0:
 		allowed = want != permExec || fi.IsDir() || mode&0o111 != 0
-	case st.Uid == a.uid:
+	case st.Uid == a.UID:
 		allowed = perm(mode>>6)&want == want
-	case slices.Contains(a.groups, st.Gid):
+	case a.In(st.Gid):
 		allowed = perm(mode>>3)&want == want
 	default:
 		allowed = perm(mode)&want == want
@@ -138,25 +97,25 @@ func (a *account) may(path string, want perm) string {
 	if allowed {
 		return ""
 	}
-	return fmt.Sprintf("%s is %s %s:%s", path, fi.Mode(), userName(st.Uid), groupName(st.Gid))
+	return fmt.Sprintf("%s is %s %s:%s", path, fi.Mode(), account.UserName(st.Uid), account.GroupName(st.Gid))
 }
 
 // message words a denial for a problem: what a cannot do (verb), why, and
 // whether an ACL may change the answer.
-func (d *denial) message(a *account, verb, what string) string {
-	msg := fmt.Sprintf("%s cannot %s %s: %s", a.name, verb, what, d.why)
+func (d *denial) message(a *account.Account, verb, what string) string {
+	msg := fmt.Sprintf("%s cannot %s %s: %s", a.Name, verb, what, d.why)
 	if d.acl {
 		msg += fmt.Sprintf(" (it has an ACL, which check does not evaluate: see getfacl %s)", d.path)
 	}
 	return msg
 }
 
-// fix says how to let a through.
-func (d *denial) fix(a *account, want perm) string {
+// fix says how to let a through: by the group the service runs with.
+func (d *denial) fix(a *account.Account, want perm) string {
 	if d.dir {
-		return fmt.Sprintf("let %s search the directory, e.g. chgrp %s %s && chmod g+x %s", a.name, a.group, d.path, d.path)
+		return fmt.Sprintf("let %s search the directory, e.g. chgrp %s %s && chmod g+x %s", a.Name, a.Group, d.path, d.path)
 	}
-	return fmt.Sprintf("e.g. chgrp %s %s && chmod g+%s %s", a.group, d.path, want.letter(), d.path)
+	return fmt.Sprintf("e.g. chgrp %s %s && chmod g+%s %s", a.Group, d.path, want.letter(), d.path)
 }
 
 type owner struct{ uid, gid uint32 }
@@ -176,25 +135,11 @@ func hasACL(path string) bool {
 	return err == nil && n > 0
 }
 
-func userName(uid uint32) string {
-	if u, err := user.LookupId(strconv.FormatUint(uint64(uid), 10)); err == nil {
-		return u.Username
-	}
-	return strconv.FormatUint(uint64(uid), 10)
-}
-
-func groupName(gid uint32) string {
-	if g, err := user.LookupGroupId(strconv.FormatUint(uint64(gid), 10)); err == nil {
-		return g.Name
-	}
-	return strconv.FormatUint(uint64(gid), 10)
-}
-
 // access reports, once per directory in the way, that the service user
 // cannot verb what (path, as named in the message) for want. It says
 // whether the user can.
 func (c *checker) access(check, where, path, verb, what string, want perm) bool {
-	d := c.user.denied(path, want)
+	d := denied(c.user, path, want)
 	if d == nil {
 		return true
 	}
@@ -215,22 +160,53 @@ func (c *checker) access(check, where, path, verb, what string, want perm) bool 
 	return false
 }
 
-// loadUser finds the service user: --user, else the unit's User=.
+// loadUser finds the service account: --user, else the unit's User=, with
+// the unit's Group= and SupplementaryGroups=, as systemd runs the service.
 func (c *checker) loadUser() {
 	name, where := c.opts.User, "--user"
-	if name == "" && c.unit != nil {
-		if v, line, ok := c.unit.get("Service", "User"); ok && v != "" {
-			name, where = v, c.unit.where(line)
+	group, groupWhere := "", ""
+	var supplementary []string
+	var supplementaryWhere []string // of each group in supplementary
+	if u := c.unit; u != nil {
+		if v, w, _ := u.get("Service", "User"); v != "" && name == "" {
+			name, where = v, w
+		}
+		if v, w, _ := u.get("Service", "Group"); v != "" {
+			group, groupWhere = v, w
+		}
+		for _, o := range u.all("Service", "SupplementaryGroups") {
+			for _, g := range strings.Fields(o.Value) {
+				supplementary = append(supplementary, g)
+				supplementaryWhere = append(supplementaryWhere, o.Where())
+			}
 		}
 	}
-	if name == "" || strings.Contains(name, "%") {
+	specifier := func(s string) bool { return strings.Contains(s, "%") }
+	if name == "" || specifier(name) || specifier(group) || slices.ContainsFunc(supplementary, specifier) {
 		return // no user known, or a specifier this check cannot expand
 	}
-	a, err := lookupAccount(name)
-	if err != nil {
-		c.add(Error, "user.unknown", where, fmt.Sprintf("user %s does not exist", name),
-			fmt.Sprintf("create it (useradd --system --no-create-home %s), or name another", name))
+	a, err := account.Lookup(name, group, supplementary)
+	if err == nil {
+		c.user = a
 		return
 	}
-	c.user = a
+	what, create := "user "+name, "useradd --system --no-create-home "+name
+	var unknownGroup user.UnknownGroupError
+	if errors.As(err, &unknownGroup) {
+		g := string(unknownGroup)
+		what, create = "group "+g, "groupadd --system "+g
+		if g == group {
+			where = groupWhere
+		} else if i := slices.Index(supplementary, g); i >= 0 {
+			where = supplementaryWhere[i]
+		}
+	}
+	if !account.Missing(err) {
+		c.add(Warning, IDUserUnknown, where,
+			fmt.Sprintf("cannot look up %s (%v), and /etc/nsswitch.conf names account databases besides /etc/passwd and /etc/group, which runapp does not read: who may read the files is not checked", what, err),
+			"")
+		return
+	}
+	c.add(Error, IDUserUnknown, where, what+" does not exist",
+		fmt.Sprintf("create it (%s), or name another", create))
 }

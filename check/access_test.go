@@ -3,43 +3,33 @@ package check
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"os"
-	"os/exec"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
+	"github.com/runapp/runapp/internal/account"
 	"github.com/runapp/runapp/internal/testenv"
 )
 
 // throwawayUser creates a system user with its own group, removed when the
 // test ends: a user that nothing on the machine grants access to.
-func throwawayUser(t *testing.T) *account {
+func throwawayUser(t *testing.T) *account.Account {
 	t.Helper()
-	testenv.Root(t)
-	useradd := testenv.LookPath(t, "useradd")
-	name := fmt.Sprintf("runapp-t%d", time.Now().UnixNano()%1e9)
-	out, err := exec.Command(useradd, "--system", "--no-create-home", "--user-group", "--shell", "/usr/sbin/nologin", name).CombinedOutput()
-	require.NoError(t, err, "%s", out)
-	t.Cleanup(func() {
-		if out, err := exec.Command("userdel", name).CombinedOutput(); err != nil {
-			t.Errorf("userdel %s: %v: %s", name, err, out)
-		}
-	})
-	a, err := lookupAccount(name)
+	a, err := account.Lookup(testenv.User(t), "", nil)
 	require.NoError(t, err)
 	return a
 }
 
 func TestServiceUserAccess(t *testing.T) {
 	u := throwawayUser(t)
-	asUser := func(o *Options, _ string) { o.User = u.name }
+	asUser := func(o *Options, _ string) { o.User = u.Name }
 	giveEnv := func(t *testing.T, dir string) {
-		require.NoError(t, os.Chown(filepath.Join(dir, ".env"), 0, int(u.gid)))
+		require.NoError(t, os.Chown(filepath.Join(dir, ".env"), 0, int(u.GID)))
 	}
 	tests := []checkCase{
 		{
@@ -53,8 +43,8 @@ func TestServiceUserAccess(t *testing.T) {
 			files: good,
 			opts:  asUser,
 			want: []want{{Error, "envfile.access", ".env", []string{
-				u.name + " cannot read .env: $APP/.env is -rw-r----- root:nogroup",
-				"chgrp " + u.name + " $APP/.env && chmod g+r $APP/.env",
+				u.Name + " cannot read .env: $APP/.env is -rw-r----- root:nogroup",
+				"chgrp " + u.Name + " $APP/.env && chmod g+r $APP/.env",
 			}}},
 		},
 		{
@@ -63,7 +53,7 @@ func TestServiceUserAccess(t *testing.T) {
 			setup: chmod(".env", 0o644),
 			opts:  asUser,
 			want: []want{{Warning, "envfile.mode", ".env", []string{
-				"readable by everyone", "chgrp " + u.name + " .env && chmod 0640 .env",
+				"readable by everyone", "chgrp " + u.Name + " .env && chmod 0640 .env",
 			}}},
 		},
 		{
@@ -72,8 +62,8 @@ func TestServiceUserAccess(t *testing.T) {
 			setup: func(t *testing.T, dir string) { giveEnv(t, dir); chmod(".", 0o700)(t, dir) },
 			opts:  asUser,
 			want: []want{{Error, "appdir.access", "$APP", []string{
-				u.name + " cannot enter $APP (systemd says 200/CHDIR): $APP is drwx------ root:root",
-				"chgrp " + u.name + " $APP && chmod g+x $APP",
+				u.Name + " cannot enter $APP (systemd says 200/CHDIR): $APP is drwx------ root:root",
+				"chgrp " + u.Name + " $APP && chmod g+x $APP",
 			}}},
 		},
 		{
@@ -82,7 +72,7 @@ func TestServiceUserAccess(t *testing.T) {
 			setup: func(t *testing.T, dir string) { giveEnv(t, dir); chmod(".venv/bin/gunicorn", 0o744)(t, dir) },
 			opts:  asUser,
 			want: []want{{Error, "server.access", "$APP/.venv/bin/gunicorn", []string{
-				u.name + " cannot run $APP/.venv/bin/gunicorn: $APP/.venv/bin/gunicorn is -rwxr--r-- root:root",
+				u.Name + " cannot run $APP/.venv/bin/gunicorn: $APP/.venv/bin/gunicorn is -rwxr--r-- root:root",
 			}}},
 		},
 		{
@@ -91,8 +81,8 @@ func TestServiceUserAccess(t *testing.T) {
 			setup: func(t *testing.T, dir string) { giveEnv(t, dir); chmod(".venv", 0o700)(t, dir) },
 			opts:  asUser,
 			want: []want{{Error, "server.access", "$APP/.venv/bin/gunicorn", []string{
-				u.name + " cannot run $APP/.venv/bin/gunicorn: $APP/.venv is drwx------ root:root",
-			}}, {Error, "venv.python", "$APP/.venv/bin/python", []string{"does not run as " + u.name}}},
+				u.Name + " cannot run $APP/.venv/bin/gunicorn: $APP/.venv is drwx------ root:root",
+			}}, {Error, "venv.python", "$APP/.venv/bin/python", []string{"does not run as " + u.Name}}},
 		},
 	}
 	for _, tc := range tests {
@@ -134,14 +124,81 @@ func TestACLIsNamedNotEvaluated(t *testing.T) {
 	runCase(t, checkCase{
 		files: good,
 		setup: func(t *testing.T, dir string) {
-			require.NoError(t, os.Chown(filepath.Join(dir, ".env"), 0, int(u.gid)))
+			require.NoError(t, os.Chown(filepath.Join(dir, ".env"), 0, int(u.GID)))
 			require.NoError(t, os.Chmod(dir, 0o700))
-			setACL(t, dir, u.uid)
+			setACL(t, dir, u.UID)
 		},
-		opts: func(o *Options, _ string) { o.User = u.name },
+		opts: func(o *Options, _ string) { o.User = u.Name },
 		want: []want{{Warning, "appdir.access", "$APP", []string{
 			"$APP is drwx--x--- root:root",
 			"(it has an ACL, which check does not evaluate: see getfacl $APP)",
 		}}},
 	})
+}
+
+// TestServiceGroups: access is judged for the groups systemd gives the
+// service: Group= instead of the user's primary group, and
+// SupplementaryGroups= besides.
+func TestServiceGroups(t *testing.T) {
+	web := testenv.Group(t)
+	name := testenv.User(t)
+	envGroup := func(group string) func(t *testing.T, dir string) {
+		return func(t *testing.T, dir string) {
+			g, err := user.LookupGroup(group)
+			require.NoError(t, err)
+			gid, err := strconv.Atoi(g.Gid)
+			require.NoError(t, err)
+			require.NoError(t, os.Chown(filepath.Join(dir, ".env"), 0, gid))
+		}
+	}
+	asUser := edit("User=nobody", "User="+name)
+	tests := []checkCase{
+		{
+			name:  "Group= may read the env file",
+			files: good,
+			setup: envGroup(web),
+			unit:  func(u string) string { return edit("Group=nogroup", "Group="+web)(asUser(u)) },
+		},
+		{
+			name:  "SupplementaryGroups= may read the env file",
+			files: good,
+			setup: envGroup(web),
+			unit: func(u string) string {
+				return addService("SupplementaryGroups=nogroup", "SupplementaryGroups=", "SupplementaryGroups=daemon "+web)(edit("Group=nogroup\n", "")(asUser(u)))
+			},
+		},
+		{
+			name:  "an empty SupplementaryGroups= drops the groups before it",
+			files: good,
+			setup: envGroup(web),
+			unit: func(u string) string {
+				return addService("SupplementaryGroups="+web, "SupplementaryGroups=")(edit("Group=nogroup\n", "")(asUser(u)))
+			},
+			want: []want{{Error, "envfile.access", ".env", []string{
+				name + " cannot read .env: $APP/.env is -rw-r----- root:" + web,
+				"chgrp " + name + " $APP/.env && chmod g+r $APP/.env",
+			}}},
+		},
+		{
+			name:  "Group= replaces the user's own group",
+			files: good,
+			setup: envGroup(name),
+			unit:  func(u string) string { return edit("Group=nogroup", "Group="+web)(asUser(u)) },
+			want: []want{{Error, "envfile.access", ".env", []string{
+				name + " cannot read .env: $APP/.env is -rw-r----- root:" + name,
+				"chgrp " + web + " $APP/.env && chmod g+r $APP/.env",
+			}}},
+		},
+		{
+			name:  "a Group= that does not exist",
+			files: good,
+			unit:  func(u string) string { return edit("Group=nogroup", "Group=runapp-no-such-group")(asUser(u)) },
+			want: []want{{Error, "user.unknown", "$UNIT@Group=", []string{
+				"group runapp-no-such-group does not exist", "groupadd --system runapp-no-such-group",
+			}}},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { runCase(t, tc) })
+	}
 }

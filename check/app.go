@@ -76,13 +76,13 @@ func (c *checker) checkApp(g *gunicornSettings) {
 		if g.confPath != "" {
 			at = g.confName
 		}
-		c.add(Error, "app.none", at, "gunicorn is given no application: none after -- and no wsgi_app in its configuration file",
+		c.add(Error, IDAppNone, at, "gunicorn is given no application: none after -- and no wsgi_app in its configuration file",
 			"name it after --, e.g. runapp -- project.wsgi, or set wsgi_app = \"project.wsgi\" in gunicorn.conf.py")
 		return
 	}
 	module, _, _ := strings.Cut(app, ":")
 	if !moduleName(module) {
-		c.add(Error, "app.module", where, fmt.Sprintf("%q is not a Python module name", module),
+		c.add(Error, IDAppModule, where, fmt.Sprintf("%q is not a Python module name", module),
 			"name the module as in an import statement, e.g. project.wsgi or project.wsgi:application")
 		return
 	}
@@ -114,7 +114,7 @@ func (c *checker) checkApp(g *gunicornSettings) {
 	if hidden > 0 {
 		looked += fmt.Sprintf(", and %d more from PYTHONPATH", hidden)
 	}
-	c.add(Error, "app.module", where,
+	c.add(Error, IDAppModule, where,
 		fmt.Sprintf("module %s is not found on the service's Python path (looked for its file in %s)", module, looked),
 		"put the directory that holds it on the path with --pythonpath DIR, or fix the name; --import asks the virtualenv's Python instead")
 }
@@ -172,7 +172,7 @@ func moduleFile(root, module string) bool {
 func (c *checker) importApp(module, where string, front []string) {
 	python := c.serverPython()
 	if python == "" {
-		c.add(Warning, "app.import", where, "no Python to ask for the module: the server is not a Python script and there is no virtualenv", "")
+		c.add(Warning, IDAppImport, where, "no Python to ask for the module: the server is not a Python script and there is no virtualenv", "")
 		return
 	}
 	if c.pyBroke && c.plan.Venv != "" && strings.HasPrefix(python, c.plan.Venv+"/") {
@@ -183,11 +183,11 @@ func (c *checker) importApp(module, where string, front []string) {
 		return
 	}
 	if strings.HasSuffix(err.Error(), "exit status 3") {
-		c.add(Error, "app.import", where, fmt.Sprintf("%s cannot find module %s%s", python, module, c.asUser()),
+		c.add(Error, IDAppImport, where, fmt.Sprintf("%s cannot find module %s%s", python, module, c.asUser()),
 			"put the directory that holds it on the path with --pythonpath DIR, or install it in the virtualenv")
 		return
 	}
-	c.add(Error, "app.import", where, fmt.Sprintf("%s fails to find module %s%s: %v%s", python, module, c.asUser(), err, out),
+	c.add(Error, IDAppImport, where, fmt.Sprintf("%s fails to find module %s%s: %v%s", python, module, c.asUser(), err, out),
 		"the module's parent packages must import cleanly; run the server by hand to see the whole traceback")
 }
 

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/runapp/runapp/internal/account"
 	"github.com/runapp/runapp/launcher"
 )
 
@@ -30,7 +31,7 @@ const (
 // field names and the meaning of Check identifiers do not change.
 type Problem struct {
 	Severity Severity `json:"severity"`
-	Check    string   `json:"check"`   // e.g. "envfile.syntax"
+	Check    string   `json:"check"`   // e.g. IDEnvFileSyntax
 	Where    string   `json:"where"`   // ".env:7", a path, "UNIT:LINE", "SERVER-ARGS"
 	Message  string   `json:"message"` // what is wrong; never a value from an env file
 	Fix      string   `json:"fix"`     // how to fix it; "" when the message says it all
@@ -43,9 +44,6 @@ type Report struct {
 	Warnings int       `json:"warnings"`
 }
 
-// DefaultUnitDir is where the installed unit is looked for.
-const DefaultUnitDir = "/etc/systemd/system"
-
 // Options is what to check.
 type Options struct {
 	Config  launcher.Config // the configuration serve would be given
@@ -54,20 +52,25 @@ type Options struct {
 	// User is the account the service runs as; default: User= of the unit.
 	// Without either, access is checked for nobody but the caller.
 	User string
-	// Unit is a service unit file to check; default: NAME.service in
-	// UnitDir, when it exists.
+	// Unit is a service unit file to check, with the drop-ins in
+	// Unit.d beside it; default: NAME.service as systemd finds it on
+	// UnitPath, with its drop-ins, when there is one.
 	Unit string
 	// Name is the unit's name without ".service"; default: the app
 	// directory's base name.
 	Name string
-	// UnitDir is where installed units are looked for; default
-	// DefaultUnitDir.
-	UnitDir string
+	// UnitPath is where installed units are looked for, in order;
+	// default unitfile.SystemPath().
+	UnitPath []string
 	// Import asks the virtualenv's Python to find the WSGI module, besides
 	// looking for its file.
 	Import bool
 	// Timeout bounds each Python run; default 10 seconds.
 	Timeout time.Duration
+	// NoSignalEntry says that the running runapp lacks the entry point that
+	// records its start signal state (startsig.Captured is false), so the
+	// server it execs would not get that state: a warning.
+	NoSignalEntry bool
 }
 
 // Run runs every check and reports what it found. It changes nothing; it
@@ -76,9 +79,6 @@ type Options struct {
 func Run(opts Options) *Report {
 	if opts.Timeout == 0 {
 		opts.Timeout = 10 * time.Second
-	}
-	if opts.UnitDir == "" {
-		opts.UnitDir = DefaultUnitDir
 	}
 	c := &checker{opts: opts, dir: absDir(opts.Config.AppDir)}
 	c.run()
@@ -91,32 +91,45 @@ type checker struct {
 	problems []Problem
 	dir      string // the absolute app directory, before the plan exists
 
-	unit    *unitFile // nil when no unit is known
-	user    *account  // nil when no service user is known
+	unit    *unitFile        // nil when no unit is known
+	user    *account.Account // nil when no service user is known
 	files   []*envFile
 	plan    *launcher.Plan
-	pyBroke bool // the virtualenv's python does not run: reported once
-	// programErr is launcher's reason the program cannot run, for when
-	// checkServer finds none of its own.
-	programErr error
-	// venvErr is launcher's reason the virtualenv cannot be used.
-	venvErr error
-	// appReported: launcher found no WSGI module to run, and said so.
+	pyBroke bool // checkVenv: the virtualenv's python does not run, reported once
+	// The fields above and below carry what one check learns to the later
+	// ones that need it: each is written by the check named, which run
+	// runs before the checks that read it.
+
+	// appReported (inspect): launcher found no WSGI module to run, and
+	// said so; gunicorn's checks do not say it again.
 	appReported bool
 	// blocked are the directories the service user cannot pass, reported
-	// once each; noChdir: the app directory is one of them.
+	// once each (access); noChdir (checkAppDir): the app directory is one
+	// of them, so Python is not run as the service user.
 	blocked map[string]bool
 	noChdir bool
-	// versionUnknown: gunicorn did not tell its version, on which the
-	// unit's Type= depends.
+	// versionUnknown (checkUnit, before comparing): gunicorn did not tell
+	// its version, on which the unit's Type= depends.
 	versionUnknown bool
+}
+
+// leftOver is what building the plan found that later checks report in
+// their own words, or fall back to.
+type leftOver struct {
+	venv    error // launcher's reason the virtualenv cannot be used: checkVenv
+	program error // launcher's reason the program cannot run: checkServer
 }
 
 func (c *checker) add(sev Severity, check, where, msg, fix string) {
 	c.problems = append(c.problems, Problem{sev, check, where, msg, fix})
 }
 
+// run runs the checks in the order their findings are needed: the unit
+// and the user first (the unit may name the user; access checks need the
+// user), the app directory and env files before the plan (the plan is
+// built from the accepted files only), then what the plan names.
 func (c *checker) run() {
+	c.checkRunapp()
 	c.loadUnit()
 	c.loadUser()
 	if fi, err := os.Stat(c.dir); err == nil && fi.IsDir() {
@@ -125,12 +138,14 @@ func (c *checker) run() {
 		c.checkAppDir()
 		c.checkEnvFiles()
 	}
-	if !c.inspect() {
+	left, ok := c.inspect()
+	if !ok {
 		return
 	}
-	c.checkVenv()
+	c.checkVenv(left.venv)
+	venvBroken := c.pyBroke || left.venv != nil
 	c.checkPythonPath()
-	c.checkServer()
+	c.checkServer(left.program, venvBroken)
 	if srv := c.server(); srv != nil && srv.Name == "gunicorn" {
 		c.checkGunicorn()
 	}
@@ -140,8 +155,10 @@ func (c *checker) run() {
 }
 
 // inspect builds the plan from the accepted env files only, so that one
-// refused file (already reported) does not hide what the others set.
-func (c *checker) inspect() bool {
+// refused file (already reported) does not hide what the others set. It
+// reports what it can and returns the rest; ok is false when there is no
+// plan to check.
+func (c *checker) inspect() (left leftOver, ok bool) {
 	cfg := c.opts.Config
 	cfg.EnvFiles = nil
 	for _, f := range c.files {
@@ -149,28 +166,25 @@ func (c *checker) inspect() bool {
 			cfg.EnvFiles = append(cfg.EnvFiles, f.name)
 		}
 	}
-	if len(cfg.EnvFiles) == 0 {
-		// An empty list means the default .env; this is an empty file
-		// instead, which applies nothing.
-		cfg.EnvFiles = []string{"-/dev/null"}
-	}
+	// An empty list would mean the default .env.
+	cfg.NoEnvFiles = len(cfg.EnvFiles) == 0
 	plan, failures := launcher.Inspect(cfg, c.opts.Environ)
 	c.plan = plan
 	for _, f := range failures {
-		c.failure(f)
+		c.failure(f, &left)
 	}
-	return plan != nil
+	return left, plan != nil
 }
 
 // failure reports what stopped one step of the plan, in launcher's words,
 // unless a check of its own says it better.
-func (c *checker) failure(f launcher.Failure) {
+func (c *checker) failure(f launcher.Failure, left *leftOver) {
 	msg, fix, _ := strings.Cut(f.Err.Error(), "; ")
 	where := ""
 	check := string(f.Step)
 	switch f.Step {
 	case launcher.StepAppDir:
-		check, where = "appdir.missing", c.opts.Config.AppDir
+		check, where = IDAppDirMissing, c.opts.Config.AppDir
 		if where == "" {
 			where = "."
 		}
@@ -178,18 +192,18 @@ func (c *checker) failure(f launcher.Failure) {
 		// Every file was read and parsed already; reported there.
 		return
 	case launcher.StepVenv:
-		c.venvErr = f.Err // checkVenv says it, or why more precisely
+		left.venv = f.Err // checkVenv says it, or why more precisely
 		return
 	case launcher.StepPythonPath:
-		check, where = "pythonpath.missing", "--pythonpath"
+		check, where = IDPythonPathMissing, "--pythonpath"
 		if fix == "" {
 			fix = "create the directory, or drop the flag"
 		}
 	case launcher.StepProgram:
-		c.programErr = f.Err // checkServer says why, or falls back to this
+		left.program = f.Err // checkServer says why, or falls back to this
 		return
 	case launcher.StepApp:
-		check, where = "app.detect", "SERVER-ARGS"
+		check, where = IDAppDetect, "SERVER-ARGS"
 		c.appReported = true
 	}
 	c.add(Error, check, where, msg, fix)

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/runapp/runapp/envfile"
+	"github.com/runapp/runapp/internal/account"
 	"github.com/runapp/runapp/internal/testenv"
 	"github.com/runapp/runapp/launcher"
 	"github.com/runapp/runapp/unitgen"
@@ -71,9 +72,9 @@ func app(t *testing.T, files ...string) string {
 
 // nogroup is the primary group of the user nobody.
 func nogroup(t *testing.T) int {
-	a, err := lookupAccount("nobody")
+	a, err := account.Lookup("nobody", "", nil)
 	require.NoError(t, err)
-	return int(a.gid)
+	return int(a.GID)
 }
 
 // good is a working app: a real virtualenv, a Django-like WSGI module, an
@@ -118,22 +119,31 @@ type checkCase struct {
 	// writes for the case's configuration (user nobody, gunicorn 20.1).
 	unit func(generated string) string
 	// listen is runapp unit's --socket: the socket unit is written next to
-	// the service. installed puts the unit in UnitDir as web.service, found
+	// the service. installed puts the unit on UnitPath as web.service, found
 	// by --name web, instead of giving --unit.
 	listen    string
 	installed bool
-	setup     func(t *testing.T, dir string)
-	opts      func(o *Options, dir string)
-	want      []want
+	// dropIns are NAME, TEXT pairs of drop-ins: beside --unit FILE in
+	// FILE.d, or for an installed unit in $ETC/web.service.d, $ETC being a
+	// directory before the unit's on UnitPath, as /etc is before /usr/lib.
+	dropIns []string
+	setup   func(t *testing.T, dir string)
+	opts    func(o *Options, dir string)
+	want    []want
 }
 
 func runCase(t *testing.T, tc checkCase) (*Report, string) {
 	t.Helper()
 	dir := app(t, tc.files...)
+	units := t.TempDir()
+	etc := filepath.Join(units, "etc")
 	opts := Options{
-		Config:  launcher.Config{AppDir: dir},
-		Environ: []string{"PATH=/usr/bin:/bin", "LANG=C.UTF-8"},
-		UnitDir: t.TempDir(), // never the machine's units
+		Config:   launcher.Config{AppDir: dir},
+		Environ:  []string{"PATH=/usr/bin:/bin", "LANG=C.UTF-8"},
+		UnitPath: []string{etc, filepath.Join(units, "lib")}, // never the machine's units
+	}
+	for _, d := range opts.UnitPath {
+		require.NoError(t, os.Mkdir(d, 0o755))
 	}
 	if tc.setup != nil {
 		tc.setup(t, dir)
@@ -144,6 +154,14 @@ func runCase(t *testing.T, tc checkCase) (*Report, string) {
 	unitPath, unitText := "", ""
 	if tc.unit != nil {
 		unitPath, unitText = writeUnit(t, tc, &opts)
+	}
+	for i := 0; i < len(tc.dropIns); i += 2 {
+		d := unitPath + ".d"
+		if tc.installed {
+			d = filepath.Join(etc, "web.service.d")
+		}
+		require.NoError(t, os.MkdirAll(d, 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(d, tc.dropIns[i]), []byte(tc.dropIns[i+1]), 0o644))
 	}
 	if (opts.User != "" || strings.Contains(unitText, "User=")) && os.Geteuid() != 0 {
 		testenv.Skip(t, "checks for a service user need root, to give it the files")
@@ -166,7 +184,7 @@ func runCase(t *testing.T, tc checkCase) (*Report, string) {
 			}
 			t.Fatalf("no line %q in the unit:\n%s", prefix, unitText)
 		}
-		return strings.NewReplacer("$APP", dir, "$UNIT", unitPath).Replace(s)
+		return strings.NewReplacer("$APP", dir, "$UNIT", unitPath, "$ETC", etc).Replace(s)
 	}
 	var got, exp []string
 	for _, p := range r.Problems {
@@ -558,7 +576,7 @@ func writeUnit(t *testing.T, tc checkCase, opts *Options) (string, string) {
 	}
 	dir := t.TempDir()
 	if tc.installed {
-		o.Name, dir = "web", opts.UnitDir
+		o.Name, dir = "web", opts.UnitPath[1]
 		opts.Name = "web"
 	}
 	service, err := unitgen.Service(o)
@@ -792,14 +810,70 @@ func TestUnit(t *testing.T) {
 		{
 			name:  "a unit systemd cannot read",
 			files: good,
-			unit:  addService("Environment=" + strings.Repeat("x", 3000)),
-			want:  []want{{Error, "unit.syntax", "$UNIT", []string{"line too long"}}},
+			unit:  edit("[Install]", "[Install"),
+			want:  []want{{Error, "unit.syntax", "$UNIT@[Install", []string{"systemd refuses the unit: invalid section header"}}},
+		},
+		{
+			name:  "a long line systemd reads",
+			files: good,
+			unit:  addService("Environment=A=" + strings.Repeat("x", 3000)),
 		},
 		{
 			name:  "--unit does not exist",
 			files: good,
 			opts:  func(o *Options, dir string) { o.Unit = filepath.Join(dir, "none.service") },
 			want:  []want{{Error, "unit.read", "$APP/none.service", nil}},
+		},
+		{
+			name:      "a drop-in in an earlier directory of the path is where the option comes from",
+			files:     good,
+			installed: true,
+			unit:      asGenerated,
+			dropIns:   []string{"override.conf", "[Service]\nKillMode=process\n"},
+			want:      []want{{Warning, "unit.killmode", "$ETC/web.service.d/override.conf:2", []string{"KillMode=mixed"}}},
+		},
+		{
+			name:      "a drop-in that adds an ExecStart= instead of replacing it",
+			files:     good,
+			installed: true,
+			unit:      asGenerated,
+			dropIns:   []string{"override.conf", "[Service]\nExecStart=/bin/true\n"},
+			want:      []want{{Error, "unit.execstart", "$ETC/web.service.d/override.conf:2", []string{"second ExecStart= (the first is at $UNIT:", "write an empty ExecStart= before it"}}},
+		},
+		{
+			name:      "a drop-in that replaces ExecStart=",
+			files:     good,
+			installed: true,
+			unit:      asGenerated,
+			dropIns:   []string{"override.conf", "[Service]\nExecStart=\nExecStart=/usr/local/bin/runapp-gone\n"},
+			want:      []want{{Error, "unit.execstart", "$ETC/web.service.d/override.conf:3", []string{"runapp-gone, which does not exist"}}},
+		},
+		{
+			name:      "a drop-in's Group= is the service's",
+			files:     good,
+			installed: true,
+			unit:      asGenerated,
+			setup:     func(t *testing.T, dir string) { require.NoError(t, os.Chown(filepath.Join(dir, ".env"), 0, 0)) },
+			dropIns:   []string{"group.conf", "[Service]\nGroup=root\n"},
+		},
+		{
+			name:      "a masked unit",
+			files:     good,
+			installed: true,
+			unit:      asGenerated,
+			opts: func(o *Options, _ string) {
+				if err := os.Symlink("/dev/null", filepath.Join(o.UnitPath[0], "web.service")); err != nil {
+					panic(err)
+				}
+			},
+			want: []want{{Error, "unit.read", "$ETC/web.service", []string{"web.service is masked", "systemctl unmask web.service"}}},
+		},
+		{
+			name:    "--unit FILE takes the drop-ins beside it",
+			files:   good,
+			unit:    asGenerated,
+			dropIns: []string{"pid.conf", "[Service]\nPIDFile=/run/app.pid\n"},
+			want:    []want{{Warning, "unit.pidfile", "$UNIT.d/pid.conf:2", nil}},
 		},
 		{
 			name:      "the installed unit is found by name",

@@ -2,14 +2,13 @@ package check
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
 
-	"github.com/coreos/go-systemd/v22/unit"
-
+	"github.com/runapp/runapp/launcher"
+	"github.com/runapp/runapp/unitfile"
 	"github.com/runapp/runapp/unitgen"
 )
 
@@ -32,7 +31,7 @@ type unitOptions map[[2]string]string
 
 // normalise returns the options normalised, their order, and each one's
 // value as written (the lines of a list joined), to show.
-func normalise(opts []*unit.UnitOption) (m, written unitOptions, order [][2]string) {
+func normalise(opts []unitfile.Option) (m, written unitOptions, order [][2]string) {
 	m, written = unitOptions{}, unitOptions{}
 	for _, o := range opts {
 		k := [2]string{o.Section, o.Name}
@@ -82,17 +81,17 @@ func (c *checker) checkDrift() {
 		text, err := unitgen.Service(o)
 		if err != nil {
 			msg, fix, _ := strings.Cut(err.Error(), "; ")
-			c.add(Warning, "unit.drift", c.unit.path, "runapp unit cannot write a unit for this configuration to compare with: "+msg, fix)
+			c.add(Warning, IDUnitDrift, c.unit.path, "runapp unit cannot write a unit for this configuration to compare with: "+msg, fix)
 			return
 		}
-		opts, err := unit.DeserializeOptions(strings.NewReader(text))
+		opts, err := unitfile.Parse(o.Name+".service", []byte(text))
 		if err != nil {
 			return
 		}
 		m, written, order := normalise(opts)
 		levels = append(levels, generated{h, m, written, order})
 	}
-	have, haveWritten, _ := normalise(c.unit.opts)
+	have, haveWritten, _ := normalise(c.unit.Options)
 	// Without gunicorn's version, the unit's Type= cannot be judged.
 	if c.versionUnknown {
 		for i := range levels {
@@ -140,17 +139,14 @@ func (c *checker) checkDrift() {
 			lacking = append(lacking, k[1]+"="+want)
 			continue
 		}
-		line := 0
-		if _, l, ok := c.unit.get(k[0], k[1]); ok {
-			line = l
-		}
+		_, where, _ := c.unit.get(k[0], k[1])
 		if !present {
-			c.add(Warning, "unit.drift", c.unit.path,
+			c.add(Warning, IDUnitDrift, c.unit.path,
 				fmt.Sprintf("the unit has no %s=, which runapp unit writes for this configuration", k[1]),
 				fmt.Sprintf("add %s=%s to [%s] (runapp unit prints the whole unit)", k[1], want, k[0]))
 			continue
 		}
-		c.add(Warning, "unit.drift", c.unit.where(line),
+		c.add(Warning, IDUnitDrift, where,
 			fmt.Sprintf("%s=%s differs from what runapp unit writes for this configuration", k[1], got),
 			fmt.Sprintf("%s=%s (runapp unit prints the whole unit)", k[1], want))
 	}
@@ -161,11 +157,11 @@ func (c *checker) checkDrift() {
 				strict = append(strict, k[1]+"=")
 			}
 		}
-		c.add(Warning, "unit.hardening", c.unit.path,
+		c.add(Warning, IDUnitHardening, c.unit.path,
 			"the unit has no sandboxing: a compromised app can do whatever its user can, anywhere on the machine",
 			fmt.Sprintf("start from runapp unit --hardening strict (%s), or basic, which never breaks a normal app", strings.Join(strict, ", ")))
 	} else if len(lacking) > 0 {
-		c.add(Warning, "unit.hardening", c.unit.path,
+		c.add(Warning, IDUnitHardening, c.unit.path,
 			fmt.Sprintf("the unit lacks %d sandboxing option(s) of runapp unit --hardening %s, or sets them otherwise", len(lacking), best.level),
 			"add "+strings.Join(lacking, ", "))
 	}
@@ -174,19 +170,19 @@ func (c *checker) checkDrift() {
 // reportedOptions are the unit options check is about.
 func reportedOptions(check string) []string {
 	switch check {
-	case "unit.type":
+	case IDUnitType:
 		return []string{"Type", "NotifyAccess"}
-	case "unit.killmode":
+	case IDUnitKillMode:
 		return []string{"KillMode"}
-	case "unit.environmentfile":
+	case IDUnitEnvironmentFile:
 		return []string{"EnvironmentFile"}
-	case "unit.execstart":
+	case IDUnitExecStart:
 		return []string{"ExecStart"}
-	case "user.unknown":
+	case IDUserUnknown:
 		return []string{"User", "Group"}
-	case "gunicorn.graceful_timeout":
+	case IDGunicornGracefulTimeout:
 		return []string{"TimeoutStopSec"}
-	case "gunicorn.bind":
+	case IDGunicornBind:
 		return []string{"AmbientCapabilities", "CapabilityBoundingSet"}
 	}
 	return nil
@@ -233,23 +229,17 @@ func (c *checker) unitgenOptions() (unitgen.Options, bool) {
 	}
 	if o.Runapp == "" {
 		o.Runapp = "/usr/local/bin/runapp"
-		if self, err := os.Executable(); err == nil {
+		if self, err := launcher.Executable(); err == nil {
 			o.Runapp = self
 		}
 	}
-	if socket := c.socketUnit(); socket != "" {
-		if data, err := os.ReadFile(socket); err == nil {
-			if opts, err := unit.DeserializeOptions(strings.NewReader(string(data))); err == nil {
-				for _, opt := range opts {
-					if opt.Section == "Socket" && opt.Name == "ListenStream" && o.Listen == "" {
-						o.Listen = opt.Value
-					}
-				}
-			}
+	if socket := c.socketUnit(); socket != nil {
+		if listen := socket.List("Socket", "ListenStream"); len(listen) > 0 {
+			o.Listen = listen[0].Value
 		}
 	}
 	for _, w := range u.all("Service", "ReadWritePaths") {
-		for _, p := range strings.Fields(w.value) {
+		for _, p := range strings.Fields(w.Value) {
 			if filepath.IsAbs(strings.TrimLeft(p, "-+")) && !slices.Contains(o.Writable, p) {
 				o.Writable = append(o.Writable, p)
 			}
@@ -257,14 +247,14 @@ func (c *checker) unitgenOptions() (unitgen.Options, bool) {
 	}
 	own := func(n string) bool { return n == "network.target" || n == u.name+".socket" }
 	for _, a := range u.all("Unit", "After") {
-		for _, n := range strings.Fields(a.value) {
+		for _, n := range strings.Fields(a.Value) {
 			if !own(n) {
 				o.After = append(o.After, n)
 			}
 		}
 	}
 	for _, a := range u.all("Unit", "Wants") {
-		o.Wants = append(o.Wants, strings.Fields(a.value)...)
+		o.Wants = append(o.Wants, strings.Fields(a.Value)...)
 	}
 	o.EnvironmentFile = len(u.all("Service", "EnvironmentFile")) > 0
 	o.Credential = len(u.all("Service", "LoadCredential")) > 0
@@ -278,10 +268,10 @@ func (c *checker) unitgenOptions() (unitgen.Options, bool) {
 }
 
 // execProgram is the program of an ExecStart= value, split and unquoted
-// as UnitCommand does (a %d in it left as written), "" when systemd would
+// as systemd does (a %d in it left as written), "" when systemd would
 // refuse the line.
 func execProgram(v string) string {
-	argv, err := splitExec(strings.TrimLeft(v, "@-:+!"), "%d")
+	argv, err := unitfile.SplitCommand(v, "%d")
 	if err != nil || len(argv) == 0 {
 		return ""
 	}

@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/runapp/runapp/envfile"
@@ -30,19 +29,19 @@ func (c *checker) checkEnvFiles() {
 		data, err := os.ReadFile(path)
 		if errors.Is(err, fs.ErrNotExist) {
 			if !ref.Optional {
-				c.add(Error, "envfile.missing", name, "env file does not exist",
+				c.add(Error, IDEnvFileMissing, name, "env file does not exist",
 					fmt.Sprintf("create it, or write --env-file -%s to make it optional", name))
 			}
 			continue
 		}
 		if err != nil {
-			c.add(Error, "envfile.read", name, fmt.Sprintf("cannot read env file: %v", errors.Unwrap(err)), "")
+			c.add(Error, IDEnvFileRead, name, fmt.Sprintf("cannot read env file: %v", errors.Unwrap(err)), "")
 			continue
 		}
 		c.checkEnvSyntax(f, data)
 		c.checkEnvMode(f)
 		if c.user != nil && !c.credential(path) {
-			c.access("envfile.access", name, path, "read", name, permRead)
+			c.access(IDEnvFileAccess, name, path, "read", name, permRead)
 		}
 	}
 }
@@ -56,19 +55,19 @@ func (c *checker) checkEnvSyntax(f *envFile, data []byte) {
 			if p.Name != "" {
 				msg = p.Name + ": " + msg
 			}
-			c.add(Error, "envfile.syntax", fmt.Sprintf("%s:%d", f.name, p.Line), msg, fix)
+			c.add(Error, IDEnvFileSyntax, fmt.Sprintf("%s:%d", f.name, p.Line), msg, fix)
 		}
 		return
 	}
 	if err != nil {
-		c.add(Error, "envfile.read", f.name, err.Error(), "")
+		c.add(Error, IDEnvFileRead, f.name, err.Error(), "")
 		return
 	}
 	f.entries = parsed.Entries
 	first := map[string]int{}
 	for _, e := range parsed.Entries {
 		if line, dup := first[e.Name]; dup {
-			c.add(Warning, "envfile.duplicate", fmt.Sprintf("%s:%d", f.name, e.Line),
+			c.add(Warning, IDEnvFileDuplicate, fmt.Sprintf("%s:%d", f.name, e.Line),
 				fmt.Sprintf("%s is set again (first at line %d); the last assignment wins", e.Name, line),
 				"remove the assignment that should not count")
 			continue
@@ -87,25 +86,25 @@ func (c *checker) checkEnvMode(f *envFile) {
 	}
 	mode := fi.Mode().Perm()
 	safe := fmt.Sprintf("chmod %04o %s", mode&^0o027, f.name)
-	if c.user != nil && c.user.may(f.path, permRead) == "" && c.user.uid != 0 {
+	if c.user != nil && may(c.user, f.path, permRead) == "" && c.user.UID != 0 {
 		// The service user must still read it once "other" loses its bits.
-		if o, ok := fileOwner(fi); ok && o.uid != c.user.uid && !slices.Contains(c.user.groups, o.gid) {
-			safe = fmt.Sprintf("chgrp %s %s && chmod %04o %s", c.user.group, f.name, mode&^0o027|0o040, f.name)
+		if o, ok := fileOwner(fi); ok && o.uid != c.user.UID && !c.user.In(o.gid) {
+			safe = fmt.Sprintf("chgrp %s %s && chmod %04o %s", c.user.Group, f.name, mode&^0o027|0o040, f.name)
 		}
 	}
 	if who := writers(mode); who != "" {
-		c.add(Error, "envfile.mode", f.name,
+		c.add(Error, IDEnvFileMode, f.name,
 			fmt.Sprintf("env file is writable by %s (mode %04o): whoever can write it sets the service's environment and so runs code as the service", who, mode),
 			safe)
 	}
 	if mode&0o004 != 0 {
-		c.add(Warning, "envfile.mode", f.name,
+		c.add(Warning, IDEnvFileMode, f.name,
 			fmt.Sprintf("env file is readable by everyone (mode %04o), and it holds secrets", mode), safe)
 	}
 	dir := filepath.Dir(f.path)
 	if di, err := os.Stat(dir); err == nil && di.Mode()&fs.ModeSticky == 0 {
 		if who := writers(di.Mode().Perm()); who != "" {
-			c.add(Error, "envfile.dirmode", dir,
+			c.add(Error, IDEnvFileDirMode, dir,
 				fmt.Sprintf("the directory of %s is writable by %s (mode %04o): whoever can write it can replace the file", f.name, who, di.Mode().Perm()),
 				fmt.Sprintf("chmod go-w %s", dir))
 		}
@@ -133,7 +132,7 @@ func (c *checker) credential(path string) bool {
 		return false
 	}
 	for _, o := range c.unit.all("Service", "LoadCredential") {
-		if _, src, ok := strings.Cut(o.value, ":"); ok && sameFile(src, path) {
+		if _, src, ok := strings.Cut(o.Value, ":"); ok && sameFile(src, path) {
 			return true
 		}
 	}

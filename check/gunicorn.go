@@ -57,7 +57,7 @@ func (c *checker) gunicornConfig() *gunicornSettings {
 	g := &gunicornSettings{cli: map[string]setting{}, env: map[string]setting{}, file: map[string]setting{}}
 	cli, positional, err := server.ParseGunicornArgs(c.plan.Argv[1:])
 	if err != nil {
-		c.add(Error, "gunicorn.args", "SERVER-ARGS", err.Error(), "")
+		c.add(Error, IDGunicornArgs, "SERVER-ARGS", err.Error(), "")
 	}
 	for name, values := range cli {
 		g.cli[name] = setting{values: values, where: "SERVER-ARGS", known: true}
@@ -76,7 +76,7 @@ func (c *checker) gunicornConfig() *gunicornSettings {
 			}
 		}
 		if err != nil {
-			c.add(Error, "gunicorn.args", where, "gunicorn cannot read GUNICORN_CMD_ARGS: "+strings.TrimPrefix(err.Error(), "gunicorn "), "")
+			c.add(Error, IDGunicornArgs, where, "gunicorn cannot read GUNICORN_CMD_ARGS: "+strings.TrimPrefix(err.Error(), "gunicorn "), "")
 		}
 	}
 	c.gunicornFile(g)
@@ -106,7 +106,7 @@ func (c *checker) gunicornFile(g *gunicornSettings) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		if given || !errors.Is(err, fs.ErrNotExist) {
-			c.add(Error, "gunicorn.config", g.confName, fmt.Sprintf("gunicorn cannot read its configuration file: %v", errors.Unwrap(err)),
+			c.add(Error, IDGunicornConfig, g.confName, fmt.Sprintf("gunicorn cannot read its configuration file: %v", errors.Unwrap(err)),
 				"create it, or fix the --config option")
 		}
 		return
@@ -132,19 +132,19 @@ func (c *checker) checkGunicorn() {
 	for _, name := range []string{"daemon", "pidfile", "bind", "graceful_timeout", "wsgi_app", "chdir", "pythonpath"} {
 		if s, ok := g.file[name]; ok && !s.known {
 			if g.cli[name].values == nil && g.env[name].values == nil {
-				c.add(Warning, "gunicorn.unknown", s.where,
+				c.add(Warning, IDGunicornUnknown, s.where,
 					fmt.Sprintf("%s is computed, and check does not run gunicorn.conf.py to learn its value", name),
 					"check it by hand, or write it as a plain value")
 			}
 		}
 	}
 	if s, ok := g.get("daemon"); ok && s.known && server.GunicornTrue(s.last()) {
-		c.add(Error, "gunicorn.daemon", s.where,
+		c.add(Error, IDGunicornDaemon, s.where,
 			"gunicorn is told to daemonize: it forks into the background and the process systemd started exits, so systemd loses the server (and stops or restarts it)",
 			"remove daemon; under systemd gunicorn runs in the foreground")
 	}
 	if s, ok := g.get("pidfile"); ok && s.known && s.last() != "None" && s.last() != "" {
-		c.add(Warning, "gunicorn.pidfile", s.where,
+		c.add(Warning, IDGunicornPidfile, s.where,
 			"gunicorn writes a pidfile: systemd already knows the server's PID (runapp execs gunicorn, so it is the main PID), and the file goes stale or cannot be written under a hardened unit",
 			"remove pidfile")
 	}
@@ -156,10 +156,10 @@ func (c *checker) checkGunicorn() {
 // checkBind: a port below the unprivileged range needs a capability or a
 // socket unit.
 func (c *checker) checkBind(g *gunicornSettings) {
-	if c.user == nil || c.user.uid == 0 {
+	if c.user == nil || c.user.UID == 0 {
 		return // root may bind any port; with no user known, nobody to check for
 	}
-	if c.unit != nil && (c.socketUnit() != "" || c.unitHasCap("CAP_NET_BIND_SERVICE")) {
+	if c.unit != nil && (c.hasSocket() || c.unitHasCap("CAP_NET_BIND_SERVICE")) {
 		return
 	}
 	start := unprivilegedPortStart()
@@ -173,7 +173,7 @@ func (c *checker) checkBind(g *gunicornSettings) {
 	if !s.known {
 		return
 	}
-	who := "user " + c.user.name
+	who := "user " + c.user.Name
 	for _, b := range s.values {
 		port, ok := bindPort(b)
 		if !ok || port >= start {
@@ -184,11 +184,11 @@ func (c *checker) checkBind(g *gunicornSettings) {
 			what = "a port"
 		}
 		if c.unit != nil {
-			c.add(Error, "gunicorn.bind", s.where,
+			c.add(Error, IDGunicornBind, s.where,
 				fmt.Sprintf("gunicorn binds %s, below %d: %s needs CAP_NET_BIND_SERVICE for that, and the unit neither grants it nor has a socket unit", what, start, who),
 				"add AmbientCapabilities=CAP_NET_BIND_SERVICE to the unit, or let systemd listen (runapp unit --socket PORT)")
 		} else {
-			c.add(Warning, "gunicorn.bind", s.where,
+			c.add(Warning, IDGunicornBind, s.where,
 				fmt.Sprintf("gunicorn binds %s, below %d: %s needs CAP_NET_BIND_SERVICE for that, or a socket unit", what, start, who),
 				"runapp unit writes AmbientCapabilities=CAP_NET_BIND_SERVICE for such a bind, or use --socket; check the unit with --unit")
 		}
@@ -233,20 +233,16 @@ func (c *checker) checkGraceful(g *gunicornSettings) {
 		}
 		graceful, where = time.Duration(n*float64(time.Second)), s.where
 	}
-	stop, line, explicit := c.unitStopTimeout()
+	stop, unitWhere := c.unitStopTimeout()
 	if stop == 0 || stop > graceful {
 		return
-	}
-	unitWhere := c.unit.path
-	if explicit {
-		unitWhere = c.unit.where(line)
 	}
 	s, _ := g.get("graceful_timeout")
 	gv := fmt.Sprintf("%s, %s", graceful, where)
 	if s.secret {
 		gv = where
 	}
-	c.add(Error, "gunicorn.graceful_timeout", unitWhere,
+	c.add(Error, IDGunicornGracefulTimeout, unitWhere,
 		fmt.Sprintf("systemd kills the service %s after SIGTERM, before gunicorn's graceful_timeout (%s) lets running requests finish", stop, gv),
 		"make TimeoutStopSec= longer than graceful_timeout (runapp unit adds 10s to it), or lower graceful_timeout")
 }

@@ -13,7 +13,7 @@ func (c *checker) checkAppDir() {
 	if c.user == nil {
 		return
 	}
-	c.noChdir = !c.access("appdir.access", c.dir, c.dir, "enter", c.dir+" (systemd says 200/CHDIR)", permExec)
+	c.noChdir = !c.access(IDAppDirAccess, c.dir, c.dir, "enter", c.dir+" (systemd says 200/CHDIR)", permExec)
 }
 
 // checkPythonPath: an empty PYTHONPATH entry puts the working directory on
@@ -26,7 +26,7 @@ func (c *checker) checkPythonPath() {
 	}
 	for _, p := range strings.Split(v.Value, ":") {
 		if p == "" {
-			c.add(Warning, "pythonpath.empty", v.Where(),
+			c.add(Warning, IDPythonPathEmpty, v.Where(),
 				"PYTHONPATH has an empty entry, which puts the working directory on sys.path",
 				"remove the stray ':' (or give --pythonpath, and runapp drops empty entries)")
 			return

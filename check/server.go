@@ -10,41 +10,38 @@ import (
 )
 
 // checkServer: the server is found, the service user may run it, and its
-// #! interpreter exists and runs.
-func (c *checker) checkServer() {
+// #! interpreter exists and runs. programErr is launcher's reason the
+// program cannot run, for when checkServer finds none of its own;
+// venvBroken: a virtualenv is named or found but unusable, reported already.
+func (c *checker) checkServer(programErr error, venvBroken bool) {
 	prog := c.plan.Program
 	if prog == "" {
-		if c.programErr == nil || c.venvBroken() {
+		if programErr == nil || venvBroken {
 			return // not found, likely for want of the virtualenv: reported
 		}
 		where := "--server"
 		if c.opts.Config.Server == "" {
 			where = "PATH"
 		}
-		check := "server.notfound"
-		if launcher.ExitCode(c.programErr) == launcher.ExitCannotRun {
-			check = "server.run"
+		check := IDServerNotFound
+		if launcher.ExitCode(programErr) == launcher.ExitCannotRun {
+			check = IDServerRun
 		}
-		msg, fix, _ := strings.Cut(c.programErr.Error(), "; ")
+		msg, fix, _ := strings.Cut(programErr.Error(), "; ")
 		c.add(Error, check, where, msg, fix)
 		return
 	}
 	found := false
-	if c.user != nil && !c.access("server.access", prog, prog, "run", prog, permExec) {
+	if c.user != nil && !c.access(IDServerAccess, prog, prog, "run", prog, permExec) {
 		found = true
 	}
 	if interp, arg, err := launcher.Shebang(prog); err == nil && interp != "" {
 		found = c.checkInterpreter(prog, interp, arg) || found
 	}
-	if !found && c.programErr != nil {
-		msg, fix, _ := strings.Cut(c.programErr.Error(), "; ")
-		c.add(Error, "server.run", prog, msg, fix)
+	if !found && programErr != nil {
+		msg, fix, _ := strings.Cut(programErr.Error(), "; ")
+		c.add(Error, IDServerRun, prog, msg, fix)
 	}
-}
-
-// venvBroken says whether a virtualenv is named or found but unusable.
-func (c *checker) venvBroken() bool {
-	return c.pyBroke || c.venvErr != nil
 }
 
 // checkInterpreter reports what is wrong with the #! line of prog, and
@@ -71,7 +68,7 @@ func (c *checker) checkInterpreter(prog, interp, arg string) bool {
 		}
 		python = c.lookPath(name)
 		if python == "" {
-			c.add(Error, "server.interpreter", prog,
+			c.add(Error, IDServerInterpreter, prog,
 				fmt.Sprintf("%s starts with #!%s %s, and %s is not on the service's PATH", prog, interp, arg, name),
 				"install it, or reinstall the server so that its #! line names an interpreter that exists")
 			return true
@@ -82,28 +79,28 @@ func (c *checker) checkInterpreter(prog, interp, arg string) bool {
 		case inVenv && filepath.Dir(python) == venvBin && c.pyBroke:
 			return true // the virtualenv's Python is gone: reported once, by checkVenv
 		case inVenv && filepath.Dir(python) == venvBin:
-			c.add(Error, "server.interpreter", prog,
+			c.add(Error, IDServerInterpreter, prog,
 				fmt.Sprintf("%s starts with #!%s, which this virtualenv no longer has: the virtualenv was remade with another Python since the server was installed", prog, python),
 				rebuild(c.plan.Venv))
 		case inVenv && isVenvPython(python):
-			c.add(Error, "venv.moved", prog,
+			c.add(Error, IDVenvMoved, prog,
 				fmt.Sprintf("%s starts with #!%s, which does not exist: the virtualenv was moved from %s to %s, and the scripts in it still name the old path (systemd says 203/EXEC about a file that exists)",
 					prog, python, filepath.Dir(filepath.Dir(python)), c.plan.Venv),
 				rebuild(c.plan.Venv))
 		default:
-			c.add(Error, "server.interpreter", prog,
+			c.add(Error, IDServerInterpreter, prog,
 				fmt.Sprintf("%s starts with #!%s, which does not exist (systemd says 203/EXEC about a file that exists)", prog, python),
 				"install that interpreter, or reinstall the server so that its #! line names one that exists")
 		}
 		return true
 	}
 	if inVenv && isVenvPython(python) && !sameFile(filepath.Dir(python), venvBin) {
-		c.add(Warning, "venv.moved", prog,
+		c.add(Warning, IDVenvMoved, prog,
 			fmt.Sprintf("%s runs %s, the Python of another virtualenv (%s): this one was copied or moved, and the scripts in it still name the old path",
 				prog, python, filepath.Dir(filepath.Dir(python))),
 			rebuild(c.plan.Venv))
 	}
-	if c.user != nil && !c.access("server.interpreter", prog, python, "run", python+" (the #! interpreter of "+filepath.Base(prog)+")", permExec) {
+	if c.user != nil && !c.access(IDServerInterpreter, prog, python, "run", python+" (the #! interpreter of "+filepath.Base(prog)+")", permExec) {
 		return true
 	}
 	if !strings.HasPrefix(filepath.Base(python), "python") {
@@ -113,7 +110,7 @@ func (c *checker) checkInterpreter(prog, interp, arg string) bool {
 		return c.pyBroke // run by checkVenv already
 	}
 	if out, err := c.runPython(python, "-c", "pass"); err != nil {
-		c.add(Error, "server.interpreter", prog,
+		c.add(Error, IDServerInterpreter, prog,
 			fmt.Sprintf("%s, the #! interpreter of %s, does not run%s: %v%s", python, prog, c.asUser(), err, out),
 			"repair or reinstall that Python, or reinstall the server with one that runs")
 		return true

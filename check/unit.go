@@ -1,7 +1,6 @@
 package check
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -11,123 +10,95 @@ import (
 	"strings"
 	"time"
 
-	"github.com/coreos/go-systemd/v22/unit"
-
 	"github.com/runapp/runapp/envfile"
 	"github.com/runapp/runapp/launcher"
+	"github.com/runapp/runapp/unitfile"
 )
 
-// unitFile is a parsed service unit with the line of each option.
+// unitFile is the unit checked, as systemd loads it.
 type unitFile struct {
-	path  string
-	name  string // without .service
-	opts  []*unit.UnitOption
-	lines []int
+	*unitfile.Unit
+	path string // the fragment, for problems about the unit as a whole
+	name string // without .service
 }
 
-// where names a line of the unit.
-func (u *unitFile) where(line int) string {
-	if line == 0 {
-		return u.path
-	}
-	return fmt.Sprintf("%s:%d", u.path, line)
-}
-
-// get returns the last value of an option, as systemd uses it.
-func (u *unitFile) get(section, name string) (string, int, bool) {
-	for i := len(u.opts) - 1; i >= 0; i-- {
-		if o := u.opts[i]; o.Section == section && o.Name == name {
-			return o.Value, u.lines[i], true
-		}
-	}
-	return "", 0, false
-}
-
-// option is one assignment of a list option.
-type option struct {
-	value string
-	line  int
+// get returns the value of an option systemd uses, the last one
+// assigned, and where it is.
+func (u *unitFile) get(section, name string) (value, where string, ok bool) {
+	o, ok := u.Get(section, name)
+	return o.Value, o.Where(), ok
 }
 
 // all returns every value of a list option since the last empty
 // assignment, which resets the list in systemd.
-func (u *unitFile) all(section, name string) []option {
-	var list []option
-	for i, o := range u.opts {
-		if o.Section != section || o.Name != name {
-			continue
-		}
-		if o.Value == "" {
-			list = nil
-			continue
-		}
-		list = append(list, option{o.Value, u.lines[i]})
+func (u *unitFile) all(section, name string) []unitfile.Option {
+	return u.List(section, name)
+}
+
+// FindUnit reads the unit opts names as systemd loads it: --unit FILE with
+// the drop-ins in FILE.d beside it, else NAME.service (NAME: opts.Name,
+// else the app directory's base name) from the search path with its
+// drop-ins. Its errors are unitfile's: one that wraps fs.ErrNotExist when
+// there is no such unit.
+func FindUnit(opts Options) (*unitfile.Unit, error) {
+	if opts.Unit != "" {
+		return unitfile.LoadFile(opts.Unit)
 	}
-	return list
+	name := opts.Name
+	if name == "" {
+		name = filepath.Base(absDir(opts.Config.AppDir))
+	}
+	return unitfile.Load(name+".service", opts.UnitPath)
 }
 
 // loadUnit reads --unit, else the installed NAME.service, when there is one.
 func (c *checker) loadUnit() {
-	path, given := c.opts.Unit, true
-	if path == "" {
-		name := c.opts.Name
-		if name == "" {
-			name = filepath.Base(c.dir)
+	u, err := FindUnit(c.opts)
+	var masked *unitfile.MaskedError
+	var syntax *unitfile.SyntaxError
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && c.opts.Unit == "":
+		return // not installed: nothing to check
+	case errors.As(err, &masked):
+		c.add(Error, IDUnitRead, masked.Path, fmt.Sprintf("%s is masked (a link to /dev/null, or empty): systemd does not start it", masked.Name),
+			fmt.Sprintf("systemctl unmask %s", masked.Name))
+		return
+	case errors.As(err, &syntax):
+		c.add(Error, IDUnitSyntax, fmt.Sprintf("%s:%d", syntax.File, syntax.Line), fmt.Sprintf("systemd refuses the unit: %s", syntax.Msg), "")
+		return
+	case err != nil:
+		where := c.opts.Unit
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			where = pe.Path // the file that cannot be read
 		}
-		path, given = filepath.Join(c.opts.UnitDir, name+".service"), false
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		if given || !errors.Is(err, fs.ErrNotExist) {
-			c.add(Error, "unit.read", path, fmt.Sprintf("cannot read the unit: %v", errors.Unwrap(err)), "")
-		}
+		c.add(Error, IDUnitRead, where, fmt.Sprintf("cannot read the unit: %v", unwrapPath(err)), "")
 		return
 	}
-	opts, err := unit.DeserializeOptions(bytes.NewReader(data))
-	if err != nil {
-		c.add(Error, "unit.syntax", path, fmt.Sprintf("cannot parse the unit: %v", err), "")
-		return
+	for _, se := range u.Ignored {
+		where := se.File
+		if se.Line > 0 {
+			where = fmt.Sprintf("%s:%d", se.File, se.Line)
+		}
+		c.add(Warning, IDUnitSyntax, where, fmt.Sprintf("systemd stops reading this drop-in here (%s): the lines after it do not apply", se.Msg), "")
 	}
-	c.unit = &unitFile{
-		path:  path,
-		name:  strings.TrimSuffix(filepath.Base(path), ".service"),
-		opts:  opts,
-		lines: optionLines(data, opts),
-	}
+	c.unit = &unitFile{Unit: u, path: u.Fragment, name: strings.TrimSuffix(u.Name, ".service")}
 }
 
-// optionLines finds the line each option starts on, matching the options
-// in order against the lines of the file (go-systemd does not keep them).
-func optionLines(data []byte, opts []*unit.UnitOption) []int {
-	lines := make([]int, len(opts))
-	section := ""
-	next := 0
-	text := strings.Split(string(data), "\n")
-	for i := 0; i < len(text) && next < len(opts); i++ {
-		line := strings.TrimSpace(text[i])
-		switch {
-		case strings.HasPrefix(line, "["):
-			section = strings.Trim(line, "[] \t")
-		case line == "" || line[0] == '#' || line[0] == ';':
-		default:
-			name, _, ok := strings.Cut(line, "=")
-			if ok && section == opts[next].Section && strings.TrimSpace(name) == opts[next].Name {
-				lines[next] = i + 1
-				next++
-			}
-			for strings.HasSuffix(strings.TrimRight(text[i], " \t\r"), `\`) && i+1 < len(text) {
-				i++ // a continued value
-			}
-		}
+// unwrapPath drops the path from an error that names it.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
 	}
-	return lines
+	return err
 }
 
 // unitHasCap says whether AmbientCapabilities= grants capability.
 func (c *checker) unitHasCap(capability string) bool {
 	has := false
 	for _, o := range c.unit.all("Service", "AmbientCapabilities") {
-		v := o.value
+		v := o.Value
 		invert := strings.HasPrefix(v, "~")
 		for _, f := range strings.Fields(strings.TrimPrefix(v, "~")) {
 			if strings.EqualFold(f, capability) {
@@ -138,146 +109,96 @@ func (c *checker) unitHasCap(capability string) bool {
 	return has
 }
 
-// socketUnit names the socket unit that starts the service, "" when none:
-// Sockets=, or NAME.socket next to the unit, as systemd pairs them.
-func (c *checker) socketUnit() string {
+// hasSocket says whether a socket unit starts the service: Sockets=, or
+// NAME.socket, as systemd pairs them.
+func (c *checker) hasSocket() bool {
+	return len(c.unit.all("Service", "Sockets")) > 0 || c.socketUnit() != nil
+}
+
+// socketUnit is the socket unit that starts the service, nil when none
+// can be read: the first of Sockets=, else NAME.socket; found where the
+// service was (beside --unit FILE, else on the search path).
+func (c *checker) socketUnit() *unitfile.Unit {
+	name := c.unit.name + ".socket"
 	if s := c.unit.all("Service", "Sockets"); len(s) > 0 {
-		return strings.Fields(s[0].value)[0]
+		name = strings.Fields(s[0].Value)[0]
 	}
-	socket := filepath.Join(filepath.Dir(c.unit.path), c.unit.name+".socket")
-	if exists(socket) {
-		return socket
+	var u *unitfile.Unit
+	var err error
+	if c.opts.Unit != "" {
+		u, err = unitfile.LoadFile(filepath.Join(filepath.Dir(c.unit.path), name))
+	} else {
+		u, err = unitfile.Load(name, c.opts.UnitPath)
 	}
-	return ""
+	if err != nil {
+		return nil
+	}
+	return u
 }
 
 // systemdStopDefault is DefaultTimeoutStopSec= of systemd 252.
 const systemdStopDefault = 90 * time.Second
 
 // unitStopTimeout is how long systemd waits after SIGTERM: TimeoutStopSec=,
-// else TimeoutSec=, else the default; 0 means it does not kill.
-func (c *checker) unitStopTimeout() (d time.Duration, line int, explicit bool) {
-	v, line, ok := c.unit.get("Service", "TimeoutStopSec")
+// else TimeoutSec=, else the default; 0 means it does not kill. where is
+// the option's place, or the unit's when it is the default.
+func (c *checker) unitStopTimeout() (d time.Duration, where string) {
+	v, where, ok := c.unit.get("Service", "TimeoutStopSec")
 	if !ok {
-		v, line, ok = c.unit.get("Service", "TimeoutSec")
+		v, where, ok = c.unit.get("Service", "TimeoutSec")
 	}
 	if !ok {
-		return systemdStopDefault, 0, false
+		return systemdStopDefault, c.unit.path
 	}
-	d, err := parseTimespan(v)
+	d, err := unitfile.ParseTimespan(v)
 	if err != nil {
-		return 0, line, true // systemd ignores what it cannot parse: not checked here
+		return 0, where // systemd ignores what it cannot parse: not checked here
 	}
-	return d, line, true
-}
-
-// parseTimespan reads a systemd time span ("90", "1min 30s", "500ms",
-// "infinity"); infinity and 0 both mean no limit and give 0.
-func parseTimespan(s string) (time.Duration, error) {
-	s = strings.TrimSpace(s)
-	if s == "infinity" {
-		return 0, nil
-	}
-	units := []struct {
-		names []string
-		d     time.Duration
-	}{
-		{[]string{"usec", "us", "µs"}, time.Microsecond},
-		{[]string{"msec", "ms"}, time.Millisecond},
-		{[]string{"seconds", "second", "sec", "s"}, time.Second},
-		{[]string{"minutes", "minute", "min", "m"}, time.Minute},
-		{[]string{"hours", "hour", "hr", "h"}, time.Hour},
-		{[]string{"days", "day", "d"}, 24 * time.Hour},
-		{[]string{"weeks", "week", "w"}, 7 * 24 * time.Hour},
-	}
-	var total time.Duration
-	rest := s
-	if rest == "" {
-		return 0, errors.New("empty time span")
-	}
-	for rest != "" {
-		rest = strings.TrimLeft(rest, " \t")
-		i := 0
-		for i < len(rest) && (rest[i] >= '0' && rest[i] <= '9' || rest[i] == '.') {
-			i++
-		}
-		if i == 0 {
-			return 0, fmt.Errorf("bad time span %q", s)
-		}
-		n, err := strconv.ParseFloat(rest[:i], 64)
-		if err != nil {
-			return 0, fmt.Errorf("bad time span %q", s)
-		}
-		rest = strings.TrimLeft(rest[i:], " \t")
-		j := 0
-		for j < len(rest) && !(rest[j] >= '0' && rest[j] <= '9') && rest[j] != ' ' {
-			j++
-		}
-		word := rest[:j]
-		rest = rest[j:]
-		mult := time.Duration(0)
-		if word == "" {
-			mult = time.Second
-		}
-		for _, u := range units {
-			for _, name := range u.names {
-				if word == name {
-					mult = u.d
-				}
-			}
-		}
-		if mult == 0 {
-			return 0, fmt.Errorf("bad time span %q", s)
-		}
-		total += time.Duration(n * float64(mult))
-	}
-	return total, nil
+	return d, where
 }
 
 // checkUnit looks for the unit settings that fight runapp and gunicorn.
 func (c *checker) checkUnit() {
 	u := c.unit
-	if v, line, ok := u.get("Service", "Type"); ok && v == "forking" {
-		c.add(Error, "unit.type", u.where(line),
+	if v, where, ok := u.get("Service", "Type"); ok && v == "forking" {
+		c.add(Error, IDUnitType, where,
 			"Type=forking waits for the started process to fork and exit, but runapp execs gunicorn, which stays in the foreground: systemd times out and kills it",
 			"use Type=notify (gunicorn 20 and later tell systemd when they are ready), or Type=exec")
 	}
-	if _, line, ok := u.get("Service", "PIDFile"); ok {
-		c.add(Warning, "unit.pidfile", u.where(line),
+	if _, where, ok := u.get("Service", "PIDFile"); ok {
+		c.add(Warning, IDUnitPidfile, where,
 			"PIDFile= is for daemons that fork; runapp execs gunicorn, so systemd already knows the main PID",
 			"remove PIDFile= (and gunicorn's pidfile)")
 	}
-	if v, line, ok := u.get("Service", "WatchdogSec"); ok {
-		if d, err := parseTimespan(v); err == nil && d > 0 {
-			c.add(Error, "unit.watchdog", u.where(line),
+	if v, where, ok := u.get("Service", "WatchdogSec"); ok {
+		if d, err := unitfile.ParseTimespan(v); err == nil && d > 0 {
+			c.add(Error, IDUnitWatchdog, where,
 				"WatchdogSec= makes systemd kill the service unless it sends WATCHDOG=1 in time, which gunicorn never does",
 				"remove WatchdogSec=")
 		}
 	}
-	if v, line, ok := u.get("Service", "KillMode"); ok {
+	if v, where, ok := u.get("Service", "KillMode"); ok {
 		switch v {
 		case "process":
-			c.add(Warning, "unit.killmode", u.where(line),
+			c.add(Warning, IDUnitKillMode, where,
 				"KillMode=process stops only gunicorn's master: workers it cannot stop in time are left running outside the service, holding the port on restart",
 				"use KillMode=mixed: SIGTERM to the master, SIGKILL to whatever is left at the timeout")
 		case "none":
-			c.add(Error, "unit.killmode", u.where(line),
+			c.add(Error, IDUnitKillMode, where,
 				"KillMode=none leaves every process running when the service stops, outside systemd's control",
 				"use KillMode=mixed")
 		}
 	}
-	if _, _, ok := u.get("Service", "User"); !ok {
+	if v, _, _ := u.get("Service", "User"); v == "" {
 		if v, _, _ := u.get("Service", "DynamicUser"); !isTrue(v) {
-			c.add(Warning, "unit.user", u.path, "the unit has no User=: the service runs as root",
+			c.add(Warning, IDUnitUser, u.path, "the unit has no User=: the service runs as root",
 				"add User= (runapp unit --user NAME writes it)")
 		}
 	}
 	for _, o := range u.all("Service", "EnvironmentFile") {
 		c.checkUnitEnvFile(o)
 	}
-	if v, line, ok := u.get("Service", "ExecStart"); ok {
-		c.checkExecStart(v, line)
-	}
+	c.checkExecStarts()
 	c.checkDrift()
 }
 
@@ -291,17 +212,17 @@ func isTrue(v string) bool {
 
 // checkUnitEnvFile: systemd reads an EnvironmentFile= with its own parser;
 // when runapp's would refuse the file, the two read it differently.
-func (c *checker) checkUnitEnvFile(o option) {
-	path := strings.TrimPrefix(o.value, "-")
-	optional := path != o.value
+func (c *checker) checkUnitEnvFile(o unitfile.Option) {
+	path := strings.TrimPrefix(o.Value, "-")
+	optional := path != o.Value
 	if strings.Contains(path, "%") || !filepath.IsAbs(path) {
 		return // a specifier, or a path systemd refuses itself
 	}
-	where := c.unit.where(o.line)
+	where := o.Where()
 	data, err := os.ReadFile(path)
 	if err != nil {
 		if !optional || !errors.Is(err, fs.ErrNotExist) {
-			c.add(Error, "unit.environmentfile", where, fmt.Sprintf("EnvironmentFile= names %s, which systemd cannot read (%v), so the service does not start", path, errors.Unwrap(err)),
+			c.add(Error, IDUnitEnvironmentFile, where, fmt.Sprintf("EnvironmentFile= names %s, which systemd cannot read (%v), so the service does not start", path, errors.Unwrap(err)),
 				"create the file, or write EnvironmentFile=-PATH to make it optional")
 		}
 		return
@@ -313,7 +234,7 @@ func (c *checker) checkUnitEnvFile(o option) {
 	}
 	for _, f := range c.files {
 		if sameFile(f.path, path) {
-			c.add(Error, "unit.environmentfile", where,
+			c.add(Error, IDUnitEnvironmentFile, where,
 				fmt.Sprintf("EnvironmentFile= names %s, which runapp refuses (see its problems): systemd would read those lines otherwise than bash and runapp do", f.name),
 				"fix the lines; since runapp reads the file itself, remove EnvironmentFile= unless ExecStartPre= needs the variables")
 			return
@@ -323,20 +244,38 @@ func (c *checker) checkUnitEnvFile(o option) {
 	for _, p := range ef.Problems {
 		lines = append(lines, strconv.Itoa(p.Line))
 	}
-	c.add(Error, "unit.environmentfile", where,
+	c.add(Error, IDUnitEnvironmentFile, where,
 		fmt.Sprintf("EnvironmentFile= names %s, which systemd and bash read differently (line %s; runapp check --env-file %s says how)", path, strings.Join(lines, ", "), path),
 		"write the lines as runapp accepts them: then every reader gets the same values")
 }
 
+// checkExecStarts: a service other than Type=oneshot runs one ExecStart=;
+// a drop-in that adds one without resetting the list (an empty ExecStart=
+// first) makes systemd refuse the unit.
+func (c *checker) checkExecStarts() {
+	exec := c.unit.all("Service", "ExecStart")
+	if len(exec) == 0 {
+		return
+	}
+	if t, _, _ := c.unit.get("Service", "Type"); len(exec) > 1 && t != "oneshot" {
+		first := exec[0]
+		c.add(Error, IDUnitExecStart, exec[1].Where(),
+			fmt.Sprintf("a second ExecStart= (the first is at %s): systemd refuses a service with more than one unless Type=oneshot, and does not start it", first.Where()),
+			"write an empty ExecStart= before it, to replace the command rather than add one")
+		return
+	}
+	c.checkExecStart(exec[len(exec)-1])
+}
+
 // checkExecStart: a shell script as ExecStart= must exec the server, or the
 // shell stays the main process.
-func (c *checker) checkExecStart(v string, line int) {
-	prog := execProgram(v)
+func (c *checker) checkExecStart(o unitfile.Option) {
+	prog := execProgram(o.Value)
 	if !filepath.IsAbs(prog) {
 		return
 	}
 	if _, err := os.Stat(prog); err != nil {
-		c.add(Error, "unit.execstart", c.unit.where(line),
+		c.add(Error, IDUnitExecStart, o.Where(),
 			fmt.Sprintf("ExecStart= runs %s, which does not exist: systemd says 203/EXEC", prog),
 			"install it there, or fix the path")
 		return
@@ -353,7 +292,7 @@ func (c *checker) checkExecStart(v string, line int) {
 	if cmdLine == 0 || last == "exec" || strings.HasPrefix(last, "exec ") || strings.HasPrefix(last, "exec\t") {
 		return
 	}
-	c.add(Error, "unit.execstart", c.unit.where(line),
+	c.add(Error, IDUnitExecStart, o.Where(),
 		fmt.Sprintf("ExecStart= runs %s, a shell script whose last command (line %d) is not exec'd: the shell stays the main process, so SIGTERM and SIGHUP from systemd reach the shell instead of gunicorn, and a READY=1 from gunicorn is not from the main PID", prog, cmdLine),
 		"write exec before that command; or let runapp replace the script (runapp unit prints the unit)")
 }
@@ -400,95 +339,4 @@ func lastCommand(script string) (string, int) {
 		}
 	}
 	return strings.TrimSpace(last), at
-}
-
-// UnitCommand returns the argv the unit's ExecStart= runs, split and
-// unquoted as systemd does (quotes, backslash escapes, "%%", "$$" and "%d",
-// the credentials directory of a system service; other specifiers and
-// variables are left as written), and the source of each LoadCredential=
-// by the path the service sees it at, so that runapp check can take the
-// configuration from a unit that runs runapp.
-func UnitCommand(path string) (argv []string, credentials map[string]string, err error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	opts, err := unit.DeserializeOptions(bytes.NewReader(data))
-	if err != nil {
-		return nil, nil, err
-	}
-	credentials = map[string]string{}
-	credDir := "/run/credentials/" + filepath.Base(path)
-	exec := ""
-	for _, o := range opts {
-		if o.Section != "Service" {
-			continue
-		}
-		switch o.Name {
-		case "ExecStart":
-			exec = o.Value
-		case "LoadCredential":
-			if name, src, ok := strings.Cut(o.Value, ":"); ok {
-				credentials[credDir+"/"+name] = strings.ReplaceAll(src, "%%", "%")
-			}
-		}
-	}
-	argv, err = splitExec(strings.TrimLeft(exec, "@-:+!"), credDir)
-	return argv, credentials, err
-}
-
-// splitExec splits an ExecStart= command line into words as systemd 252
-// does (extract_first_word with EXTRACT_UNQUOTE|EXTRACT_CUNESCAPE), then
-// expands "%%", "$$" and "%d" (to credDir).
-func splitExec(s, credDir string) ([]string, error) {
-	var words []string
-	var w strings.Builder
-	in := false
-	var quote byte
-	for i := 0; i < len(s); i++ {
-		ch := s[i]
-		switch {
-		case ch == '\\' && i+1 < len(s):
-			i++
-			in = true
-			switch e := s[i]; e {
-			case 'n':
-				w.WriteByte('\n')
-			case 't':
-				w.WriteByte('\t')
-			case 'r':
-				w.WriteByte('\r')
-			default:
-				w.WriteByte(e) // \\ \" \' \; and a backslash before anything else
-			}
-		case quote != 0:
-			if ch == quote {
-				quote = 0
-			} else {
-				w.WriteByte(ch)
-			}
-		case ch == '"' || ch == '\'':
-			quote, in = ch, true
-		case ch == ' ' || ch == '\t' || ch == '\n':
-			if in {
-				words = append(words, w.String())
-				w.Reset()
-				in = false
-			}
-		default:
-			w.WriteByte(ch)
-			in = true
-		}
-	}
-	if quote != 0 {
-		return nil, errors.New("unterminated quote in ExecStart=")
-	}
-	if in {
-		words = append(words, w.String())
-	}
-	r := strings.NewReplacer("%%", "%", "%d", credDir, "$$", "$")
-	for i := range words {
-		words[i] = r.Replace(words[i])
-	}
-	return words, nil
 }

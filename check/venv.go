@@ -68,8 +68,9 @@ func (c *checker) venvVar() string {
 }
 
 // checkVenv: the virtualenv exists, its Python runs, and VIRTUAL_ENV in
-// the env files names it.
-func (c *checker) checkVenv() {
+// the env files names it. venvErr is launcher's reason the virtualenv
+// cannot be used, if any.
+func (c *checker) checkVenv(venvErr error) {
 	dir, where := c.venvCandidate()
 	if dir == "" {
 		return
@@ -77,14 +78,14 @@ func (c *checker) checkVenv() {
 	py := filepath.Join(dir, "bin", "python")
 	if target := danglingLink(py); target != "" {
 		c.pyBroke = true
-		c.add(Error, "venv.python", py,
+		c.add(Error, IDVenvPython, py,
 			fmt.Sprintf("%s links to %s, which does not exist: the Python this virtualenv was made with was removed or moved", py, target),
 			rebuild(dir))
 		return
 	}
-	if c.venvErr != nil {
-		msg, fix, _ := strings.Cut(c.venvErr.Error(), "; ")
-		c.add(Error, "venv.missing", where, msg, fix)
+	if venvErr != nil {
+		msg, fix, _ := strings.Cut(venvErr.Error(), "; ")
+		c.add(Error, IDVenvMissing, where, msg, fix)
 		return
 	}
 	if c.plan.Venv == "" {
@@ -92,7 +93,7 @@ func (c *checker) checkVenv() {
 	}
 	if out, err := c.runPython(py, "-c", "pass"); err != nil {
 		c.pyBroke = true
-		c.add(Error, "venv.python", py, fmt.Sprintf("%s does not run%s: %v%s", py, c.asUser(), err, out), rebuild(dir))
+		c.add(Error, IDVenvPython, py, fmt.Sprintf("%s does not run%s: %v%s", py, c.asUser(), err, out), rebuild(dir))
 	}
 	c.checkVenvVar()
 }
@@ -124,7 +125,7 @@ func (c *checker) checkVenvVar() {
 	if sameFile(path, c.plan.Venv) {
 		return
 	}
-	c.add(Warning, "venv.mismatch", fmt.Sprintf("%s:%d", file.name, e.Line),
+	c.add(Warning, IDVenvMismatch, fmt.Sprintf("%s:%d", file.name, e.Line),
 		fmt.Sprintf("VIRTUAL_ENV names another directory than the virtualenv given by --venv (%s), which runapp uses and sets VIRTUAL_ENV to", c.plan.Venv),
 		fmt.Sprintf("remove the line, or set it to %s", c.plan.Venv))
 }
@@ -214,7 +215,7 @@ func (c *checker) runPython(python string, args ...string) (string, error) {
 func (c *checker) probe() server.Probe {
 	p := server.Probe{Program: c.plan.Program, Env: c.plan.Environ(), Dir: c.plan.Dir, Timeout: c.opts.Timeout}
 	if c.asService() {
-		p.Credential = &syscall.Credential{Uid: c.user.uid, Gid: c.user.gid, Groups: c.user.groups}
+		p.Credential = c.user.Credential()
 	}
 	return p
 }
@@ -227,9 +228,7 @@ func (c *checker) exec(program string, args ...string) ([]byte, error) {
 	cmd.Env = c.plan.Environ()
 	cmd.Dir = c.plan.Dir
 	if c.asService() {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{
-			Uid: c.user.uid, Gid: c.user.gid, Groups: c.user.groups,
-		}}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.user.Credential()}
 	}
 	out, err := cmd.CombinedOutput()
 	if ctx.Err() != nil {
@@ -245,7 +244,7 @@ func (c *checker) exec(program string, args ...string) ([]byte, error) {
 // asUser says, for a message, as whom a Python was run.
 func (c *checker) asUser() string {
 	if c.asService() {
-		return " as " + c.user.name
+		return " as " + c.user.Name
 	}
 	return ""
 }
@@ -254,7 +253,7 @@ func (c *checker) asUser() string {
 // as root and the user can enter the app directory (if not, that is
 // reported, and Python runs as root to learn what else is wrong).
 func (c *checker) asService() bool {
-	return c.user != nil && os.Geteuid() == 0 && c.user.uid != 0 && !c.noChdir
+	return c.user != nil && os.Geteuid() == 0 && c.user.UID != 0 && !c.noChdir
 }
 
 // lastLine is the last non-empty line of a program's output, shortened

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -62,10 +61,7 @@ func Read(path string) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot read env file: %w", &fs.PathError{Op: "open", Path: path, Err: err})
 	}
-	// data is Read's alone and never written again, so the names and values
-	// can be substrings of it as it is: a second copy of the file was the
-	// largest part of the peak memory of a launch with a big file.
-	return parse(path, data, unsafe.String(unsafe.SliceData(data), len(data)))
+	return parse(path, data, string(data))
 }
 
 // readFile reads a whole file with plain system calls. os.ReadFile would do,

@@ -65,12 +65,7 @@ func scan(data []byte, text string) ([]Entry, []Problem) {
 	return s.entries, s.problems
 }
 
-// problem is kept out of line: inlined at each of its call sites it made
-// statement's stack frame 536 bytes instead of 160, deep enough that runapp's
-// main goroutine grew its stack to 8 KiB, copying it and faulting in fresh
-// pages, on every launch (measured in issue 6: 0.05 ms).
-//
-//go:noinline
+// problem records a refused construct.
 func (s *scanner) problem(line int, name, format string, args ...any) {
 	s.problems = append(s.problems, Problem{Line: line, Name: name, Msg: fmt.Sprintf(format, args...)})
 }

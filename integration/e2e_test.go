@@ -16,6 +16,7 @@ import (
 
 	"github.com/runapp/runapp/envfile"
 	"github.com/runapp/runapp/internal/testenv"
+	"github.com/runapp/runapp/unitfile"
 )
 
 // TestE2E proves runapp's promises under a real, booted systemd 252: it
@@ -209,6 +210,40 @@ func TestE2E(t *testing.T) {
 		t.Logf("systemd-analyze security shop.service: %.1f", score)
 		assert.LessOrEqual(t, score, 2.0, "\n%s", security)
 		assert.True(t, served, "serve failed under this unit")
+	})
+
+	t.Run("unitfile", func(t *testing.T) {
+		// runapp check reads units with unitfile: the files it reads are
+		// those systemctl cat shows, in the same order.
+		defer res.explain(t, "shop.service")
+		var path []string
+		for _, d := range unitfile.SystemPath() {
+			path = append(path, filepath.Join(root, d))
+		}
+		u, err := unitfile.Load("shop.service", path)
+		require.NoError(t, err)
+		var files []string
+		for _, f := range append([]string{u.Fragment}, u.DropIns...) {
+			files = append(files, strings.TrimPrefix(f, root))
+		}
+		var shown []string
+		for _, m := range regexp.MustCompile(`(?m)^# (/\S+)$`).FindAllStringSubmatch(res.read(t, "units/shop.service.cat"), -1) {
+			shown = append(shown, m[1])
+		}
+		assert.Equal(t, shown, files)
+		assert.Equal(t, []string{
+			"/etc/systemd/system/shop.service",
+			"/usr/lib/systemd/system/shop.service.d/40-e2e.conf",
+			"/etc/systemd/system/shop.service.d/50-e2e.conf",
+			"/etc/systemd/system/service.d/60-e2e.conf",
+		}, files, "setup.sh's drop-ins")
+		// One ExecStart= in effect, the drop-in's, and the command systemd runs.
+		exec := u.List("Service", "ExecStart")
+		require.Len(t, exec, 1)
+		assert.Equal(t, "40-e2e.conf", filepath.Base(exec[0].File))
+		argv, _, err := u.Command()
+		require.NoError(t, err)
+		assert.Contains(t, res.show(t, "serve/shop.show")["ExecStart"], "argv[]="+strings.Join(argv, " ")+" ;")
 	})
 
 	t.Run("entrypoint", func(t *testing.T) {

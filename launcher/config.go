@@ -18,4 +18,9 @@ type Config struct {
 	// Command makes the plan run Args[0] with Args[1:] instead of the server
 	// (runapp exec).
 	Command bool
+	// NoEnvFiles reads no env file at all, not even the default .env, and
+	// leaves EnvFiles unused: for a caller that has dealt with the files
+	// itself (runapp check, when it has refused every one). The command line
+	// has no flag for it, and a unit cannot say it (unitgen refuses it).
+	NoEnvFiles bool
 }

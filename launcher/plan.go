@@ -157,9 +157,12 @@ func build(cfg *Config, environ []string, keepGoing bool) (*Plan, []Failure) {
 	if err != nil {
 		return nil, []Failure{{StepAppDir, err}}
 	}
-	files, err := readFiles(appDir, cfg.EnvFiles)
-	if err != nil && stop(StepEnvFiles, err) {
-		return nil, failures
+	var files []envFile
+	if !cfg.NoEnvFiles {
+		files, err = readFiles(appDir, cfg.EnvFiles)
+		if err != nil && stop(StepEnvFiles, err) {
+			return nil, failures
+		}
 	}
 	env := applyFiles(environ, files)
 	p := &Plan{Dir: appDir}
@@ -419,9 +422,11 @@ func activate(e *env, venv string) {
 	if !ok {
 		path = defaultPath
 	}
+	// No empty entries: each is the working directory, which PATH= (or a
+	// PATH ending in ":") would otherwise put after the virtualenv's bin.
 	entries := []string{bin}
 	for _, p := range strings.Split(path, ":") {
-		if p != bin {
+		if p != bin && p != "" {
 			entries = append(entries, p)
 		}
 	}

@@ -153,6 +153,45 @@ func TestBuildPathEdges(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, bin+":/bin", value(t, p, "PATH"))
 	})
+	// An empty PATH entry is the working directory, the app directory:
+	// activating the virtualenv must not add one (PATH= became "BIN:"), and
+	// drops those it finds, as for PYTHONPATH. The program is looked for on
+	// the PATH it will be given.
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "tool"), []byte("#!/bin/sh\n"), 0o755))
+	for _, tt := range []struct{ inherited, want string }{
+		{"", bin},
+		{":", bin},
+		{"/usr/bin::/bin:", bin + ":/usr/bin:/bin"},
+		{":" + bin + ":/bin", bin + ":/bin"},
+	} {
+		t.Run("PATH="+tt.inherited, func(t *testing.T) {
+			p, err := Build(Config{AppDir: dir, Command: true, Args: []string{"python"}}, []string{"PATH=" + tt.inherited})
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, value(t, p, "PATH"))
+			_, err = Build(Config{AppDir: dir, Command: true, Args: []string{"tool"}}, []string{"PATH=" + tt.inherited})
+			assert.Equal(t, ExitNotFound, ExitCode(err), "found in the app directory: %v", err)
+		})
+	}
+	t.Run("empty PATH from an env file", func(t *testing.T) {
+		dir := app(t, ".env", "PATH=\n", "venv:.venv", "", "tool", "")
+		require.NoError(t, os.Chmod(filepath.Join(dir, "tool"), 0o755))
+		bin := filepath.Join(dir, ".venv", "bin")
+		p, err := Build(Config{AppDir: dir, Command: true, Args: []string{"python"}}, []string{"PATH=/bin"})
+		require.NoError(t, err)
+		assert.Equal(t, bin, value(t, p, "PATH"))
+		_, err = Build(Config{AppDir: dir, Command: true, Args: []string{"tool"}}, nil)
+		assert.Equal(t, ExitNotFound, ExitCode(err), "found in the app directory: %v", err)
+	})
+	t.Run("no virtualenv: PATH as inherited", func(t *testing.T) {
+		// runapp leaves PATH alone, and finds what execvp in the program
+		// would: an empty entry is the app directory.
+		dir := app(t, ".env", "", "tool", "")
+		require.NoError(t, os.Chmod(filepath.Join(dir, "tool"), 0o755))
+		p, err := Build(Config{AppDir: dir, Command: true, Args: []string{"tool"}}, []string{"PATH=/bin::/usr/bin"})
+		require.NoError(t, err)
+		assert.Equal(t, "/bin::/usr/bin", value(t, p, "PATH"))
+		assert.Equal(t, filepath.Join(dir, "tool"), p.Program)
+	})
 	t.Run("pythonpath flags", func(t *testing.T) {
 		require.NoError(t, os.MkdirAll(filepath.Join(dir, "lib", "a"), 0o755))
 		p, err := Build(Config{AppDir: dir, Command: true, Args: []string{"python"}, PythonPath: []string{"lib/a", filepath.Join(dir, "lib", "a"), "lib"}}, []string{"PYTHONPATH="})
@@ -321,4 +360,20 @@ func TestEnvFiles(t *testing.T) {
 	for _, tt := range tests {
 		assert.Equal(t, tt.want, EnvFiles("/srv/app", tt.names), "%q", tt.names)
 	}
+}
+
+// NoEnvFiles reads no file at all: not the default .env, not one named.
+func TestBuildNoEnvFiles(t *testing.T) {
+	dir := app(t, ".env", "A=file\n", "other.env", "B=x\n", "venv:.venv", "", "src/project/wsgi.py", "")
+	for _, names := range [][]string{nil, {"other.env", "missing.env"}} {
+		p, err := Build(Config{AppDir: dir, EnvFiles: names, NoEnvFiles: true}, []string{"A=inherited"})
+		require.NoError(t, err)
+		assert.Equal(t, "inherited", value(t, p, "A"))
+		_, ok := p.Lookup("B")
+		assert.False(t, ok)
+	}
+	// An empty list is the default .env.
+	p, err := Build(Config{AppDir: dir, EnvFiles: []string{}}, nil)
+	require.NoError(t, err)
+	assert.Equal(t, "file", value(t, p, "A"))
 }

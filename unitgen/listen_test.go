@@ -223,6 +223,11 @@ func TestListenSystemd(t *testing.T) {
 	}
 }
 
+// ipv4 and ipv6 are tcpListen's judgement of an address alone, for the
+// tests against net and glibc's inet_pton.
+func ipv4(s string) bool { return !strings.ContainsAny(s, "[]") && tcpListen(s+":80") }
+func ipv6(s string) bool { return !strings.ContainsAny(s, "[]") && tcpListen("["+s+"]:80") }
+
 // checkAgainstNet is the differential property: tcpListen agrees with net's
 // rule but where netOnly gives a reason, and there it refuses; ipv4 and
 // ipv6 agree with net.ParseIP exactly.

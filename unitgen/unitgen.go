@@ -117,6 +117,10 @@ func newUnits(o Options) (*units, error) {
 	if o.Config.Command {
 		return nil, usage("a unit runs the server, not runapp exec")
 	}
+	if o.Config.NoEnvFiles {
+		// runapp's command line cannot say it: ExecStart= would read .env.
+		return nil, usage("a unit cannot run without env files; name an optional one, --env-file -FILE")
+	}
 	if o.Hardening == "" {
 		u.Hardening = Strict
 	}

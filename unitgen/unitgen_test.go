@@ -313,6 +313,7 @@ func TestBadOptions(t *testing.T) {
 		{"unix bind in tmp", func(o *Options) { o.Config.Args = []string{"-b", "unix:/tmp/shop.sock"} }, "PrivateTmp"},
 		{"gunicorn version", func(o *Options) { o.ServerVersion = "latest" }, "not a version number"},
 		{"exec", func(o *Options) { o.Config.Command = true }, "runapp exec"},
+		{"no env files", func(o *Options) { o.Config.NoEnvFiles = true }, "without env files"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,16 +1,18 @@
 package main
 
 import (
-	"cmp"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/runapp/runapp/check"
+	"github.com/runapp/runapp/internal/startsig"
 	"github.com/runapp/runapp/launcher"
+	"github.com/runapp/runapp/unitfile"
 )
 
 const checkSynopsis = "runapp check [FLAGS] [--user USER] [--unit FILE] [--format text|json] [--import] [-- SERVER-ARGS...]"
@@ -21,12 +23,17 @@ virtualenv (its Python runs), the server (the service user may run it, its #!
 interpreter exists and runs), the WSGI module (found on the Python path;
 with --import, by the virtualenv's Python), gunicorn's settings from
 SERVER-ARGS, GUNICORN_CMD_ARGS and gunicorn.conf.py (read, never run), and the
-unit: --unit FILE, else /etc/systemd/system/NAME.service when it exists.
+unit as systemd loads it, drop-ins applied (systemctl cat shows the same):
+--unit FILE with the drop-ins in FILE.d beside it, else NAME.service found
+first in /etc/systemd/system, /run/systemd/system,
+/usr/local/lib/systemd/system, /usr/lib/systemd/system, /lib/systemd/system,
+with its drop-ins NAME.service.d/*.conf from all of them.
 Without configuration flags or SERVER-ARGS, when the unit's ExecStart= runs
 runapp, the configuration checked is the one ExecStart= gives (an env file
 passed with LoadCredential= is read where it is loaded from).
-Access is judged from the mode bits for the user's uid and groups; ACLs are
-not evaluated (a problem says so when one is in the way). No value from an
+Access is judged from the mode bits for the user's uid and the groups systemd
+gives the service (Group= instead of the user's primary group, the groups
+that list the user, SupplementaryGroups=); ACLs are not evaluated (a problem says so when one is in the way). No value from an
 env file is ever printed.
 
 Exit status: 0 when there is no error (warnings allowed), 78 when there is.
@@ -44,48 +51,51 @@ JSON output (--format json), a stable shape:
    "errors": N, "warnings": M}
 `
 
-// runCheck reports every misconfiguration it finds, before systemd does.
-func runCheck(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("check", checkSynopsis, stdout)
-	usage := fs.Usage
-	fs.Usage = func() {
-		usage()
-		fmt.Fprint(stdout, checkHelp)
-	}
-	cfg := addCommon(fs)
+var checkCommand = &command{
+	name:     "check",
+	summary:  "find misconfigurations before systemd does",
+	synopsis: checkSynopsis,
+	help:     checkHelp,
+	config:   true,
+	args:     serverArgs,
+	declare:  checkFlags,
+}
+
+// checkFlags declares check's flags.
+func checkFlags(fs *flag.FlagSet, cfg *launcher.Config) runFunc {
 	opts := check.Options{}
 	fs.StringVar(&opts.User, "user", "", "the `USER` the service runs as, whose access is checked (default: User= of the unit)")
-	fs.StringVar(&opts.Unit, "unit", "", "the service unit `FILE` to check (default: /etc/systemd/system/NAME.service, if it exists)")
+	fs.StringVar(&opts.Unit, "unit", "", "the service unit `FILE` to check, with the drop-ins in FILE.d (default: the installed NAME.service, if there is one)")
 	fs.StringVar(&opts.Name, "name", "", "the unit `NAME` to look for when --unit is not given (default: the app directory's base name)")
 	fs.BoolVar(&opts.Import, "import", false, "ask the virtualenv's Python to find the WSGI module (imports its parent packages, not the module)")
 	format := fs.String("format", "text", "output `FORMAT`: text or json")
-	if err := parse(fs, args); err != nil {
-		return helpOK(err)
+	return func(_ []string, stdout, stderr io.Writer) error {
+		return runCheck(fs, cfg, opts, *format, stdout, stderr)
 	}
-	if *format != "text" && *format != "json" {
-		return usageErr("check: --format must be text or json, not %q", *format)
+}
+
+// runCheck reports every misconfiguration it finds, before systemd does.
+func runCheck(fs *flag.FlagSet, cfg *launcher.Config, opts check.Options, format string, stdout, stderr io.Writer) error {
+	if format != "text" && format != "json" {
+		return usageErr("check: --format must be text or json, not %q", format)
 	}
-	if fs.NArg() > 0 && !dashdash(args, fs.NArg()) {
-		return usageErr("unexpected argument %q; server arguments go after --, e.g. runapp check -- project.wsgi", fs.Arg(0))
-	}
-	cfg.Args = fs.Args()
 	if !commonGiven(fs) && len(cfg.Args) == 0 {
-		path := opts.Unit
-		if path == "" {
-			wd, _ := os.Getwd()
-			path = filepath.Join(check.DefaultUnitDir, cmp.Or(opts.Name, filepath.Base(wd))+".service")
-		}
-		if from, ok := fromUnit(path); ok {
-			fmt.Fprintf(stderr, "runapp: check: checking the configuration ExecStart= of %s gives runapp\n", path)
-			cfg = from
-			opts.Unit = path
+		if u, err := check.FindUnit(opts); err == nil {
+			if from, ok := fromUnit(u); ok {
+				fmt.Fprintf(stderr, "runapp: check: checking the configuration ExecStart= of %s gives runapp\n", u.Fragment)
+				cfg = from
+				// check.Run finds it again by this name, not by the
+				// app directory ExecStart= names.
+				opts.Name = strings.TrimSuffix(u.Name, ".service")
+			}
 		}
 	}
 	opts.Config = *cfg
 	opts.Environ = os.Environ()
+	opts.NoSignalEntry = !captured()
 	report := check.Run(opts)
 	write := report.WriteText
-	if *format == "json" {
+	if format == "json" {
 		write = report.WriteJSON
 	}
 	if err := write(stdout); err != nil {
@@ -97,14 +107,15 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// captured is startsig.Captured, which the tests replace: the test binary,
+// which plays runapp, is built without the entry point.
+var captured = startsig.Captured
+
 // commonGiven says whether any flag of the configuration was given.
 func commonGiven(fs *flag.FlagSet) bool {
 	given := false
 	fs.Visit(func(f *flag.Flag) {
-		switch f.Name {
-		case "app-dir", "env-file", "venv", "pythonpath", "server":
-			given = true
-		}
+		given = given || slices.Contains(configFlags, f.Name)
 	})
 	return given
 }
@@ -113,8 +124,8 @@ func commonGiven(fs *flag.FlagSet) bool {
 // serves with runapp: without flags of its own, check checks what the unit
 // will run. An env file passed as a credential is the file it is loaded
 // from.
-func fromUnit(path string) (*launcher.Config, bool) {
-	argv, credentials, err := check.UnitCommand(path)
+func fromUnit(u *unitfile.Unit) (*launcher.Config, bool) {
+	argv, credentials, err := u.Command()
 	if err != nil || len(argv) == 0 || !strings.HasPrefix(filepath.Base(argv[0]), "runapp") {
 		return nil, false
 	}
@@ -125,12 +136,10 @@ func fromUnit(path string) (*launcher.Config, bool) {
 		}
 		args = args[1:]
 	}
-	fs := newFlagSet("serve", "", io.Discard)
-	cfg := addCommon(fs)
-	if parse(fs, args) != nil {
+	_, cfg, _, err := serveCommand.parse(args, io.Discard)
+	if err != nil {
 		return nil, false
 	}
-	cfg.Args = fs.Args()
 	for i, f := range cfg.EnvFiles {
 		name := strings.TrimPrefix(f, "-")
 		if src, ok := credentials[name]; ok {

@@ -147,3 +147,23 @@ func TestCheckTakesTheUnitsConfiguration(t *testing.T) {
 	assert.Equal(t, 0, r.code, r.stderr)
 	assert.Contains(t, r.stdout, "differs from what runapp unit writes for this configuration")
 }
+
+// A runapp built without its entry point (go build, not make build) says
+// so: the server would not get the signal state runapp was started with.
+func TestCheckWarnsWithoutSignalEntry(t *testing.T) {
+	dir := checkedApp(t, "SECRET_KEY='"+secret+"'\n", 0o600)
+	r := runapp(t, []string{"RUNAPP_TEST_UNCAPTURED=1"}, "check", "--app-dir", dir, "--format", "json")
+	require.Equal(t, 0, r.code, r.stderr)
+	var report struct {
+		Problems []map[string]string
+		Warnings int
+	}
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &report), r.stdout)
+	require.Len(t, report.Problems, 1, r.stdout)
+	p := report.Problems[0]
+	assert.Equal(t, "warning", p["severity"])
+	assert.Equal(t, "runapp.entry", p["check"])
+	assert.Equal(t, os.Args[0], p["where"])
+	assert.Contains(t, p["message"], "built without its entry point")
+	assert.Equal(t, "build it with make build", p["fix"])
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -14,15 +15,20 @@ import (
 // it says nothing about the value.
 const mask = "***"
 
-// runEnv prints the plan serve (or, with --exec, exec) would carry out.
-func runEnv(args []string, stdout, _ io.Writer) error {
-	fs := newFlagSet("env", "runapp env [FLAGS] [--show-values] [-- SERVER-ARGS...]", stdout)
-	cfg := addCommon(fs)
-	show := fs.Bool("show-values", false, "print the values from env files and the inherited environment (they may be secrets)")
-	if err := parse(fs, args); err != nil {
-		return helpOK(err)
-	}
-	cfg.Args = fs.Args()
+var envCommand = &command{
+	name:     "env",
+	summary:  "print what serve would exec, without doing it",
+	synopsis: "runapp env [FLAGS] [--show-values] [-- SERVER-ARGS...]",
+	config:   true,
+	args:     serverArgs,
+	declare: func(fs *flag.FlagSet, cfg *launcher.Config) runFunc {
+		show := fs.Bool("show-values", false, "print the values from env files and the inherited environment (they may be secrets)")
+		return func(_ []string, stdout, _ io.Writer) error { return runEnv(cfg, *show, stdout) }
+	},
+}
+
+// runEnv prints the plan serve would carry out.
+func runEnv(cfg *launcher.Config, show bool, stdout io.Writer) error {
 	plan, err := launcher.Build(*cfg, os.Environ())
 	if err == nil {
 		err = plan.Verify()
@@ -30,7 +36,7 @@ func runEnv(args []string, stdout, _ io.Writer) error {
 	if err != nil {
 		return err
 	}
-	writePlan(stdout, plan, *show)
+	writePlan(stdout, plan, show)
 	return nil
 }
 

@@ -15,18 +15,109 @@ func usageErr(format string, args ...any) error {
 	return launcher.Errorf(launcher.ExitUsage, format, args...)
 }
 
+// command is one subcommand of runapp. Every command parses its arguments
+// through the same preamble (invoke), so the commands cannot drift apart in
+// how they treat flags, -h and positional arguments.
+type command struct {
+	name     string
+	summary  string // one line, for runapp help
+	synopsis string // the usage line
+	help     string // printed after the flags by -h; "" for none
+	config   bool   // takes the configuration flags (addCommon)
+	args     argRule
+	// declare registers the command's own flags on fs and returns the
+	// function that runs the command once they are parsed. It runs nothing
+	// itself, so help, a man page or completions can enumerate every
+	// command's flags (see flagSet). cfg is nil unless config is set.
+	declare func(fs *flag.FlagSet, cfg *launcher.Config) runFunc
+}
+
+// runFunc runs a command with its flags parsed; args are its positional
+// arguments (for a command that takes the configuration, also cfg.Args).
+type runFunc func(args []string, stdout, stderr io.Writer) error
+
+// argRule says what a command's positional arguments are.
+type argRule int
+
+const (
+	noArgs     argRule = iota // none
+	serverArgs                // SERVER-ARGS, only after "--": a stray word is a mistake
+	anyArgs                   // anything, "--" optional (exec's COMMAND [ARGS...])
+)
+
+// flagSet builds c's flag set, with the configuration flags when c takes
+// them, and returns it with the configuration the flags fill and the
+// function that runs c. -h prints the usage on stdout.
+func (c *command) flagSet(stdout io.Writer) (*flag.FlagSet, *launcher.Config, runFunc) {
+	fs := newFlagSet(c.name, c.synopsis, c.help, stdout)
+	var cfg *launcher.Config
+	if c.config {
+		cfg = addCommon(fs)
+	}
+	return fs, cfg, c.declare(fs, cfg)
+}
+
+// invoke is the one preamble of every command: build the flag set, parse
+// args, print the usage for -h, apply the rule for positional arguments,
+// and run.
+func (c *command) invoke(args []string, stdout, stderr io.Writer) error {
+	fs, _, run, err := c.parse(args, stdout)
+	if errors.Is(err, errHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return run(fs.Args(), stdout, stderr)
+}
+
+// parse does invoke's work but the running: it returns the parsed flag
+// set, the configuration (nil unless c takes it, with Args set) and the
+// function that runs c. It returns errHelp after printing the usage for -h.
+func (c *command) parse(args []string, stdout io.Writer) (*flag.FlagSet, *launcher.Config, runFunc, error) {
+	fs, cfg, run := c.flagSet(stdout)
+	if err := parse(fs, args); err != nil {
+		return nil, nil, nil, err
+	}
+	switch {
+	case fs.NArg() == 0 || c.args == anyArgs:
+	case c.args == noArgs:
+		return nil, nil, nil, usageErr("%s takes no arguments, got %q (see runapp %s -h)", c.name, fs.Arg(0), c.name)
+	case !dashdash(args, fs.NArg()):
+		example := "runapp " + c.name + " -- project.wsgi"
+		if c.name == "serve" {
+			example = "runapp -- project.wsgi"
+		}
+		return nil, nil, nil, usageErr("unexpected argument %q; server arguments go after --, e.g. %s", fs.Arg(0), example)
+	}
+	if cfg != nil {
+		cfg.Args = fs.Args()
+	}
+	return fs, cfg, run, nil
+}
+
+// dashdash says whether the last n arguments came after a "--".
+func dashdash(args []string, n int) bool {
+	i := len(args) - n - 1
+	return i >= 0 && args[i] == "--"
+}
+
 // newFlagSet returns a flag set that prints nothing by itself: runapp prints
 // each error once, and -h prints the usage on stdout.
-func newFlagSet(name, synopsis string, stdout io.Writer) *flag.FlagSet {
+func newFlagSet(name, synopsis, help string, stdout io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {
-		if synopsis != "" {
-			fmt.Fprintf(stdout, "usage: %s\n\nflags:\n", synopsis)
+		fmt.Fprintf(stdout, "usage: %s\n", synopsis)
+		any := false
+		fs.VisitAll(func(*flag.Flag) { any = true })
+		if any {
+			fmt.Fprint(stdout, "\nflags:\n")
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
+			fs.SetOutput(io.Discard)
 		}
-		fs.SetOutput(stdout)
-		fs.PrintDefaults()
-		fs.SetOutput(io.Discard)
+		fmt.Fprint(stdout, help)
 	}
 	return fs
 }
@@ -65,6 +156,9 @@ func (l listFlag) Set(s string) error {
 	*l.list = append(*l.list, s)
 	return nil
 }
+
+// configFlags are the names of the flags addCommon registers.
+var configFlags = []string{"app-dir", "env-file", "venv", "pythonpath", "server"}
 
 // addCommon registers the flags every command that builds a plan shares.
 func addCommon(fs *flag.FlagSet) *launcher.Config {

@@ -9,12 +9,14 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"os"
-	"sort"
+	"runtime"
 	"strings"
 
+	"github.com/coreos/go-systemd/v22/daemon"
 	"golang.org/x/sys/unix"
 
 	"github.com/runapp/runapp/internal/startsig"
@@ -24,24 +26,30 @@ import (
 // version is stamped at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
-type command struct {
-	run     func(args []string, stdout, stderr io.Writer) error
-	summary string
-}
-
-var commands map[string]command
+// commands is the table of subcommands, in the order help lists them.
+// Assigned in init because help refers back to it.
+var commands []*command
 
 func init() {
-	// Assigned in init because help refers back to the table.
-	commands = map[string]command{
-		"serve":   {runServe, "build the environment and exec the server (the default)"},
-		"exec":    {runExec, "run any command in the same environment and directory"},
-		"env":     {runEnv, "print what serve would exec, without doing it"},
-		"unit":    {runUnit, "print the systemd service (and socket) unit"},
-		"version": {runVersion, "print the version"},
-		"check":   {runCheck, "find misconfigurations before systemd does"},
-		"help":    {runHelp, "print this help"},
+	commands = []*command{
+		serveCommand,
+		execCommand,
+		envCommand,
+		checkCommand,
+		unitCommand,
+		versionCommand,
+		helpCommand,
 	}
+}
+
+// lookup returns the command called name, or nil.
+func lookup(name string) *command {
+	for _, c := range commands {
+		if c.name == name {
+			return c
+		}
+	}
+	return nil
 }
 
 func main() {
@@ -57,34 +65,58 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 {
 		switch name := args[0]; {
 		case name == "-h" || name == "--help" || name == "-help":
-			return runHelp(nil, stdout, stderr)
+			return helpCommand.invoke(nil, stdout, stderr)
 		case !strings.HasPrefix(name, "-"):
-			c, ok := commands[name]
-			if !ok {
+			c := lookup(name)
+			if c == nil {
 				return usageErr("unknown command %q; server arguments go after --, e.g. runapp -- project.wsgi (see runapp help)", name)
 			}
-			return c.run(args[1:], stdout, stderr)
+			return c.invoke(args[1:], stdout, stderr)
 		}
 	}
-	return runServe(args, stdout, stderr)
+	return serveCommand.invoke(args, stdout, stderr)
 }
 
-func runVersion(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("version", "", stdout)
-	if err := parse(fs, args); err != nil {
-		return helpOK(err)
-	}
-	if fs.NArg() > 0 {
-		return usageErr("version takes no arguments")
-	}
-	fmt.Fprintf(stdout, "runapp %s\n", version)
-	if !startsig.Captured() {
-		fmt.Fprintf(stdout, "note: built without %q: the program runapp execs will not get the ignored signals and signal mask runapp was started with (use make build)\n", startsig.EntryFlag)
-	}
-	return nil
+var versionCommand = &command{
+	name:     "version",
+	summary:  "print the version",
+	synopsis: "runapp version",
+	declare: func(*flag.FlagSet, *launcher.Config) runFunc {
+		return func(_ []string, stdout, _ io.Writer) error {
+			fmt.Fprintf(stdout, "runapp %s\n", version)
+			switch {
+			case !startsig.Supported():
+				fmt.Fprintf(stdout, "note: no entry point that records the start signal state on %s/%s yet: the program runapp execs will not get the ignored signals and signal mask runapp was started with\n", runtime.GOOS, runtime.GOARCH)
+			case !startsig.Captured():
+				fmt.Fprintf(stdout, "note: built without %q: the program runapp execs will not get the ignored signals and signal mask runapp was started with (use make build)\n", startsig.EntryFlag)
+			}
+			return nil
+		}
+	},
 }
 
-func runHelp(_ []string, stdout, _ io.Writer) error {
+var helpCommand = &command{
+	name:     "help",
+	summary:  "print this help, or a command's with runapp help COMMAND",
+	synopsis: "runapp help [COMMAND]",
+	args:     anyArgs,
+	declare: func(*flag.FlagSet, *launcher.Config) runFunc {
+		return runHelp
+	},
+}
+
+func runHelp(args []string, stdout, stderr io.Writer) error {
+	switch len(args) {
+	case 0:
+	case 1:
+		c := lookup(args[0])
+		if c == nil {
+			return usageErr("help: unknown command %q (see runapp help)", args[0])
+		}
+		return c.invoke([]string{"-h"}, stdout, stderr)
+	default:
+		return usageErr("help takes at most one COMMAND")
+	}
 	fmt.Fprint(stdout, `runapp: load .env, set up the virtualenv, and exec gunicorn in place.
 
 usage:
@@ -93,13 +125,8 @@ usage:
 
 commands:
 `)
-	names := make([]string, 0, len(commands))
-	for name := range commands {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		fmt.Fprintf(stdout, "  %-8s %s\n", name, commands[name].summary)
+	for _, c := range commands {
+		fmt.Fprintf(stdout, "  %-8s %s\n", c.name, c.summary)
 	}
 	fmt.Fprint(stdout, `
 Run "runapp COMMAND -h" for a command's flags.
@@ -129,8 +156,8 @@ func report(err error, stderr *os.File) {
 		status += fmt.Sprintf(" (and %d more, see the journal)", len(lines)-1)
 	}
 	// Best effort: there is nothing left to tell if systemd can't be told.
-	// The variable stays set, and READY=1 is gunicorn's to send.
-	_ = notify("STATUS=" + status)
+	// READY=1 is gunicorn's to send.
+	_, _ = daemon.SdNotify(false, "STATUS="+status)
 }
 
 // toJournal says whether f is the stream JOURNAL_STREAM names.

@@ -24,6 +24,11 @@ import (
 func TestMain(m *testing.M) {
 	if os.Getenv("RUNAPP_TEST_MAIN") == "1" {
 		os.Unsetenv("RUNAPP_TEST_MAIN")
+		// Play a runapp built with its entry point (make build), unless
+		// told otherwise.
+		uncaptured := os.Getenv("RUNAPP_TEST_UNCAPTURED") == "1"
+		os.Unsetenv("RUNAPP_TEST_UNCAPTURED")
+		captured = func() bool { return !uncaptured }
 		main()
 	}
 	os.Exit(m.Run())
@@ -84,6 +89,8 @@ func TestExitCodesAndMessages(t *testing.T) {
 		{"unknown command", []string{"serv"}, 2, nil, []string{`runapp: unknown command "serv"`}},
 		{"unknown flag", []string{"--nope"}, 2, nil, []string{"runapp: serve: flag provided but not defined: -nope"}},
 		{"stray argument", []string{"--app-dir", good, "project.wsgi"}, 2, nil, []string{"after --"}},
+		{"env stray argument", []string{"env", "--app-dir", good, "project.wsgi"}, 2, nil, []string{"after --"}},
+		{"version argument", []string{"version", "x"}, 2, nil, []string{`runapp: version takes no arguments, got "x"`}},
 		{"exec without command", []string{"exec", "--app-dir", good}, 2, nil, []string{"no command given"}},
 		{"bad env file", []string{"--app-dir", bad}, 78, nil, []string{
 			"runapp: " + filepath.Join(bad, ".env") + ":2: SECRET_KEY: \"$\" outside single quotes",
@@ -190,21 +197,30 @@ func TestJournalPriorityPrefix(t *testing.T) {
 	}
 }
 
+// TestNotifyStatusOnFailure: runapp tells systemd why it failed, in the
+// unit's status text, on a path socket and an abstract one, and sends
+// nothing else (never READY=1).
 func TestNotifyStatusOnFailure(t *testing.T) {
 	dir := appDir(t, "A=1\nB="+secret+"`x`\n")
-	sock := testenv.ListenNotify(t, filepath.Join(t.TempDir(), "notify"))
+	for name, addr := range map[string]string{
+		"path":     filepath.Join(t.TempDir(), "notify"),
+		"abstract": fmt.Sprintf("@runapp-test/%d/status", os.Getpid()),
+	} {
+		t.Run(name, func(t *testing.T) {
+			sock := testenv.ListenNotify(t, addr)
+			r := runapp(t, []string{"NOTIFY_SOCKET=" + sock.Addr}, "--app-dir", dir)
+			assert.Equal(t, launcher.ExitConfig, r.code)
 
-	r := runapp(t, []string{"NOTIFY_SOCKET=" + sock.Addr}, "--app-dir", dir)
-	assert.Equal(t, launcher.ExitConfig, r.code)
+			n, ok := sock.Receive(t, 5*time.Second)
+			require.True(t, ok, "no STATUS= on NOTIFY_SOCKET")
+			assert.NotEqual(t, os.Getpid(), n.PID, "sent by the test, not runapp")
+			assert.True(t, strings.HasPrefix(n.Msg, "STATUS=runapp: "+filepath.Join(dir, ".env")+":2: B:"), "got %q", n.Msg)
+			assert.NotContains(t, n.Msg, "READY=1")
+			assert.NotContains(t, n.Msg, secret)
 
-	n, ok := sock.Receive(t, 5*time.Second)
-	require.True(t, ok, "no STATUS= on NOTIFY_SOCKET")
-	assert.NotEqual(t, os.Getpid(), n.PID, "sent by the test, not runapp")
-	assert.True(t, strings.HasPrefix(n.Msg, "STATUS=runapp: "+filepath.Join(dir, ".env")+":2: B:"), "got %q", n.Msg)
-	assert.NotContains(t, n.Msg, "READY=1")
-	assert.NotContains(t, n.Msg, secret)
-
-	// Nothing else was sent: in particular never READY=1.
-	_, more := sock.Receive(t, 100*time.Millisecond)
-	assert.False(t, more)
+			// Nothing else was sent: in particular never READY=1.
+			_, more := sock.Receive(t, 100*time.Millisecond)
+			assert.False(t, more)
+		})
+	}
 }

@@ -1,9 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"cmp"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/runapp/runapp/internal/account"
+	"github.com/runapp/runapp/internal/atomicfile"
 	"github.com/runapp/runapp/launcher"
 	"github.com/runapp/runapp/server"
 	"github.com/runapp/runapp/unitgen"
@@ -21,11 +23,17 @@ import (
 
 const unitSynopsis = "runapp unit [FLAGS] [--write DIR] [-- SERVER-ARGS...]"
 
-// runUnit prints (or writes) the service unit, and the socket unit with
-// --socket, that run this configuration through runapp.
-func runUnit(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("unit", unitSynopsis, stdout)
-	cfg := addCommon(fs)
+var unitCommand = &command{
+	name:     "unit",
+	summary:  "print the systemd service (and socket) unit",
+	synopsis: unitSynopsis,
+	config:   true,
+	args:     serverArgs,
+	declare:  unitFlags,
+}
+
+// unitFlags declares unit's flags.
+func unitFlags(fs *flag.FlagSet, cfg *launcher.Config) runFunc {
 	var o unitgen.Options
 	var hardening, version, write string
 	fs.StringVar(&o.Name, "name", "", "the unit's `NAME` (default: the app directory's base name)")
@@ -42,13 +50,14 @@ func runUnit(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&version, "gunicorn-version", "", "gunicorn's `VERSION`, or none when the server is not gunicorn (default: asked from the gunicorn the server resolves to)")
 	fs.StringVar(&o.Runapp, "runapp", "", "runapp's absolute `PATH` for ExecStart= (default: this runapp)")
 	fs.StringVar(&write, "write", "", "write the units into `DIR` and print their paths, instead of printing the service")
-	if err := parse(fs, args); err != nil {
-		return helpOK(err)
+	return func(_ []string, stdout, stderr io.Writer) error {
+		return runUnit(cfg, o, hardening, version, write, stdout, stderr)
 	}
-	if fs.NArg() > 0 && !dashdash(args, fs.NArg()) {
-		return usageErr("unexpected argument %q; server arguments go after --, e.g. runapp unit -- project.wsgi", fs.Arg(0))
-	}
-	cfg.Args = fs.Args()
+}
+
+// runUnit prints (or writes) the service unit, and the socket unit with
+// --socket, that run this configuration through runapp.
+func runUnit(cfg *launcher.Config, o unitgen.Options, hardening, version, write string, stdout, stderr io.Writer) error {
 	o.Hardening = unitgen.Hardening(hardening)
 
 	dir, err := filepath.Abs(cmp.Or(cfg.AppDir, "."))
@@ -61,7 +70,7 @@ func runUnit(args []string, stdout, stderr io.Writer) error {
 		o.Name = filepath.Base(dir)
 	}
 	if o.Runapp == "" {
-		if o.Runapp, err = self(); err != nil {
+		if o.Runapp, err = launcher.Executable(); err != nil {
 			return err
 		}
 	}
@@ -71,7 +80,7 @@ func runUnit(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	as, err := account(&o, dir)
+	as, err := serviceAccount(&o, dir)
 	if err != nil {
 		return err
 	}
@@ -106,25 +115,12 @@ func runUnit(args []string, stdout, stderr io.Writer) error {
 	return writeUnits(stdout, write, files)
 }
 
-// self is the absolute path of the running runapp.
-func self() (string, error) {
-	path, err := os.Executable()
-	if err == nil {
-		path, err = filepath.EvalSymlinks(path)
-	}
-	if err != nil {
-		return "", launcher.Errorf(launcher.ExitConfig, "cannot tell where runapp is (%v); give --runapp PATH", err)
-	}
-	return path, nil
-}
-
-// account fills in the user and group, and checks that they exist where
-// that can be known. Without --user the app runs as the owner of its
+// serviceAccount fills in the user and group, and checks that they exist
+// where that can be known. Without --user the app runs as the owner of its
 // directory, but never as root unless asked. It returns the credential the
 // service will run with, for a process runapp starts as the service would
-// run (see credential).
-func account(o *unitgen.Options, dir string) (*syscall.Credential, error) {
-	var u *user.User
+// run; nil when runapp cannot change users or the account is not known.
+func serviceAccount(o *unitgen.Options, dir string) (*syscall.Credential, error) {
 	if o.User == "" {
 		fi, err := os.Stat(dir)
 		if err != nil {
@@ -134,88 +130,29 @@ func account(o *unitgen.Options, dir string) (*syscall.Credential, error) {
 		if uid == 0 {
 			return nil, launcher.Errorf(launcher.ExitConfig, "%s belongs to root, and runapp does not run apps as root unless told; give --user NAME (create one with: useradd --system --no-create-home --shell /usr/sbin/nologin NAME) or --user root", dir)
 		}
-		if u, err = user.LookupId(strconv.FormatUint(uint64(uid), 10)); err != nil {
+		name := account.UserName(uid)
+		if name == strconv.FormatUint(uint64(uid), 10) {
 			return nil, launcher.Errorf(launcher.ExitConfig, "%s belongs to uid %d, which has no user name; give --user NAME", dir, uid)
 		}
-		o.User = u.Username
-	} else {
-		var err error
-		u, err = user.Lookup(o.User)
-		var unknown user.UnknownUserError
-		switch {
-		case errors.As(err, &unknown) && localAccounts():
-			return nil, launcher.Errorf(launcher.ExitConfig, "user %q does not exist; create it (useradd --system --no-create-home --shell /usr/sbin/nologin %s) or give another --user", o.User, o.User)
-		case err != nil:
-			u = nil // kept elsewhere (LDAP, ...): systemd will know
-		}
+		o.User = name
 	}
-	if o.Group == "" {
-		if u == nil {
-			return nil, nil
-		}
-		if g, err := user.LookupGroupId(u.Gid); err == nil {
-			o.Group = g.Name
-		}
-		return credential(u, u.Gid), nil
-	}
-	g, err := user.LookupGroup(o.Group)
-	var unknown user.UnknownGroupError
+	a, err := account.Lookup(o.User, o.Group, nil)
+	var unknownGroup user.UnknownGroupError
 	switch {
-	case errors.As(err, &unknown) && localAccounts():
+	case errors.As(err, &unknownGroup) && account.Missing(err):
 		return nil, launcher.Errorf(launcher.ExitConfig, "group %q does not exist; create it (groupadd --system %s) or give another --group", o.Group, o.Group)
+	case account.Missing(err):
+		return nil, launcher.Errorf(launcher.ExitConfig, "user %q does not exist; create it (useradd --system --no-create-home --shell /usr/sbin/nologin %s) or give another --user", o.User, o.User)
 	case err != nil:
-		return nil, nil // kept elsewhere: systemd will know
+		return nil, nil // kept elsewhere (LDAP, ...): systemd will know
 	}
-	return credential(u, g.Gid), nil
-}
-
-// credential is the user u with group gid as systemd runs the service: with
-// User= and Group=, and u's supplementary groups (getgrouplist(3) with gid,
-// which leaves out u's primary group when Group= names another). It is nil
-// when runapp cannot change users or u is not known.
-func credential(u *user.User, gid string) *syscall.Credential {
-	if os.Geteuid() != 0 || u == nil {
-		return nil
+	if o.Group == "" && a.Group != strconv.FormatUint(uint64(a.GID), 10) {
+		o.Group = a.Group // a group without a name stays unwritten: the primary group
 	}
-	uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
-	g, err2 := strconv.ParseUint(gid, 10, 32)
-	if err1 != nil || err2 != nil {
-		return nil
+	if os.Geteuid() != 0 {
+		return nil, nil
 	}
-	groups := []uint32{uint32(g)}
-	ids, _ := u.GroupIds()
-	for _, id := range ids {
-		if n, err := strconv.ParseUint(id, 10, 32); err == nil && id != u.Gid && !slices.Contains(groups, uint32(n)) {
-			groups = append(groups, uint32(n))
-		}
-	}
-	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(g), Groups: groups}
-}
-
-// localAccounts says whether /etc/passwd and /etc/group, which is all that
-// os/user reads in a static binary, are the only account databases, so that
-// a name missing there does not exist. systemd's own source only adds the
-// dynamic users of units, which a generated unit does not use.
-func localAccounts() bool {
-	f, err := os.Open("/etc/nsswitch.conf")
-	if err != nil {
-		return true // glibc's default without the file is files
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		db, sources, ok := strings.Cut(sc.Text(), ":")
-		if !ok || (strings.TrimSpace(db) != "passwd" && strings.TrimSpace(db) != "group") {
-			continue
-		}
-		sources, _, _ = strings.Cut(sources, "#")
-		for _, s := range strings.Fields(sources) {
-			if s != "files" && s != "systemd" && s != "compat" && !strings.HasPrefix(s, "[") {
-				return false
-			}
-		}
-	}
-	return true
+	return a.Credential(), nil
 }
 
 // serverVersion is the version of the server for the unit: flag when given
@@ -276,41 +213,17 @@ func writeUnits(stdout io.Writer, dir string, files map[string]string) error {
 	if err != nil {
 		return launcher.Errorf(launcher.ExitConfig, "cannot write units into %s: %v", dir, err)
 	}
-	names := make([]string, 0, len(files))
-	for name := range files {
-		names = append(names, name)
+	var write []atomicfile.File
+	for name, text := range files {
+		write = append(write, atomicfile.File{Path: filepath.Join(dir, name), Data: []byte(text), Perm: 0o644})
 	}
-	slices.Sort(names) // NAME.service before NAME.socket
-	temps := map[string]string{}
-	defer func() {
-		for _, tmp := range temps {
-			os.Remove(tmp)
-		}
-	}()
-	for _, name := range names {
-		f, err := os.CreateTemp(dir, "."+name+".*")
-		if err != nil {
-			return launcher.Errorf(launcher.ExitConfig, "cannot write units into %s: %v", dir, err)
-		}
-		temps[name] = f.Name()
-		_, err = f.WriteString(files[name])
-		if err == nil {
-			err = f.Chmod(0o644)
-		}
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return launcher.Errorf(launcher.ExitConfig, "cannot write %s: %v", filepath.Join(dir, name), err)
-		}
+	// NAME.service before NAME.socket, and printed in that order.
+	slices.SortFunc(write, func(a, b atomicfile.File) int { return strings.Compare(a.Path, b.Path) })
+	if err := atomicfile.WriteAll(write); err != nil {
+		return launcher.Errorf(launcher.ExitConfig, "cannot %v", err)
 	}
-	for _, name := range names {
-		path := filepath.Join(dir, name)
-		if err := os.Rename(temps[name], path); err != nil {
-			return launcher.Errorf(launcher.ExitConfig, "cannot write %s: %v", path, err)
-		}
-		delete(temps, name)
-		fmt.Fprintln(stdout, path)
+	for _, f := range write {
+		fmt.Fprintln(stdout, f.Path)
 	}
 	return nil
 }

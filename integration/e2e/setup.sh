@@ -48,6 +48,22 @@ chmod 0600 /srv/vault/.env
 "$runapp" unit --app-dir /srv/vault --user vault --credential --write "$units" \
 	-- --bind 127.0.0.1:8082 project.wsgi
 
+# Scenario 10: drop-ins, read by systemd and by runapp's unitfile alike. A
+# package's drop-in replaces ExecStart= with the same command (the empty
+# assignment resets the list: without it systemd refuses shop.service), one
+# in /etc hides the package's of the same name, and one applies to every
+# service.
+pkg=/usr/lib/systemd/system
+mkdir -p "$pkg/shop.service.d" "$units/shop.service.d" "$units/service.d"
+{
+	echo '[Service]'
+	echo 'ExecStart='
+	grep '^ExecStart=' "$units/shop.service"
+} >"$pkg/shop.service.d/40-e2e.conf"
+printf '[Unit]\nDescription=hidden by /etc\n' >"$pkg/shop.service.d/50-e2e.conf"
+printf '[Unit]\nDocumentation=https://example.invalid/shop\n' >"$units/shop.service.d/50-e2e.conf"
+printf '[Unit]\nDocumentation=https://example.invalid/every-service\n' >"$units/service.d/60-e2e.conf"
+
 # ready.service is started by the checker, to watch it wait for READY=1.
 systemctl enable --quiet shop.service sock.socket broken.service vault.service
 install -m 0644 /e2e/e2e-check.service "$units/"

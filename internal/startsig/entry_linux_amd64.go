@@ -4,3 +4,7 @@ package startsig
 //
 //lint:ignore U1000 the linker flag EntryFlag names it
 func entry()
+
+// hasEntry: this platform has an entry point, so a build with EntryFlag
+// records the start state.
+const hasEntry = true

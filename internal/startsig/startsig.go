@@ -12,7 +12,9 @@
 package startsig
 
 // EntryFlag is the -ldflags argument that makes the recording entry point the
-// program's: go build -ldflags "$(EntryFlag)".
+// program's: go build -ldflags "$(EntryFlag)". Only where Supported: on other
+// platforms the symbol does not exist and the link fails. The Makefile passes
+// it when internal/startsig/entry_GOOS_GOARCH.s exists.
 const EntryFlag = "-E github.com/runapp/runapp/internal/startsig.entry"
 
 // Written by entry before the runtime starts, read-only afterwards.
@@ -33,3 +35,7 @@ var act [4]uint64
 // binary was built without EntryFlag (e.g. by go test), or on a platform
 // without an entry point here.
 func Captured() bool { return captured == 1 }
+
+// Supported reports whether this platform has an entry point, so that a build
+// with EntryFlag records the start state.
+func Supported() bool { return hasEntry }

@@ -1,7 +1,7 @@
-package check
+package unitfile
 
-// Differential tests: what this package reads without running gunicorn,
-// Python or systemd is compared with what they read themselves.
+// Differential tests: what this package reads is compared with what
+// systemd and runapp unit write and read.
 
 import (
 	"os"
@@ -31,53 +31,23 @@ func TestParseTimespanMatchesSystemd(t *testing.T) {
 	for i, s := range spans {
 		n, err := strconv.ParseInt(usec[i][1], 10, 64)
 		require.NoError(t, err)
-		got, err := parseTimespan(s)
+		got, err := ParseTimespan(s)
 		require.NoError(t, err, s)
 		assert.Equal(t, time.Duration(n)*time.Microsecond, got, s)
 	}
-	d, err := parseTimespan("infinity")
+	d, err := ParseTimespan("infinity")
 	require.NoError(t, err)
 	assert.Zero(t, d)
 	for _, bad := range []string{"", "abc", "5 parsecs", "1M"} {
-		_, err := parseTimespan(bad)
+		_, err := ParseTimespan(bad)
 		assert.Error(t, err, bad)
 	}
 }
 
-func TestLastCommand(t *testing.T) {
-	tests := []struct {
-		script, last string
-		line         int
-	}{
-		{"#!/bin/bash\nset -a\nsource .env\nexec gunicorn x\n", "exec gunicorn x", 4},
-		{"#!/bin/sh\nexec \\\n  gunicorn x\n# end\n\n", "exec    gunicorn x", 2},
-		{"#!/bin/sh\ncd /srv && gunicorn x;\n", "gunicorn x", 2},
-		{"#!/bin/sh\nif true; then\n  exec gunicorn\nfi\n", "", 0},
-	}
-	for _, tt := range tests {
-		last, line := lastCommand(tt.script)
-		assert.Equal(t, tt.last, last, tt.script)
-		assert.Equal(t, tt.line, line, tt.script)
-	}
-}
-
-func TestBindPort(t *testing.T) {
-	tests := map[string]int{"0.0.0.0:80": 80, ":443": 443, "[::]:8443": 8443, "localhost": 8000, "[::1]": 8000, "unix:/run/a.sock": -1, "fd://3": -1}
-	for b, want := range tests {
-		port, ok := bindPort(b)
-		if want < 0 {
-			assert.False(t, ok, b)
-			continue
-		}
-		assert.True(t, ok, b)
-		assert.Equal(t, want, port, b)
-	}
-}
-
-// TestUnitCommandMatchesUnitgen reads back the ExecStart= runapp unit
+// TestCommandMatchesUnitgen reads back the ExecStart= runapp unit
 // writes, whose quoting is checked against systemd's own parser in
 // unitgen's tests.
-func TestUnitCommandMatchesUnitgen(t *testing.T) {
+func TestCommandMatchesUnitgen(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "odd app 100%")
 	require.NoError(t, os.MkdirAll(dir, 0o755))
 	o := unitgen.Options{
@@ -98,11 +68,29 @@ func TestUnitCommandMatchesUnitgen(t *testing.T) {
 	require.NoError(t, err)
 	path := filepath.Join(t.TempDir(), "app.service")
 	require.NoError(t, os.WriteFile(path, []byte(text), 0o644))
-	argv, credentials, err := UnitCommand(path)
+	u, err := LoadFile(path)
+	require.NoError(t, err)
+	argv, credentials, err := u.Command()
 	require.NoError(t, err)
 	assert.Equal(t, want, argv)
 	assert.NotEmpty(t, credentials)
 	for _, src := range credentials {
 		assert.True(t, strings.HasPrefix(src, dir+"/"), src)
 	}
+}
+
+func TestSplitCommand(t *testing.T) {
+	for v, want := range map[string][]string{
+		"/usr/bin/runapp --app-dir /srv/app": {"/usr/bin/runapp", "--app-dir", "/srv/app"},
+		"-@/usr/bin/runapp runapp --x":       {"/usr/bin/runapp", "--x"},
+		`"/opt/my app/run" 'a b' c\ d`:       {"/opt/my app/run", "a b", "c d"},
+		`/bin/echo 100%% $$HOME %d/env %%d`:  {"/bin/echo", "100%", "$HOME", "/run/credentials/x/env", "%d"},
+		"":                                   nil,
+	} {
+		got, err := SplitCommand(v, "/run/credentials/x")
+		require.NoError(t, err, v)
+		assert.Equal(t, want, got, v)
+	}
+	_, err := SplitCommand(`"/opt/unterminated`, "")
+	assert.Error(t, err)
 }
