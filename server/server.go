@@ -108,6 +108,10 @@ type Args struct {
 	// Reloader is the option that makes the server restart itself when a
 	// file changes ("--reload"), a development aid; "" when none.
 	Reloader string
+	// Worker is the worker class, for a server that has them (gunicorn's
+	// -k/--worker-class, "uvicorn.workers.UvicornWorker"); "" for the
+	// server's default, or one its configuration file may set.
+	Worker string
 }
 
 // SocketArgsFor returns the arguments that make the server serve the
