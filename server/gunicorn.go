@@ -264,6 +264,14 @@ func gunicornArgs(args []string) (Args, error) {
 	for _, b := range settings["bind"] {
 		a.Binds = append(a.Binds, GunicornBind(b))
 	}
+	// The configuration file may set wsgi_app; a paste deployment names
+	// the application in its .ini. (GUNICORN_CMD_ARGS names no
+	// application: gunicorn skips its positional arguments.)
+	for _, opt := range [...]struct{ setting, name string }{{"config", "--config"}, {"paste", "--paste"}} {
+		if values := settings[opt.setting]; values != nil {
+			a.AppFrom = opt.name + " " + values[len(values)-1]
+		}
+	}
 	if values := settings["worker_class"]; values != nil {
 		a.Worker = values[len(values)-1]
 	}

@@ -89,6 +89,11 @@ func Lookup(program string) *Server {
 type Args struct {
 	// App is the application argument, "" when none is given.
 	App string
+	// AppFrom is the option that may name the application instead, with
+	// App "": a configuration file ("-c conf.py") or a paste deployment
+	// for gunicorn. "" when only App can name it, so that with App ""
+	// runapp looks for the application (Server.DjangoApp).
+	AppFrom string
 	// Graceful is how long the server lets running requests finish after
 	// SIGTERM: the server's GracefulTimeout unless an option sets it.
 	Graceful time.Duration
