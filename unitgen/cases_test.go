@@ -244,6 +244,43 @@ var cases = []testCase{{
 		return asgiArgv(root, "daphne", "-e", "systemd:domain=UNIX:index=0", "shop.asgi:application")
 	},
 	writable: strictWritable,
+}, {
+	// With --socket and no SERVER-ARGS: the unit adds --fd 3, and runapp
+	// serves the project's asgi.py after it.
+	name: "uvicorn-socket",
+	opts: func(root string) Options {
+		o := asgiConfig(root, "uvicorn", "0.17.6")
+		o.Listen = "8000"
+		return o
+	},
+	argv: func(root string) []string {
+		return asgiArgv(root, "uvicorn", "--fd", "3")
+	},
+	writable: strictWritable,
+}, {
+	// gunicorn's master with uvicorn's workers: gunicorn's unit.
+	name: "gunicorn-uvicorn",
+	opts: func(root string) Options {
+		o := asgiConfig(root, "gunicorn", "20.1.0", "-k", "uvicorn.workers.UvicornWorker", "--bind", "127.0.0.1:8000", "api:app")
+		o.Config.Server = ""
+		return o
+	},
+	argv: func(root string) []string {
+		return append(strictArgv(root)[:7], "--", "-k", "uvicorn.workers.UvicornWorker", "--bind", "127.0.0.1:8000", "api:app")
+	},
+	writable: strictWritable,
+}, {
+	// A server not in the table, under the hardening of strict: the
+	// conservative unit.
+	name: "unknown-server",
+	opts: func(root string) Options {
+		o := asgiConfig(root, "granian", "", "--interface", "asgi", "api:app")
+		return o
+	},
+	argv: func(root string) []string {
+		return asgiArgv(root, "granian", "--interface", "asgi", "api:app")
+	},
+	writable: strictWritable,
 }}
 
 func asgiConfig(root, srv, version string, args ...string) Options {
