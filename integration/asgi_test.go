@@ -549,3 +549,40 @@ func TestFastAPI(t *testing.T) {
 		})
 	}
 }
+
+// TestASGIUnderSyncWorker: gunicorn's default sync worker calls the
+// application as WSGI, app(environ, start_response); an ASGI application
+// (Django's asgi.py, a FastAPI app) cannot answer, and every request fails
+// with 500 while the service looks healthy. runapp check says so
+// (gunicorn.worker).
+func TestASGIUnderSyncWorker(t *testing.T) {
+	bin := needRunapp(t)
+	venv := needASGI(t, gunicornUvicorn)
+	for _, tc := range []struct{ name, dir, app string }{
+		{"django-asgi", "", asgiApp},
+		{"fastapi", "fastapi", "api:app"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.dir == "fastapi" {
+				if _, err := os.Stat("/usr/lib/python3/dist-packages/fastapi"); err != nil {
+					testenv.Skip(t, "python3-fastapi is not installed (scripts/deps test installs it)")
+				}
+			}
+			app := filepath.Join(newApp(t), tc.dir)
+			addr := freeAddr(t)
+			p := start(t, t.TempDir(), baseEnv(), bin, "--app-dir", app, "--venv", venv, "--", "--bind", addr, "--workers", "1", tc.app)
+			p.log.waitCount(t, "Booting worker", 1, bootTimeout)
+			var status int
+			var err error
+			p.waitFor(t, "an answer from "+addr, func() bool {
+				status, _, err = get("http://" + addr + "/")
+				return err == nil
+			}, func() string { return fmt.Sprint(err) })
+			assert.Equal(t, http.StatusInternalServerError, status)
+			p.log.waitCount(t, "Error handling request", 1, bootTimeout)
+			t.Logf("%s under the sync worker: %d", tc.app, status)
+			p.signal(t, unix.SIGTERM)
+			assert.Equal(t, 0, p.wait(t, bootTimeout))
+		})
+	}
+}
