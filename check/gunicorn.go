@@ -151,6 +151,7 @@ func (c *checker) checkGunicorn() {
 	c.checkBind(g)
 	c.checkGraceful(g)
 	c.checkApp(g)
+	c.checkWorker(g)
 }
 
 // checkBind: a port below the unprivileged range needs a capability or a

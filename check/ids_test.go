@@ -62,6 +62,11 @@ var catalogue = []struct{ name, id string }{
 	{"IDUnitDrift", "unit.drift"},
 	{"IDUnitHardening", "unit.hardening"},
 	{"IDRunappEntry", "runapp.entry"},
+	{"IDServerArgs", "server.args"},
+	{"IDServerReload", "server.reload"},
+	{"IDServerSupervisor", "server.supervisor"},
+	{"IDGunicornWorker", "gunicorn.worker"},
+	{"IDUnitReload", "unit.reload"},
 }
 
 // The constants of ids.go are exactly the catalogue, in its order.

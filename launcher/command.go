@@ -40,12 +40,22 @@ func (p *Plan) command(cfg *Config, e *env, search searchPath, checkScript bool,
 	}
 	p.Program = path
 	p.Argv = append([]string{name}, args...)
-	if cfg.Command || len(args) > 0 {
+	if cfg.Command {
 		return false
 	}
 	srv := server.Lookup(name)
 	if srv == nil || srv.DjangoApp == "" {
 		return false
+	}
+	// The server's own reading of its arguments decides whether they name
+	// the application: options alone (--fd 3 from a socket unit,
+	// --workers 2) do not. Arguments it would refuse are left for it to
+	// say so.
+	if len(args) > 0 {
+		a, err := srv.ReadArgs(args)
+		if err != nil || a.App != "" || a.AppFrom != "" {
+			return false
+		}
 	}
 	if srv.ConfFile != "" {
 		if _, err := os.Stat(filepath.Join(p.Dir, srv.ConfFile)); err == nil {
