@@ -40,7 +40,7 @@ INSTALLS = 0755:$(BIN):$(BINDIR)/runapp \
 	0644:packaging/completions/runapp.bash:$(BASHCOMPDIR)/runapp \
 	0644:packaging/completions/_runapp:$(ZSHCOMPDIR)/_runapp
 
-.PHONY: all build install uninstall deb release man completions test test-arm64 e2e lint bench fuzz demo clean help
+.PHONY: all build install uninstall deb release man completions test test-arm64 e2e lint bench fuzz demo demo-asgi demo-fastapi clean help
 
 all: build
 
@@ -115,6 +115,16 @@ demo: build ## serve the example Django app through runapp on http://127.0.0.1:8
 	scripts/deps demo
 	scripts/mkvenv example/.venv
 	$(BIN) --app-dir example -- --bind 127.0.0.1:8000 project.wsgi
+
+demo-asgi: build ## the example Django app's asgi.py (async view /async/slow) under uvicorn, on :8000
+	scripts/deps demo
+	scripts/mkvenv example/.venv
+	$(BIN) --app-dir example --server uvicorn -- --host 127.0.0.1 --port 8000 project.asgi:application
+
+demo-fastapi: build ## the FastAPI example (example/fastapi) under uvicorn, on :8000
+	scripts/deps demo
+	scripts/mkvenv example/.venv
+	$(BIN) --app-dir example/fastapi --venv $(CURDIR)/example/.venv --server uvicorn -- --host 127.0.0.1 --port 8000 api:app
 
 clean: ## remove what the build made
 	rm -rf bin $(DIST) example/.venv

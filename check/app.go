@@ -57,7 +57,8 @@ func (c *checker) checkApp(g *gunicornSettings) {
 		return // a paste deployment names no module
 	}
 	app, where := g.app, "SERVER-ARGS"
-	if app != "" && len(c.opts.Config.Args) == 0 {
+	if app != "" && len(c.plan.Argv)-1 > len(c.opts.Config.Args) {
+		// launcher added it after the arguments given.
 		where = "detected"
 	}
 	if app == "" {

@@ -146,10 +146,17 @@ func (c *checker) run() {
 	venvBroken := c.pyBroke || left.venv != nil
 	c.checkPythonPath()
 	c.checkServer(left.program, venvBroken)
-	if srv := c.server(); srv != nil && srv.Name == "gunicorn" {
+	srv := c.server()
+	switch {
+	case srv != nil && srv.Name == "gunicorn":
 		c.checkGunicorn()
+	case srv != nil:
+		c.checkServerArgs(srv)
 	}
 	if c.unit != nil {
+		if srv != nil {
+			c.checkServerUnit(srv)
+		}
 		c.checkUnit()
 		c.checkPending()
 	}

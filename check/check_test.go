@@ -582,13 +582,16 @@ func writeUnit(t *testing.T, tc checkCase, opts *Options) (string, string) {
 	self, err := os.Executable()
 	require.NoError(t, err)
 	o := unitgen.Options{
-		Config:        launcher.Config{AppDir: opts.Config.AppDir, Args: opts.Config.Args},
+		Config:        launcher.Config{AppDir: opts.Config.AppDir, Server: opts.Config.Server, Args: opts.Config.Args},
 		Runapp:        self,
 		Name:          "app",
 		User:          "nobody",
 		Group:         "nogroup",
 		Listen:        tc.listen,
 		ServerVersion: "20.1.0",
+	}
+	if opts.Config.Server != "" {
+		o.ServerVersion = "any" // the ASGI servers': none depends on it
 	}
 	dir := t.TempDir()
 	if tc.installed {

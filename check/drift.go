@@ -1,6 +1,7 @@
 package check
 
 import (
+	"cmp"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -8,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/runapp/runapp/launcher"
+	"github.com/runapp/runapp/server"
 	"github.com/runapp/runapp/unitfile"
 	"github.com/runapp/runapp/unitgen"
 )
@@ -174,6 +176,8 @@ func reportedOptions(check string) []string {
 		return []string{"Type", "NotifyAccess"}
 	case IDUnitKillMode:
 		return []string{"KillMode"}
+	case IDUnitReload:
+		return []string{"ExecReload"}
 	case IDUnitEnvironmentFile:
 		return []string{"EnvironmentFile"}
 	case IDUnitExecStart:
@@ -261,7 +265,12 @@ func (c *checker) unitgenOptions() (unitgen.Options, bool) {
 	if srv := c.server(); srv != nil && c.plan.Program != "" {
 		var err error
 		if o.ServerVersion, err = srv.Version(c.probe()); err != nil {
+			// Type= is not compared then; the rest of the unit still
+			// fits the server, whatever its version: one that notifies
+			// stands in for it, rather than a unit that assumes
+			// nothing of the server.
 			c.versionUnknown = true
+			o.ServerVersion = cmp.Or(srv.NotifySince, server.AnyVersion)
 		}
 	}
 	return o, true

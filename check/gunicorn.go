@@ -152,6 +152,7 @@ func (c *checker) checkGunicorn() {
 	c.checkGraceful(g)
 	c.checkPreload(g)
 	c.checkApp(g)
+	c.checkWorker(g)
 }
 
 // checkBind: a port below the unprivileged range needs a capability or a

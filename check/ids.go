@@ -73,4 +73,12 @@ const (
 
 	// runapp itself.
 	IDRunappEntry = "runapp.entry" // built without the entry that keeps the signal state
+
+	// The servers of issue 13 (uvicorn, hypercorn, daphne, gunicorn's
+	// uvicorn worker), appended as ids_test.go's catalogue is.
+	IDServerArgs       = "server.args"       // SERVER-ARGS uvicorn, hypercorn or daphne refuses
+	IDServerReload     = "server.reload"     // --reload: a development reloader in production
+	IDServerSupervisor = "server.supervisor" // --workers: a supervisor in MainPID, signals differ
+	IDGunicornWorker   = "gunicorn.worker"   // an ASGI application under a WSGI worker class
+	IDUnitReload       = "unit.reload"       // ExecReload= signals a server that has no reload
 )

@@ -64,6 +64,11 @@ var catalogue = []struct{ name, id string }{
 	{"IDUnitHardening", "unit.hardening"},
 	{"IDUnitEnvPending", "unit.env_pending"},
 	{"IDRunappEntry", "runapp.entry"},
+	{"IDServerArgs", "server.args"},
+	{"IDServerReload", "server.reload"},
+	{"IDServerSupervisor", "server.supervisor"},
+	{"IDGunicornWorker", "gunicorn.worker"},
+	{"IDUnitReload", "unit.reload"},
 }
 
 // The constants of ids.go are exactly the catalogue, in its order.

@@ -85,6 +85,7 @@ func e2eInstall(t *testing.T, root, deb string) {
 	require.NoError(t, os.MkdirAll(filepath.Join(e2e, "example"), 0o755))
 	cp(t, filepath.Join(repoRoot, "example", "src"), filepath.Join(e2e, "example", "src"))
 	cp(t, filepath.Join(repoRoot, "example", ".env"), filepath.Join(e2e, "example", ".env"))
+	cp(t, filepath.Join(repoRoot, "example", "fastapi"), filepath.Join(e2e, "example", "fastapi"))
 	cp(t, filepath.Join(repoRoot, "scripts", "mkvenv"), filepath.Join(e2e, "mkvenv"))
 	cp(t, deb, filepath.Join(e2e, "runapp.deb"))
 	e2eInstallLoadgen(t, root)

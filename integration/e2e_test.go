@@ -140,6 +140,8 @@ func TestE2E(t *testing.T) {
 		assert.Equal(t, "0", show["ExecMainStatus"])
 	})
 
+	t.Run("asgi", func(t *testing.T) { e2eASGI(t, res) })
+
 	t.Run("socket", func(t *testing.T) {
 		defer res.explain(t, "sock.socket", "sock.service")
 		atBoot := res.read(t, "socket/at-boot.show")

@@ -2,7 +2,6 @@ package launcher
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,7 +10,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/runapp/runapp/internal/startsig"
 	"github.com/runapp/runapp/server"
 )
 
@@ -40,12 +38,22 @@ func (p *Plan) command(cfg *Config, e *env, search searchPath, checkScript bool,
 	}
 	p.Program = path
 	p.Argv = append([]string{name}, args...)
-	if cfg.Command || len(args) > 0 {
+	if cfg.Command {
 		return false
 	}
 	srv := server.Lookup(name)
 	if srv == nil || srv.DjangoApp == "" {
 		return false
+	}
+	// The server's own reading of its arguments decides whether they name
+	// the application: options alone (--fd 3 from a socket unit,
+	// --workers 2) do not. Arguments it would refuse are left for it to
+	// say so.
+	if len(args) > 0 {
+		a, err := srv.ReadArgs(args)
+		if err != nil || a.App != "" || a.AppFrom != "" {
+			return false
+		}
 	}
 	if srv.ConfFile != "" {
 		if _, err := os.Stat(filepath.Join(p.Dir, srv.ConfFile)); err == nil {
@@ -307,37 +315,4 @@ func listDir(path string) ([]string, error) {
 		}
 		_, _, names = unix.ParseDirent(buf[:n], -1, names)
 	}
-}
-
-// execve is the seam tests replace to capture what would be exec'd.
-var execve = startsig.Exec
-
-// Exec changes to the plan's directory and replaces runapp with its program.
-// It returns only on failure. runapp starts no goroutine and installs no
-// signal handler of its own, and startsig puts back the signal mask, ignored
-// signals and open-file limit the Go runtime changed, so the program starts
-// with the ones runapp was started with.
-func Exec(p *Plan) error {
-	if err := unix.Chdir(p.Dir); err != nil {
-		return Errorf(ExitConfig, "cannot change to app directory: %w", err)
-	}
-	env := p.Environ()
-	err := execve(p.Program, p.Argv, env)
-	if errors.Is(err, unix.E2BIG) {
-		if serr := p.CheckSize(); serr != nil {
-			return serr
-		}
-		return &Error{Code: ExitConfig, Err: fmt.Errorf("cannot run %s: %w", p.Program, err)}
-	}
-	// Only now, so as not to read the script on every launch.
-	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EACCES) {
-		if ierr := interpreter(p.Program); ierr != nil {
-			return ierr
-		}
-	}
-	code := ExitCannotRun
-	if errors.Is(err, unix.ENOENT) {
-		code = ExitNotFound
-	}
-	return &Error{Code: code, Err: fmt.Errorf("cannot run %s: %w", p.Program, err)}
 }

@@ -404,3 +404,36 @@ func TestCheckSize(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "B0 (.env:1) is 128 KiB long; Linux passes at most 128 KiB in one variable")
 }
+
+// Whether runapp looks for the application is the server's own reading of
+// its arguments: options alone name none (--fd 3 from a socket unit,
+// --workers), so the Django project's module is added after them; an
+// application argument, a gunicorn --config or --paste that may name it,
+// or arguments the server would refuse, leave the arguments as given.
+func TestBuildDetectsAppAfterOptions(t *testing.T) {
+	dir := app(t, ".env", "", "venv:.venv", "", "src/project/wsgi.py", "", "src/project/asgi.py", "")
+	for _, name := range []string{"uvicorn", "hypercorn", "daphne"} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, ".venv", "bin", name), []byte("#!/bin/sh\n"), 0o755))
+	}
+	tests := []struct {
+		server string
+		args   []string
+		want   []string // after the server's name
+	}{
+		{"uvicorn", []string{"--fd", "3"}, []string{"--fd", "3", "project.asgi:application"}},
+		{"uvicorn", []string{"--fd", "3", "api:app"}, []string{"--fd", "3", "api:app"}},
+		{"uvicorn", []string{"--port"}, []string{"--port"}}, // refused: uvicorn says why
+		{"hypercorn", []string{"--bind", "fd://3"}, []string{"--bind", "fd://3", "project.asgi:application"}},
+		{"daphne", []string{"-e", "systemd:domain=INET:index=0"}, []string{"-e", "systemd:domain=INET:index=0", "project.asgi:application"}},
+		{"gunicorn", []string{"--workers", "2"}, []string{"--workers", "2", "project.wsgi"}},
+		{"gunicorn", []string{"-k", "uvicorn.workers.UvicornWorker", "--"}, []string{"-k", "uvicorn.workers.UvicornWorker", "--", "project.wsgi"}},
+		{"gunicorn", []string{"-c", "conf.py"}, []string{"-c", "conf.py"}},
+		{"gunicorn", []string{"--paste", "prod.ini"}, []string{"--paste", "prod.ini"}},
+		{"gunicorn", []string{"-w", "2", "shop.wsgi"}, []string{"-w", "2", "shop.wsgi"}},
+	}
+	for _, tt := range tests {
+		p, err := Build(Config{AppDir: dir, Server: tt.server, Args: tt.args}, []string{"PATH=/usr/bin:/bin"})
+		require.NoError(t, err, "%s %q", tt.server, tt.args)
+		assert.Equal(t, append([]string{tt.server}, tt.want...), p.Argv, "%s %q", tt.server, tt.args)
+	}
+}

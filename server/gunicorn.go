@@ -12,17 +12,21 @@ import (
 	"github.com/runapp/runapp/internal/pyconf"
 )
 
+// Every fact below holds for each worker class, since the master alone
+// talks to systemd: with uvicorn's (-k uvicorn.workers.UvicornWorker, an
+// ASGI app) as with the default sync worker. integration/asgi_test.go shows
+// it for the uvicorn worker, in the test named.
 var gunicorn = Server{
 	Name: "gunicorn",
 	// gunicorn's master sends READY=1 once it listens, since 20.0
-	// (gunicorn/systemd.py, sd_notify).
+	// (gunicorn/systemd.py, sd_notify; TestASGIReadiness).
 	NotifySince: "20.0",
 	// HUP: new workers with the new code and configuration, then the old
-	// ones stop gracefully.
+	// ones stop gracefully; the master stays (TestASGIReload).
 	ReloadSignal:    "HUP",
 	GracefulTimeout: gunicornGracefulTimeout,
 	// gunicorn binds the sockets of LISTEN_FDS itself when LISTEN_PID is
-	// its own: no argument needed.
+	// its own: no argument needed (TestASGISocketActivation).
 	SocketArgs: nil,
 	DjangoApp:  "wsgi",
 	ConfFile:   "gunicorn.conf.py",
@@ -30,8 +34,23 @@ var gunicorn = Server{
 	args:       gunicornArgs,
 }
 
-// gunicornGracefulTimeout is graceful_timeout's default.
+// gunicornGracefulTimeout is graceful_timeout's default: the master waits
+// that long for its workers after TERM, then kills them (TestASGIStop).
 const gunicornGracefulTimeout = 30 * time.Second
+
+// GunicornASGIWorker says whether gunicorn's worker class serves an ASGI
+// application: uvicorn's workers (uvicorn.workers, or the uvicorn-worker
+// package's uvicorn_worker). Every other class, the default sync first,
+// calls the application as WSGI, app(environ, start_response), which an
+// ASGI application cannot answer.
+func GunicornASGIWorker(class string) bool {
+	for _, module := range [...]string{"uvicorn.workers.", "uvicorn_worker."} {
+		if strings.HasPrefix(class, module) {
+			return true
+		}
+	}
+	return false
+}
 
 // gunicornDefaultPort is the port gunicorn binds for a TCP address that
 // names none.
@@ -244,6 +263,17 @@ func gunicornArgs(args []string) (Args, error) {
 	}
 	for _, b := range settings["bind"] {
 		a.Binds = append(a.Binds, GunicornBind(b))
+	}
+	// The configuration file may set wsgi_app; a paste deployment names
+	// the application in its .ini. (GUNICORN_CMD_ARGS names no
+	// application: gunicorn skips its positional arguments.)
+	for _, opt := range [...]struct{ setting, name string }{{"config", "--config"}, {"paste", "--paste"}} {
+		if values := settings[opt.setting]; values != nil {
+			a.AppFrom = opt.name + " " + values[len(values)-1]
+		}
+	}
+	if values := settings["worker_class"]; values != nil {
+		a.Worker = values[len(values)-1]
 	}
 	return a, nil
 }

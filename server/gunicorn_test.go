@@ -176,3 +176,32 @@ print(json.dumps(gunicorn.__version__))
 		assert.True(t, notifies, "Debian 12's gunicorn %s sends READY=1", v)
 	}
 }
+
+// The worker class is read from -k and --worker-class, the last one winning,
+// and GunicornASGIWorker says which classes serve ASGI: those gunicorn loads
+// as a subclass of uvicorn's worker.
+func TestGunicornWorkerClass(t *testing.T) {
+	for args, want := range map[string]string{
+		"project.wsgi":     "",
+		"-k gthread x:app": "gthread",
+		"-kuvicorn.workers.UvicornWorker api:app":                 "uvicorn.workers.UvicornWorker",
+		"--worker-class=sync -k uvicorn.workers.UvicornH11Worker": "uvicorn.workers.UvicornH11Worker",
+	} {
+		a, err := gunicorn.ReadArgs(strings.Fields(args))
+		require.NoError(t, err, args)
+		assert.Equal(t, want, a.Worker, args)
+	}
+
+	classes := []string{"sync", "gthread", "gunicorn.workers.sync.SyncWorker",
+		"uvicorn.workers.UvicornWorker", "uvicorn.workers.UvicornH11Worker"}
+	var asgi map[string]bool
+	testenv.PythonJSON(t, &asgi, `
+import json, sys
+from gunicorn.util import load_class
+from uvicorn.workers import UvicornWorker
+print(json.dumps({c: issubclass(load_class(c), UvicornWorker) for c in sys.argv[1:]}))
+`, classes...)
+	for _, c := range classes {
+		assert.Equal(t, asgi[c], GunicornASGIWorker(c), c)
+	}
+}

@@ -36,10 +36,17 @@ type Server struct {
 	// GracefulTimeout is how long, by default, the server lets running
 	// requests finish after SIGTERM before it stops them; see Args.
 	GracefulTimeout time.Duration
+	// GracefulUnbounded: after SIGTERM the server waits for every request
+	// to finish, with no bound of its own (GracefulTimeout is then 0), so
+	// the unit's TimeoutStopSec= is the bound.
+	GracefulUnbounded bool
 	// SocketArgs are the arguments that make the server serve the socket
 	// systemd passes it (fd 3, with a socket unit); nil when it takes the
 	// socket from LISTEN_FDS by itself.
 	SocketArgs []string
+	// socketArgs, when set, gives SocketArgs for the socket's family; see
+	// SocketArgsFor.
+	socketArgs func(unixSocket, ipv6 bool) []string
 	// DjangoApp is what the server serves of a Django project when given
 	// no application: the module inside the project's package, with
 	// ":attribute" when the server must be told one. "wsgi" finds
@@ -59,7 +66,7 @@ type Server struct {
 }
 
 // servers is the table, one entry per server, each defined in its file.
-var servers = [...]*Server{&gunicorn}
+var servers = [...]*Server{&gunicorn, &uvicorn, &hypercorn, &daphne}
 
 // Names returns the names of the servers in the table, in its order: the
 // names --server recognises (shell completion offers them).
@@ -92,6 +99,11 @@ func Lookup(program string) *Server {
 type Args struct {
 	// App is the application argument, "" when none is given.
 	App string
+	// AppFrom is the option that may name the application instead, with
+	// App "": a configuration file ("-c conf.py") or a paste deployment
+	// for gunicorn. "" when only App can name it, so that with App ""
+	// runapp looks for the application (Server.DjangoApp).
+	AppFrom string
 	// Graceful is how long the server lets running requests finish after
 	// SIGTERM: the server's GracefulTimeout unless an option sets it.
 	Graceful time.Duration
@@ -99,7 +111,35 @@ type Args struct {
 	// the command line names none, and the server's default applies
 	// (which its configuration file or environment may change).
 	Binds []Bind
+	// GracefulUnbounded: the server waits for every request after SIGTERM,
+	// with no bound (Graceful is then 0).
+	GracefulUnbounded bool
+	// Supervisor is the option that puts a supervisor process in the
+	// server's place, the PID systemd watches, with the app in its
+	// children and signals handled differently ("--workers 2",
+	// "--reload"); "" when the server runs the app itself or is built as a
+	// supervisor (gunicorn's master).
+	Supervisor string
+	// Reloader is the option that makes the server restart itself when a
+	// file changes ("--reload"), a development aid; "" when none.
+	Reloader string
+	// Worker is the worker class, for a server that has them (gunicorn's
+	// -k/--worker-class, "uvicorn.workers.UvicornWorker"); "" for the
+	// server's default, or one its configuration file may set.
+	Worker string
 }
+
+// SocketArgsFor returns the arguments that make the server serve the
+// socket systemd passes as fd 3, for a unix socket or an IPv6 or IPv4 one.
+func (s *Server) SocketArgsFor(unixSocket, ipv6 bool) []string {
+	if s.socketArgs != nil {
+		return s.socketArgs(unixSocket, ipv6)
+	}
+	return s.SocketArgs
+}
+
+// seconds is n whole seconds.
+func seconds(n int) time.Duration { return time.Duration(n) * time.Second }
 
 // ReadArgs reads the server's command line as the server does. An error
 // says what the server would refuse, or what makes it leave the process
@@ -127,12 +167,13 @@ func (b Bind) Privileged() bool {
 // Notifies says whether version of the server sends READY=1 to systemd. An
 // error says version is not a version number.
 func (s *Server) Notifies(version string) (bool, error) {
+	if s.NotifySince == "" {
+		// No version does: none need be asked (AnyVersion).
+		return false, nil
+	}
 	v, ok := parseVersion(version)
 	if !ok {
 		return false, fmt.Errorf("%s version %q is not a version number like 20.1.0", s.Name, version)
-	}
-	if s.NotifySince == "" {
-		return false, nil
 	}
 	since, _ := parseVersion(s.NotifySince)
 	for i := range max(len(v), len(since)) {
@@ -168,6 +209,10 @@ func at(nums []int, i int) int {
 	return 0
 }
 
+// AnyVersion is the version Version gives for a server whose table entry
+// holds for every version, and which has no --version to ask.
+const AnyVersion = "any"
+
 // ProbeTimeout is how long Version waits for an answer by default.
 const ProbeTimeout = 30 * time.Second
 
@@ -186,6 +231,11 @@ type Probe struct {
 // prints. The error never holds the program's output, which could echo the
 // environment.
 func (s *Server) Version(p Probe) (string, error) {
+	if s.version == nil {
+		// hypercorn and daphne have no --version, and nothing in the
+		// table depends on theirs.
+		return AnyVersion, nil
+	}
 	timeout := cmp.Or(p.Timeout, ProbeTimeout)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()

@@ -212,4 +212,86 @@ var cases = []testCase{{
 			"--", "--bind", "127.0.0.1:8000", "--env", "A=" + odd, "", ";", "-", `\`, `"`, `'`, "%", "$", "$$", "%%", "%d", "$MAINPID", "${A}", "tab less", "ü", "x\\\"y"}
 	},
 	writable: func(root string) []string { return []string{root + "/srv/" + odd + "/media"} },
+}, {
+	// The ASGI servers of the table (issue 13): Type=exec, no ExecReload=
+	// (HUP kills them), the stop timeout from each graceful stop, the
+	// capability only for a port below 1024.
+	name: "uvicorn",
+	opts: func(root string) Options {
+		return asgiConfig(root, "uvicorn", "0.17.6", "--host", "127.0.0.1", "--port", "8000", "api:app")
+	},
+	argv: func(root string) []string {
+		return asgiArgv(root, "uvicorn", "--host", "127.0.0.1", "--port", "8000", "api:app")
+	},
+	writable: strictWritable,
+}, {
+	name: "hypercorn",
+	opts: func(root string) Options {
+		return asgiConfig(root, "hypercorn", "any", "--bind", "0.0.0.0:443", "--graceful-timeout", "20", "api:app")
+	},
+	argv: func(root string) []string {
+		return asgiArgv(root, "hypercorn", "--bind", "0.0.0.0:443", "--graceful-timeout", "20", "api:app")
+	},
+	writable: strictWritable,
+}, {
+	name: "daphne-socket-unix",
+	opts: func(root string) Options {
+		o := asgiConfig(root, "daphne", "any", "-e", "systemd:domain=UNIX:index=0", "shop.asgi:application")
+		o.Listen = "/run/shop/shop.sock"
+		return o
+	},
+	argv: func(root string) []string {
+		return asgiArgv(root, "daphne", "-e", "systemd:domain=UNIX:index=0", "shop.asgi:application")
+	},
+	writable: strictWritable,
+}, {
+	// With --socket and no SERVER-ARGS: the unit adds --fd 3, and runapp
+	// serves the project's asgi.py after it.
+	name: "uvicorn-socket",
+	opts: func(root string) Options {
+		o := asgiConfig(root, "uvicorn", "0.17.6")
+		o.Listen = "8000"
+		return o
+	},
+	argv: func(root string) []string {
+		return asgiArgv(root, "uvicorn", "--fd", "3")
+	},
+	writable: strictWritable,
+}, {
+	// gunicorn's master with uvicorn's workers: gunicorn's unit.
+	name: "gunicorn-uvicorn",
+	opts: func(root string) Options {
+		o := asgiConfig(root, "gunicorn", "20.1.0", "-k", "uvicorn.workers.UvicornWorker", "--bind", "127.0.0.1:8000", "api:app")
+		o.Config.Server = ""
+		return o
+	},
+	argv: func(root string) []string {
+		return append(strictArgv(root)[:7], "--", "-k", "uvicorn.workers.UvicornWorker", "--bind", "127.0.0.1:8000", "api:app")
+	},
+	writable: strictWritable,
+}, {
+	// A server not in the table, under the hardening of strict: the
+	// conservative unit.
+	name: "unknown-server",
+	opts: func(root string) Options {
+		o := asgiConfig(root, "granian", "", "--interface", "asgi", "api:app")
+		return o
+	},
+	argv: func(root string) []string {
+		return asgiArgv(root, "granian", "--interface", "asgi", "api:app")
+	},
+	writable: strictWritable,
 }}
+
+func asgiConfig(root, srv, version string, args ...string) Options {
+	o := strictConfig(root, Strict)
+	o.Config.Server = srv
+	o.Config.Args = args
+	o.ServerVersion = version
+	return o
+}
+
+func asgiArgv(root, srv string, args ...string) []string {
+	return append([]string{root + "/usr/local/bin/runapp", "--app-dir", root + "/srv/shop",
+		"--env-file", ".env", "--venv", root + "/srv/shop/venv", "--server", srv, "--"}, args...)
+}

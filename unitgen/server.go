@@ -2,6 +2,7 @@ package unitgen
 
 import (
 	"cmp"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -15,6 +16,11 @@ import (
 // waits after SIGTERM: gunicorn kills its workers itself at the graceful
 // timeout and then exits, which takes a moment more.
 const stopMargin = 10 * time.Second
+
+// unboundedGrace is how long a server whose graceful stop has no bound of
+// its own may let requests finish before systemd's timeout (stopMargin
+// later) kills it: gunicorn's default graceful timeout.
+const unboundedGrace = 30 * time.Second
 
 // readServer looks the server up in the table and reads its arguments,
 // when its version is given; else the unit knows nothing of the server.
@@ -38,7 +44,39 @@ func (u *units) readServer() error {
 		return usage("server arguments: %v", err)
 	}
 	u.server, u.args = srv, &args
+	if u.Listen == "" {
+		return nil
+	}
+	// Only gunicorn takes the socket systemd passes by itself; the others
+	// bind their own unless told to take fd 3, which the unit tells them
+	// (launcher still finds the application after it).
+	want := srv.SocketArgsFor(u.listenUnix, strings.HasPrefix(u.Listen, "["))
+	if len(want) == 0 || containsRun(u.Config.Args, want) {
+		return nil
+	}
+	if len(args.Binds) > 0 {
+		addrs := make([]string, len(args.Binds))
+		for i, b := range args.Binds {
+			addrs[i] = b.Addr
+		}
+		return usage("with --socket systemd listens, and %s serves its socket when given %s, which runapp unit adds; drop the arguments that bind %s", srv.Name, strings.Join(want, " "), strings.Join(addrs, ", "))
+	}
+	u.Config.Args = slices.Concat(want, u.Config.Args)
+	if args, err = srv.ReadArgs(u.Config.Args); err != nil {
+		return usage("server arguments: %v", err)
+	}
+	u.args = &args
 	return nil
+}
+
+// containsRun reports whether args holds want as consecutive words.
+func containsRun(args, want []string) bool {
+	for i := 0; i+len(want) <= len(args); i++ {
+		if slices.Equal(args[i:i+len(want)], want) {
+			return true
+		}
+	}
+	return false
 }
 
 // socketDir is where the server creates the unix socket at path, which the
@@ -59,15 +97,45 @@ func socketDir(path, appDir string) (dir, rel string) {
 // capability says whether the server needs CAP_NET_BIND_SERVICE: it binds
 // itself (no --socket) and may bind a port below 1024. A known server's
 // binds are read from its arguments; its default is not trusted, because
-// its configuration file or environment may say otherwise.
+// its configuration file or environment may say otherwise. A server runapp
+// does not know gets none: its binds cannot be read, and Notice says how to
+// grant it.
 func (u *units) capability() bool {
-	if u.Listen != "" {
+	if u.Listen != "" || u.server == nil {
 		return false
 	}
 	if u.args == nil || len(u.args.Binds) == 0 {
 		return true
 	}
 	return slices.ContainsFunc(u.args.Binds, server.Bind.Privileged)
+}
+
+// Notice says what runapp could not know about a server that is not in its
+// table (or that --gunicorn-version none says to assume nothing of), and so
+// what the unit assumes; "" for a server the unit fits. Bad options are
+// Service's errors.
+func Notice(o Options) (string, error) {
+	u, err := newUnits(o)
+	if err != nil || u.server != nil {
+		return "", err
+	}
+	program := filepath.Base(cmp.Or(u.Config.Server, launcher.DefaultServer))
+	why := "runapp does not know the server " + program
+	if server.Lookup(program) != nil {
+		why = "told to assume nothing of " + program
+	}
+	binds := fmt.Sprintf("no CAP_NET_BIND_SERVICE: to serve a port below 1024, give --socket PORT (if %s takes a socket from systemd) or add AmbientCapabilities=CAP_NET_BIND_SERVICE", program)
+	if u.Listen != "" {
+		binds = fmt.Sprintf("%s must serve the socket systemd passes (fd 3, LISTEN_FDS) rather than bind its own; runapp cannot tell whether it does, or what argument tells it to", program)
+	}
+	lines := []string{
+		why + ", so the unit assumes only that it stays in the foreground:",
+		"readiness: Type=exec, so systemd deems it started once it runs, not once it listens",
+		"reload: no ExecReload=, so systemctl reload is refused: restart it instead (a signal it does not handle could kill it, and Restart= would hide that as a crash)",
+		fmt.Sprintf("graceful stop: TimeoutStopSec=%d lets requests finish for %d s after SIGTERM before systemd kills it", int((unboundedGrace+stopMargin)/time.Second), int(unboundedGrace/time.Second)),
+		"binds: " + binds,
+	}
+	return strings.Join(lines, "\n  ") + "\n", nil
 }
 
 // DefaultListen is the address runapp unit gives a socket unit when

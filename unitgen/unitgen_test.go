@@ -249,6 +249,24 @@ func TestSecurity(t *testing.T) {
 	t.Logf("exposure: strict %.1f, basic %.1f, none %.1f", scores["strict"], scores["basic"], scores["none"])
 	assert.Less(t, scores["strict"], scores["basic"])
 	assert.Less(t, scores["basic"], scores["none"])
+
+	// A unit for another server (an ASGI one, or one runapp does not
+	// know) scores as gunicorn's of the same hardening does: strict with
+	// the capability, or strict-highport without it. Only what the server
+	// needs differs, never the sandbox.
+	for _, c := range cases {
+		o := c.opts("")
+		if o.Config.Server == "" || o.Config.Server == "gunicorn" || cmp.Or(o.Hardening, Strict) != Strict {
+			continue
+		}
+		text, err := Service(o)
+		require.NoError(t, err)
+		like := "strict-highport"
+		if strings.Contains(text, "\nAmbientCapabilities=CAP_NET_BIND_SERVICE\n") {
+			like = "strict"
+		}
+		assert.Equal(t, scores[like], scores[c.name], "%s scores as gunicorn's %s unit", c.name, like)
+	}
 }
 
 var overall = regexp.MustCompile(`Overall exposure level for [^:]+: (\d+\.\d)`)
@@ -297,6 +315,14 @@ func TestBadOptions(t *testing.T) {
 		{"runapp path", func(o *Options) { o.Runapp = `/opt/"x"/runapp` }, "systemd cannot run"},
 		{"relative socket", func(o *Options) { o.Listen = "run/x.sock" }, "want a port"},
 		{"long socket", func(o *Options) { o.Listen = "/run/" + strings.Repeat("x", 120) }, "longer than"},
+		{"uvicorn binds besides the socket", func(o *Options) {
+			o.Config.Server, o.ServerVersion, o.Listen = "uvicorn", "0.17.6", "127.0.0.1:80"
+			o.Config.Args = []string{"--port", "80", "api:app"}
+		}, "uvicorn serves its socket when given --fd 3, which runapp unit adds; drop the arguments that bind 127.0.0.1:80"},
+		{"daphne IPv6 socket not taken", func(o *Options) {
+			o.Config.Server, o.ServerVersion, o.Listen = "daphne", "any", "[::1]:80"
+			o.Config.Args = []string{"--fd", "3", "api:app"}
+		}, "given -e systemd:domain=INET6:index=0, which runapp unit adds; drop the arguments that bind fd:fileno=3"},
 		{"optional credential", func(o *Options) { o.Credential = true; o.Config.EnvFiles = []string{"-.env"} }, "optional"},
 		{"graceful timeout", func(o *Options) { o.Config.Args = []string{"--graceful-timeout", "soon"} }, "not a number of seconds"},
 		{"bind without value", func(o *Options) { o.Config.Args = []string{"-b"} }, "needs a value"},
@@ -371,7 +397,71 @@ func TestServiceFitsTheServer(t *testing.T) {
 	text, err = Service(o)
 	require.NoError(t, err)
 	assert.Contains(t, text, "\nType=exec\n")
-	assert.NotContains(t, text, "TimeoutStopSec=")
+	assert.Contains(t, text, "\nTimeoutStopSec=40\n")
+	assert.NotContains(t, text, "ExecReload=")
+	assert.NotContains(t, text, "AmbientCapabilities=")
+}
+
+// A server runapp does not know gets a unit that assumes only that it
+// stays in the foreground, and a notice says what runapp could not know.
+func TestNotice(t *testing.T) {
+	o := strictConfig("", Strict)
+	notice, err := Notice(o)
+	require.NoError(t, err)
+	assert.Empty(t, notice, "gunicorn 20.1 is in the table")
+
+	for _, tt := range []struct{ server, version, listen, first, binds string }{
+		{"uwsgi", "", "", "runapp does not know the server uwsgi,", "give --socket PORT"},
+		{"/srv/shop/bin/serve", "", "/run/shop/shop.sock", "runapp does not know the server serve,", "must serve the socket systemd passes"},
+		{"gunicorn", "", "", "told to assume nothing of gunicorn,", "AmbientCapabilities=CAP_NET_BIND_SERVICE"},
+	} {
+		o := strictConfig("", Strict)
+		o.Config.Server, o.ServerVersion, o.Listen = tt.server, tt.version, tt.listen
+		notice, err := Notice(o)
+		require.NoError(t, err)
+		lines := strings.Split(strings.TrimSuffix(notice, "\n"), "\n  ")
+		require.Len(t, lines, 5, notice)
+		assert.True(t, strings.HasPrefix(lines[0], tt.first), lines[0])
+		assert.Contains(t, lines[1], "readiness: Type=exec")
+		assert.Contains(t, lines[2], "reload: no ExecReload=")
+		assert.Contains(t, lines[3], "graceful stop: TimeoutStopSec=40")
+		assert.Contains(t, lines[4], tt.binds)
+	}
+
+	o.Hardening = "max"
+	_, err = Notice(o)
+	assert.ErrorContains(t, err, "want strict, basic or none")
+}
+
+// With --socket and no SERVER-ARGS, the unit gives the server the argument
+// that takes fd 3, of the socket's family; launcher then finds the app after
+// it. Given already, it is not added again.
+func TestSocketArgsAdded(t *testing.T) {
+	for _, tt := range []struct {
+		server, version, listen string
+		args                    []string
+		exec                    string
+	}{
+		{"uvicorn", "0.17.6", "8000", nil, "--server uvicorn -- --fd 3\n"},
+		{"uvicorn", "0.17.6", "8000", []string{"--workers", "1", "api:app"}, "--server uvicorn -- --fd 3 --workers 1 api:app\n"},
+		{"uvicorn", "0.17.6", "8000", []string{"api:app", "--fd", "3"}, "--server uvicorn -- api:app --fd 3\n"},
+		{"hypercorn", "any", "[::1]:8000", nil, "--server hypercorn -- --bind fd://3\n"},
+		{"daphne", "any", "/run/shop/shop.sock", nil, "--server daphne -- -e systemd:domain=UNIX:index=0\n"},
+		{"gunicorn", "20.1.0", "80", nil, "--venv /srv/shop/venv\n"},
+	} {
+		o := strictConfig("", Strict)
+		o.Config.Server, o.ServerVersion, o.Listen, o.Config.Args = tt.server, tt.version, tt.listen, tt.args
+		if tt.server == "gunicorn" {
+			o.Config.Server = ""
+		}
+		text, err := Service(o)
+		require.NoError(t, err, tt.server)
+		assert.Contains(t, text, tt.exec, tt.server)
+		assert.NotContains(t, text, "AmbientCapabilities=", tt.server)
+		argv, err := ExecArgv(o)
+		require.NoError(t, err)
+		assert.True(t, strings.HasSuffix(strings.Join(argv, " ")+"\n", tt.exec), "%q", argv)
+	}
 }
 
 // A bind bundled after a flag (-Rb:80) is a bind: gunicorn binds port 80,

@@ -80,21 +80,25 @@ func (u *units) service() []*unit.UnitOption {
 		}
 	}
 	s.add("ExecStart", u.execStart())
-	// A server the unit knows nothing of gets HUP, as gunicorn does.
-	reload := "HUP"
-	if u.server != nil {
-		reload = u.server.ReloadSignal
-	}
-	if reload != "" {
-		s.add("ExecReload", "/bin/kill -"+reload+" $MAINPID")
+	// A server the unit knows nothing of gets no ExecReload=: a signal it
+	// does not handle would kill it (HUP kills uvicorn), and systemd
+	// refuses a reload it cannot do rather than restart the service
+	// behind Restart=on-failure.
+	if u.server != nil && u.server.ReloadSignal != "" {
+		s.add("ExecReload", "/bin/kill -"+u.server.ReloadSignal+" $MAINPID")
 	}
 	// mixed: SIGTERM to the server's main process only (gunicorn's master),
 	// which stops its workers gracefully; SIGKILL to whatever is left when
 	// the timeout ends.
 	s.add("KillMode", "mixed")
-	if u.args != nil {
-		s.add("TimeoutStopSec", strconv.Itoa(int((u.args.Graceful+stopMargin)/time.Second)))
+	// A server whose graceful stop has no bound of its own (uvicorn 0.17),
+	// or is not known, gets systemd's timeout as the bound, as long as
+	// gunicorn's default lets requests finish.
+	graceful := unboundedGrace
+	if u.args != nil && !u.args.GracefulUnbounded {
+		graceful = u.args.Graceful
 	}
+	s.add("TimeoutStopSec", strconv.Itoa(int((graceful+stopMargin)/time.Second)))
 	s.add("Restart", "on-failure")
 	codes := make([]string, len(restartPrevent))
 	for i, c := range restartPrevent {

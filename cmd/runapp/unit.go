@@ -111,6 +111,11 @@ func runUnit(cfg *launcher.Config, o unitgen.Options, hardening, version, write 
 	if err != nil {
 		return err
 	}
+	// A server not in runapp's table gets a unit that assumes little of
+	// it: say what, so the operator can add what the server needs.
+	if notice, _ := unitgen.Notice(o); notice != "" {
+		fmt.Fprint(stderr, "runapp: notice: "+notice)
+	}
 	if write == "" {
 		fmt.Fprint(stdout, service)
 		if socket != "" {
@@ -173,7 +178,8 @@ func serviceAccount(o *unitgen.Options, dir string) (*syscall.Credential, error)
 
 // serverVersion is the version of the server for the unit: flag when given
 // ("none": assume nothing of the server), "" for a server not in runapp's
-// table, else what the program the plan resolves to says, asked as the user
+// table, server.AnyVersion for one whose entry holds for every version,
+// else what the program the plan resolves to says, asked as the user
 // as says (nil: as runapp's own).
 func serverVersion(cfg launcher.Config, flag string, as *syscall.Credential, stderr io.Writer) (string, error) {
 	program := cmp.Or(cfg.Server, launcher.DefaultServer)
@@ -187,6 +193,10 @@ func serverVersion(cfg launcher.Config, flag string, as *syscall.Credential, std
 		return flag, nil
 	case srv == nil:
 		return "", nil
+	case srv.NotifySince == "":
+		// uvicorn, hypercorn, daphne: nothing in the table depends on the
+		// version, so the server is not run to ask it.
+		return server.AnyVersion, nil
 	}
 	// An env file that is broken, or not written yet, should not stop the
 	// unit being written (runapp check is the place for that), and which

@@ -140,9 +140,9 @@ func TestUnitAsksGunicornItsVersion(t *testing.T) {
 	}{
 		{"real gunicorn 20.1", nil, []string{"Type=notify", "NotifyAccess=main", "TimeoutStopSec=40"}, nil},
 		{"older gunicorn", []string{"--gunicorn-version", "19.9.0"}, []string{"Type=exec", "TimeoutStopSec=40"}, []string{"NotifyAccess"}},
-		{"not gunicorn", []string{"--gunicorn-version", "none"}, []string{"Type=exec"}, []string{"NotifyAccess", "TimeoutStopSec"}},
+		{"not gunicorn", []string{"--gunicorn-version", "none"}, []string{"Type=exec", "TimeoutStopSec=40"}, []string{"NotifyAccess", "ExecReload", "AmbientCapabilities"}},
 		{"graceful timeout", []string{"--", "--graceful-timeout", "120", "project.wsgi"}, []string{"Type=notify", "TimeoutStopSec=130"}, nil},
-		{"another server", []string{"--server", "/bin/true"}, []string{"Type=exec"}, []string{"TimeoutStopSec"}},
+		{"another server", []string{"--server", "/bin/true"}, []string{"Type=exec", "TimeoutStopSec=40"}, []string{"ExecReload", "AmbientCapabilities"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -153,6 +153,14 @@ func TestUnitAsksGunicornItsVersion(t *testing.T) {
 			}
 			for _, l := range tt.not {
 				assert.NotContains(t, stdout, "\n"+l)
+			}
+			// What runapp could not know is said on stderr, for a
+			// server it does not know only.
+			if strings.Contains(stdout, "ExecReload=") {
+				assert.NotContains(t, stderr, "notice")
+			} else {
+				assert.Contains(t, stderr, "runapp: notice: ")
+				assert.Contains(t, stderr, "readiness: Type=exec")
 			}
 		})
 	}
@@ -375,4 +383,22 @@ func TestUnitHelp(t *testing.T) {
 	assert.Equal(t, 0, code)
 	assert.True(t, strings.HasPrefix(stdout, "usage: "+unitSynopsis), stdout)
 	assert.Contains(t, stdout, "-hardening")
+}
+
+// runapp unit --server uvicorn --socket 8000 with no SERVER-ARGS writes a
+// unit that works: uvicorn is told to take fd 3, and the application is
+// still found by runapp when the unit runs it.
+func TestUnitUvicornSocket(t *testing.T) {
+	dir := appDir(t, "")
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		require.NoError(t, os.Chmod(d, 0o755))
+	}
+	// uvicorn is not asked its version: nothing in the table depends on it.
+	stdout, stderr, code := runIn(t, "unit", "--app-dir", dir, "--user", "www-data", "--runapp", "/usr/local/bin/runapp", "--server", "uvicorn", "--socket", "8000")
+	require.Equal(t, 0, code, stderr)
+	assert.Empty(t, stderr)
+	assert.Contains(t, stdout, " --server uvicorn -- --fd 3\n")
+	assert.Contains(t, stdout, "\nType=exec\n")
+	assert.Contains(t, stdout, "\nListenStream=8000\n")
+	assert.NotContains(t, stdout, "ExecReload=")
 }

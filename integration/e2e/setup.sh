@@ -72,6 +72,8 @@ printf '[Unit]\nDescription=hidden by /etc\n' >"$pkg/shop.service.d/50-e2e.conf"
 printf '[Unit]\nDocumentation=https://example.invalid/shop\n' >"$units/shop.service.d/50-e2e.conf"
 printf '[Unit]\nDocumentation=https://example.invalid/every-service\n' >"$units/service.d/60-e2e.conf"
 
+/e2e/asgi.sh setup # the ASGI servers' apps and units (issue 13)
+
 # ready.service is started by the checker, to watch it wait for READY=1.
 systemctl enable --quiet shop.service sock.socket broken.service vault.service
 install -m 0644 /e2e/e2e-check.service "$units/"

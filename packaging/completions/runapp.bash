@@ -90,7 +90,7 @@ _runapp() {
 		mapfile -t COMPREPLY < <(compgen -P "$prefix" -g -- "$cur")
 		return ;;
 	-server|--server)
-		mapfile -t COMPREPLY < <(compgen -P "$prefix" -W 'gunicorn' -- "$cur")
+		mapfile -t COMPREPLY < <(compgen -P "$prefix" -W 'gunicorn uvicorn hypercorn daphne' -- "$cur")
 		return ;;
 	-format|--format)
 		mapfile -t COMPREPLY < <(compgen -P "$prefix" -W 'text json' -- "$cur")

@@ -6,4 +6,5 @@ urlpatterns = [
     path("", views.index),
     path("slow", views.slow),
     path("pid", views.pid),
+    path("async/slow", views.asleep),
 ]

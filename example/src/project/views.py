@@ -1,5 +1,6 @@
 """Views that show what the app received from runapp, for the demo and the
 integration tests."""
+import asyncio
 import hashlib
 import os
 import sys
@@ -42,3 +43,12 @@ def slow(request):
 def pid(request):
     """The worker's PID, as text."""
     return HttpResponse(f"{os.getpid()}\n", content_type="text/plain")
+
+
+async def asleep(request):
+    """The async twin of slow: under an ASGI server it waits on the event loop
+    rather than in a thread, as an async view in production does."""
+    seconds = float(request.GET.get("s", "1"))
+    print(f"slow: worker {os.getpid()} sleeps {seconds}s", file=sys.stderr, flush=True)
+    await asyncio.sleep(seconds)
+    return JsonResponse({"slept": seconds, "pid": os.getpid(), "async": True})

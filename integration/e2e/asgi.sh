@@ -1,0 +1,167 @@
+#!/bin/bash
+# asgi.sh is the end-to-end suite's part for the ASGI servers (issue 13),
+# kept apart from setup.sh and check.sh, which call it:
+#
+#   asgi.sh setup   (from setup.sh, before boot) lays out two apps and
+#                   installs the units `runapp unit` writes for them:
+#     dj   the example Django project's asgi.py under uvicorn, behind a
+#          socket unit (dj.socket on 8091), with no SERVER-ARGS: the unit
+#          gives uvicorn --fd 3 and runapp finds project.asgi:application;
+#     api  the example FastAPI app under gunicorn with uvicorn's workers,
+#          on 127.0.0.1:8092.
+#   asgi.sh check   (from check.sh, booted) drives them and records raw
+#                   facts under /results/asgi/{dj,api}/, as check.sh does;
+#                   integration/e2e_asgi_test.go judges them.
+set -uo pipefail
+
+runapp=/usr/local/bin/runapp
+units=/etc/systemd/system
+R=/results
+
+# app NAME SRC ENV: /srv/NAME with SRC as its src, ENV as its .env, its own
+# virtualenv (with bin/uvicorn, as mkvenv writes it), owned by root and
+# readable by the system user NAME, as setup.sh's apps are.
+app() {
+	local name=$1 src=$2 env=$3 dir=/srv/$1
+	useradd --system --user-group --home-dir "$dir" --no-create-home \
+		--shell /usr/sbin/nologin "$name"
+	mkdir -p "$dir"
+	cp -r "$src" "$dir/src"
+	install -m 0640 -g "$name" "$env" "$dir/.env"
+	/e2e/mkvenv "$dir/.venv" >/dev/null
+	[[ -x $dir/.venv/bin/uvicorn ]] || {
+		echo "asgi.sh: no uvicorn in $dir/.venv: is python3-uvicorn in scripts/mkroot's list?" >&2
+		return 1
+	}
+	/usr/bin/python3 -m compileall -q "$dir/src"
+}
+
+setup() {
+	set -e
+	app dj /e2e/example/src /e2e/example/.env
+	app api /e2e/example/fastapi/src /e2e/example/fastapi/.env
+	"$runapp" unit --app-dir /srv/dj --user dj --server uvicorn --socket 8091 \
+		--write "$units" 2>"$units/.dj-unit.err"
+	"$runapp" unit --app-dir /srv/api --user api --write "$units" \
+		-- -k uvicorn.workers.UvicornWorker --workers 2 --bind 127.0.0.1:8092 api:app
+	# What runapp unit said on stderr: nothing, for servers in its table.
+	mv "$units/.dj-unit.err" /e2e/dj-unit.err
+	systemctl enable --quiet dj.socket api.service
+}
+
+# fact NAME: stdin into /results/asgi/NAME.
+fact() {
+	mkdir -p "$(dirname "$R/asgi/$1")"
+	cat >"$R/asgi/$1"
+}
+
+# get URL NAME: the body into NAME.body, the status code into NAME.code.
+get() {
+	mkdir -p "$(dirname "$R/asgi/$2")"
+	curl -sS --max-time 30 -o "$R/asgi/$2.body" -w '%{http_code}\n' "$1" >"$R/asgi/$2.code" 2>"$R/asgi/$2.err"
+}
+
+waitfor() {
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		((SECONDS < deadline)) || return 1
+		sleep 0.1
+	done
+}
+
+# procs UNIT: one line per process in UNIT's cgroup, as check.sh's procs
+# writes them: pid, ppid, uid, comm, exe, cmdline, tab-separated.
+procs() {
+	local cg p
+	cg=$(systemctl show -P ControlGroup "$1")
+	for p in /proc/[0-9]*; do
+		awk -F: -v cg="$cg" '$3 == cg { f = 1 } END { exit !f }' "$p/cgroup" 2>/dev/null || continue
+		printf '%s\t%s\t%s\t%s\t%s\t%s\n' "${p#/proc/}" \
+			"$(awk '/^PPid:/ { print $2 }' "$p/status")" \
+			"$(awk '/^Uid:/ { print $2 }' "$p/status")" \
+			"$(cat "$p/comm")" "$(readlink "$p/exe")" \
+			"$(tr '\0' ' ' <"$p/cmdline")"
+	done
+}
+
+children() {
+	cat /proc/"$1"/task/*/children 2>/dev/null | tr ' ' '\n' | sed '/^$/d' | sort -n
+}
+
+elapsed() {
+	awk -v start="$1" -v now="$EPOCHREALTIME" 'BEGIN { printf "%.3f\n", now - start }'
+}
+
+# reload UNIT DIR: systemctl reload, its exit code and message.
+reload() {
+	systemctl reload "$1" 2>"$R/asgi/$2/reload.err"
+	echo $? | fact "$2/reload.rc"
+}
+
+# stop UNIT DIR URL: systemctl stop while URL (a slow view) is in flight.
+stop() {
+	local unit=$1 dir=$2 url=$3 request start
+	get "$url" "$dir/slow" &
+	request=$!
+	in_flight() { journalctl -b -u "$unit" -o cat --no-pager | grep -q 'slow: worker'; }
+	waitfor 20 in_flight
+	start=$EPOCHREALTIME
+	systemctl stop "$unit"
+	elapsed "$start" | fact "$dir/stop-seconds"
+	wait "$request"
+	systemctl show "$unit" | fact "$dir/stopped.show"
+}
+
+check() {
+	exec 2>>"$R/asgi-trace"
+	set -x
+	mkdir -p "$R/asgi/dj" "$R/asgi/api" "$R/units"
+	cp /e2e/dj-unit.err "$R/asgi/dj/unit.err"
+
+	# dj: socket activation. Nothing has connected yet: only the socket.
+	systemctl show -p ActiveState dj.service | fact dj/at-boot.show
+	get http://127.0.0.1:8091/ dj/index
+	systemctl show dj.service | fact dj/serve.show
+	procs dj.service | fact dj/procs
+	reload dj.service dj
+	sleep 1
+	get http://127.0.0.1:8091/ dj/after-reload
+	systemctl show dj.service | fact dj/reload.show
+	stop dj.service dj 'http://127.0.0.1:8091/async/slow?s=3'
+
+	# api: gunicorn's master with uvicorn's workers.
+	systemctl show api.service | fact api/serve.show
+	main=$(systemctl show -P MainPID api.service)
+	procs api.service | fact api/procs
+	get http://127.0.0.1:8092/ api/index
+	children "$main" | fact api/reload-before
+	reload api.service api
+	replaced() {
+		local now
+		now=$(children "$main")
+		[[ $(wc -l <<<"$now") -eq $(wc -l <"$R/asgi/api/reload-before") ]] &&
+			! grep -qxFf "$R/asgi/api/reload-before" <<<"$now"
+	}
+	waitfor 30 replaced
+	children "$main" | fact api/reload-after
+	get http://127.0.0.1:8092/ api/after-reload
+	systemctl show api.service | fact api/reload.show
+	stop api.service api 'http://127.0.0.1:8092/slow?s=3'
+
+	for unit in dj.socket dj.service api.service; do
+		systemctl cat --no-pager "$unit" >"$R/units/$unit.cat" 2>&1
+		systemctl status --no-pager -l "$unit" >"$R/units/$unit.status" 2>&1
+		journalctl -b -u "$unit" -o short-monotonic --no-pager >"$R/units/$unit.journal" 2>&1
+	done
+	echo ok | fact done
+}
+
+case ${1:-} in
+setup) setup ;;
+check) check ;;
+*)
+	echo "usage: asgi.sh setup|check" >&2
+	exit 2
+	;;
+esac
