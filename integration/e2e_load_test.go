@@ -136,7 +136,7 @@ func e2eDeploy(t *testing.T, res e2eResults) {
 		assert.Contains(t, out, "systemctl reload keeps the old one")
 		assert.NotContains(t, out+dry, "deployed site", "a value was printed")
 		assert.Contains(t, out, "ldep.service serves again after ")
-		assert.Contains(t, out, "it answers on 127.0.0.1:8093")
+		assert.Contains(t, out, "it answers on 127.0.0.1:8097")
 		assert.NotEqual(t, pids[0], pids[1], "MainPID did not change")
 		got := e2eIndex(t, res, "deploy/env")
 		require.NotNil(t, got.Env["SITE_NAME"])

@@ -49,16 +49,16 @@ settle() {
 	sleep 2
 }
 
-curl -sS -o /dev/null --max-time 30 http://127.0.0.1:8091/pid
-curl -sS -o /dev/null --max-time 30 http://127.0.0.1:8092/pid
+curl -sS -o /dev/null --max-time 30 http://127.0.0.1:8095/pid
+curl -sS -o /dev/null --max-time 30 http://127.0.0.1:8096/pid
 
-measure socket-restart http://127.0.0.1:8091/pid lsock.service restart
+measure socket-restart http://127.0.0.1:8095/pid lsock.service restart
 settle
-measure socket-reload http://127.0.0.1:8091/pid lsock.service reload
+measure socket-reload http://127.0.0.1:8095/pid lsock.service reload
 settle
-measure tcp-restart http://127.0.0.1:8092/pid ltcp.service restart
+measure tcp-restart http://127.0.0.1:8096/pid ltcp.service restart
 settle
-measure tcp-reload http://127.0.0.1:8092/pid ltcp.service reload
+measure tcp-reload http://127.0.0.1:8096/pid ltcp.service reload
 
 # runapp deploy, under the same load, on ldep (socket-activated). For each
 # SCENARIO (code, env, broken):
@@ -85,31 +85,31 @@ deploy() {
 	elapsed "$start" >"$R/deploy/$name.seconds"
 	wait "$load"
 	systemctl show -P MainPID ldep.service >>"$R/deploy/$name.pids"
-	curl -sS --max-time 30 -o "$R/deploy/$name.body" -w '%{http_code}\n' http://127.0.0.1:8093/ >"$R/deploy/$name.code"
-	curl -sS --max-time 30 http://127.0.0.1:8093/pid >"$R/deploy/$name.pid-body"
+	curl -sS --max-time 30 -o "$R/deploy/$name.body" -w '%{http_code}\n' http://127.0.0.1:8097/ >"$R/deploy/$name.code"
+	curl -sS --max-time 30 http://127.0.0.1:8097/pid >"$R/deploy/$name.pid-body"
 }
 
-curl -sS -o /dev/null --max-time 30 http://127.0.0.1:8093/pid
+curl -sS -o /dev/null --max-time 30 http://127.0.0.1:8097/pid
 settle
 
 # A code change: the pid view answers "v2 PID". Only a reload is needed.
 sed -i 's|f"{os.getpid()}\\n"|f"v2 {os.getpid()}\\n"|' /srv/ldep/src/project/views.py
 grep -c 'v2 ' /srv/ldep/src/project/views.py >"$R/deploy/code.edited"
 /usr/bin/python3 -m compileall -q /srv/ldep/src
-deploy code http://127.0.0.1:8093/pid 'v2 '
+deploy code http://127.0.0.1:8097/pid 'v2 '
 settle
 
 # A .env change: SITE_NAME gets a new value, which only a restart applies.
 sed -i "s/^SITE_NAME=.*/SITE_NAME='deployed site'/" /srv/ldep/.env
 /usr/bin/runapp deploy --unit ldep --dry-run >"$R/deploy/env-dry.out" 2>"$R/deploy/env-dry.err"
 echo $? >"$R/deploy/env-dry.rc"
-deploy env http://127.0.0.1:8093/pid
+deploy env http://127.0.0.1:8097/pid
 settle
 
 # A broken .env: deploy refuses it and leaves the running server alone.
 cp -p /srv/ldep/.env /srv/ldep/.env.good
 cat /e2e/broken.env >>/srv/ldep/.env
-deploy broken http://127.0.0.1:8093/pid
+deploy broken http://127.0.0.1:8097/pid
 
 # A .env that passes the checks but names settings that do not exist: the
 # restart fails, and deploy says why (no load: the site is down).
