@@ -266,8 +266,15 @@ func failed(ctx context.Context, unit string, start time.Time, invocation string
 	lines, prio := journal(ctx, append(match, "-p", "err")), "priority err and above"
 	if len(lines) == 0 {
 		// gunicorn and Python write their errors to stderr, which the
-		// journal keeps at priority info.
-		lines, prio = journal(ctx, append(match, "-n", "30")), "its last lines"
+		// journal keeps at priority info. A worker's traceback and then the
+		// master's fill many lines; their frames (indented) are left out,
+		// so that the exceptions themselves show.
+		for _, l := range journal(ctx, append(match, "-n", "300")) {
+			if !strings.HasPrefix(l, " ") && !strings.HasPrefix(l, "\t") {
+				lines = append(lines, l)
+			}
+		}
+		lines, prio = lines[max(0, len(lines)-30):], "its last lines, traceback frames left out"
 	}
 	if len(lines) > 0 {
 		fmt.Fprintf(&b, "\njournal %s (%s):", what, prio)

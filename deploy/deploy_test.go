@@ -255,13 +255,13 @@ func TestFailed(t *testing.T) {
 		if slices.Contains(args, "err") {
 			return nil, nil // nothing at priority err: the last lines instead
 		}
-		return []byte("[ERROR] Worker failed to boot.\nModuleNotFoundError: No module named 'nope'\n"), nil
+		return []byte("[ERROR] Worker failed to boot.\n  File \"x.py\", line 1\n    import nope\nModuleNotFoundError: No module named 'nope'\n"), nil
 	}
 	err := failed(context.Background(), "shop.service", time.Now(), "", errors.New("systemctl restart shop.service: job failed"))
 	require.Error(t, err)
 	for _, want := range []string{"shop.service did not come back", "job failed",
 		"shop.service is now activating (auto-restart, result exit-code, restarted by systemd 2 times)",
-		"status: runapp: .env:3: refused", "journal since the deploy (its last lines):\n  [ERROR] Worker failed to boot.\n  ModuleNotFoundError"} {
+		"status: runapp: .env:3: refused", "journal since the deploy (its last lines, traceback frames left out):\n  [ERROR] Worker failed to boot.\n  ModuleNotFoundError"} {
 		assert.Contains(t, err.Error(), want)
 	}
 	require.Len(t, asked, 3)
@@ -271,6 +271,6 @@ func TestFailed(t *testing.T) {
 
 	asked = nil
 	err = failed(context.Background(), "shop.service", time.Now(), "abc123", errors.New("the server's main process 7 exited"))
-	assert.Contains(t, err.Error(), "journal of the run that failed (its last lines):")
+	assert.Contains(t, err.Error(), "journal of the run that failed (its last lines, traceback frames left out):")
 	assert.Contains(t, asked[1], "_SYSTEMD_INVOCATION_ID=abc123")
 }
