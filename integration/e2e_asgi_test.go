@@ -21,7 +21,14 @@ func e2eASGI(t *testing.T, res e2eResults) {
 	t.Run("uvicorn-socket", func(t *testing.T) {
 		defer res.explain(t, "dj.socket", "dj.service")
 		defer e2eASGITrace(t, res)
-		assert.Empty(t, res.read(t, "asgi/dj/unit.err"), "runapp unit said something for uvicorn")
+		// Nothing but the note every socket unit gets, how to stop both.
+		var said []string
+		for _, l := range strings.Split(res.read(t, "asgi/dj/unit.err"), "\n") {
+			if l != "" && !strings.HasSuffix(l, "stop both with systemctl stop dj.socket dj.service") {
+				said = append(said, l)
+			}
+		}
+		assert.Empty(t, said, "runapp unit said something for uvicorn")
 		// Socket activation: nothing ran until the first connection, which
 		// the socket held until uvicorn, given --fd 3, served it.
 		assert.Equal(t, "inactive", res.show(t, "asgi/dj/at-boot.show")["ActiveState"])
