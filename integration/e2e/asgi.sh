@@ -14,7 +14,7 @@
 #                   integration/e2e_asgi_test.go judges them.
 set -uo pipefail
 
-runapp=/usr/local/bin/runapp
+runapp=/usr/bin/runapp
 units=/etc/systemd/system
 R=/results
 
