@@ -18,7 +18,7 @@ import (
 	"github.com/runapp/runapp/unitfile"
 )
 
-const deploySynopsis = "runapp deploy [--unit NAME] [--dry-run] [--restart] [--timeout D]"
+const deploySynopsis = "runapp deploy [--unit NAME] [--dry-run] [--restart] [--timeout DURATION]"
 
 const deployHelp = `
 The one command to run after changing code or configuration, as
@@ -63,7 +63,7 @@ func deployFlags(fs *flag.FlagSet, _ *launcher.Config) runFunc {
 	var o deploy.Options
 	fs.BoolVar(&o.DryRun, "dry-run", false, "check and say what would be done, and do nothing")
 	fs.BoolVar(&o.Restart, "restart", false, "restart even when a reload would do (a virtualenv rebuilt in place that deploy cannot tell)")
-	fs.DurationVar(&o.Timeout, "timeout", 5*time.Minute, "how long to wait `D` for the service to serve again")
+	fs.DurationVar(&o.Timeout, "timeout", 5*time.Minute, "the longest `DURATION` to wait for the service to serve again (e.g. 90s, 5m)")
 	return func(_ []string, stdout, stderr io.Writer) error {
 		return runDeploy(*name, o, stdout, stderr)
 	}
