@@ -208,3 +208,17 @@ func TestCorpusRefuse(t *testing.T) {
 	t.Logf("refuse corpus: %d files, all refused; bash and systemd differ on %d; python-dotenv or compose on %d more; every reader reads %d alike",
 		len(files), len(files)-alike-dotenvOnly, dotenvOnly, alike)
 }
+
+// TestReadmeExample keeps the README's "Accepted" example in the accept
+// corpus, so that the readers check what the README promises.
+func TestReadmeExample(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
+	require.NoError(t, err)
+	_, block, ok := strings.Cut(string(readme), "\nAccepted:\n\n```sh\n")
+	require.True(t, ok, "README.md has no Accepted: example")
+	block, _, ok = strings.Cut(block, "```\n")
+	require.True(t, ok)
+	corpus, err := os.ReadFile(filepath.Join("testdata", "accept", "readme-example.env"))
+	require.NoError(t, err)
+	assert.Equal(t, block, string(corpus), "README.md's example differs from testdata/accept/readme-example.env")
+}
