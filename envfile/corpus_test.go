@@ -110,7 +110,7 @@ func TestCorpusRealworld(t *testing.T) {
 		}
 	}
 	checkAccepted(t, files)
-	t.Logf("real-world corpus: %d files, %d accepted, each read identically by envfile and the five real readers", len(paths), len(files))
+	t.Logf("real-world corpus: %d files, %d accepted, each read identically by envfile, bash, systemd, python-dotenv and compose", len(paths), len(files))
 }
 
 // checkAccepted checks that envfile accepts each file and that every real
