@@ -1,6 +1,7 @@
 // Package envfile reads .env files in the subset of syntax that bash's
-// `set -a; source FILE` and systemd's EnvironmentFile= read identically, and
-// refuses everything else with the file, the line, a reason and a fix.
+// `set -a; source FILE`, systemd's EnvironmentFile=, python-dotenv and
+// docker compose read identically, and refuses everything else with the
+// file, the line, a reason naming the reader that differs, and a fix.
 package envfile
 
 import (

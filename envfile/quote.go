@@ -11,20 +11,21 @@ import (
 // quotes, else in double quotes with \" and \\ as the only escapes.
 //
 // The forms are narrower than what bash and systemd allow, because of the
-// dotenv readers:
-//   - single quotes cannot hold ', a backslash before another backslash or
-//     at the end (python-dotenv reads \\ as one backslash, and both dotenv
-//     readers take \' as an escaped quote), or ${NAME} (python-dotenv expands
-//     it even inside single quotes);
+// dotenv readers, and runapp's parser refuses the rest for the same
+// reasons:
+//   - single quotes cannot hold ', two backslashes in a row (python-dotenv
+//     reads \\ as one backslash), a backslash at the end (both dotenv
+//     readers take \' for an escaped quote), or ${NAME} (python-dotenv
+//     expands it even inside single quotes);
 //   - double quotes cannot hold $ or ` (bash expands them, and the escapes \$
 //     and \` that bash and systemd read keep their backslash in python-dotenv,
 //     \` in compose too), nor end with a backslash (python-dotenv's pattern
 //     takes \\" for an escaped quote and reads on).
 //
-// When no form suits every reader, QuoteProblem says why, and Quote returns
-// the form bash, systemd and runapp read alike: double quotes with the
-// escapes \" \\ \$ \` (a value with a control character, CR, NUL or invalid
-// UTF-8 has no form runapp accepts at all).
+// When no form suits every reader, QuoteProblem says why, and runapp accepts
+// no form of value either: Quote then returns the form bash and systemd read
+// alike, double quotes with the escapes \" \\ \$ \`, which runapp refuses.
+// Check QuoteProblem first.
 func Quote(value string) string {
 	if plainSafe(value) {
 		return value
@@ -127,6 +128,12 @@ func unholdable(value string) string {
 // ${NAME:-default} wherever they stand, quoted or not, where NAME and
 // default hold no "}" and NAME no ":".
 func DotenvExpands(value string) bool {
+	return dotenvExpansion(value) >= 0
+}
+
+// dotenvExpansion returns the index of the first "${" python-dotenv
+// expands in value, or -1.
+func dotenvExpansion(value string) int {
 	for i := 0; i+1 < len(value); i++ {
 		if value[i] != '$' || value[i+1] != '{' {
 			continue
@@ -136,14 +143,14 @@ func DotenvExpands(value string) bool {
 			j++
 		}
 		if j < len(value) && value[j] == '}' {
-			return true
+			return i
 		}
 		if j+1 < len(value) && value[j] == ':' && value[j+1] == '-' &&
 			strings.IndexByte(value[j+2:], '}') >= 0 {
-			return true
+			return i
 		}
 	}
-	return false
+	return -1
 }
 
 // ValidName reports whether name is one runapp accepts on the left of "=":

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/runapp/runapp/envfile"
-	"github.com/stretchr/testify/assert"
+	"github.com/runapp/runapp/internal/testreaders"
 )
 
 var (
@@ -38,7 +38,7 @@ var (
 		"BASH_ENV", "A[1]", "A+", "a.b", "export A", "export\tB"}
 	// Text any value may hold. Letters are few so that no word made of them
 	// names a real program: refused files are run by bash too.
-	plain    = []string{"a", "x", "Z", "q", "A", "0", "1", "9", "_", "é", "日本", "🚀", "\u00a0", "\u2028", "Ω", "C.UTF-8"}
+	plain    = []string{"a", "x", "Z", "q", "A", "0", "1", "9", "_", "é", "日本", "🚀", "\u00a0", "\u2028", "\u3000", "\u0085", "Ω", "C.UTF-8"}
 	unquoted = []string{"-", ".", "/", ":", "@", "%", "+", ",", "=", "^"}
 	// Bytes that need quoting, or that no quoting makes safe.
 	tricky = []string{"$", "`", "\\", "'", "\"", "#", "~", ";", "&", "|", "<", ">", "(", ")", "*",
@@ -150,8 +150,9 @@ func (g *gen) file() []byte {
 }
 
 // TestRandom generates random files and checks that every file envfile
-// accepts gives envfile's values in bash and in systemd. Refused files are
-// read too, to count how often a refusal was needed.
+// accepts gives envfile's values in every real reader: bash, systemd,
+// python-dotenv and compose. Refused files are read too, to count how often
+// a refusal was needed.
 func TestRandom(t *testing.T) {
 	seed := *randomSeed
 	if seed == 0 {
@@ -164,38 +165,27 @@ func TestRandom(t *testing.T) {
 		data []byte
 		vars map[string]string
 		err  error
-		path string
 	}
 	samples := make([]sample, *randomN)
-	d := newRefDir(t)
+	d := testreaders.NewDir(t)
 	paths := make([]string, len(samples))
 	for i := range samples {
 		data := g.file()
 		vars, err := parsed(data)
-		samples[i] = sample{data: data, vars: vars, err: err, path: d.add(t, data)}
-		paths[i] = samples[i].path
+		samples[i] = sample{data: data, vars: vars, err: err}
+		paths[i] = d.Add(t, data)
 	}
-
-	// Batches alternate between bash's locales.
-	const batch = 500
-	var bash, systemd []refResult
-	for i := 0; i < len(paths); i += batch {
-		j := min(i+batch, len(paths))
-		locale := bashLocales[i/batch%len(bashLocales)]
-		bash = append(bash, runBash(t, d, locale, paths[i:j])...)
-		systemd = append(systemd, runSystemd(t, d, paths[i:j])...)
-	}
+	real := readAll(t, d, paths)
 
 	accepted, failed := 0, 0
-	alike := map[string]int{} // refusals bash and systemd did not need, by first problem
+	// Refused files every real reader reads alike as a whole, by first
+	// problem: a refusal no reader needed, or (most often) a refused line
+	// that a later line of the same name overrides.
+	alike := map[string]int{}
 	for i, s := range samples {
 		if s.err == nil {
 			accepted++
-			ok := assert.Empty(t, bash[i].Err, "bash") &&
-				assert.Empty(t, systemd[i].Err, "systemd") &&
-				assert.Equal(t, s.vars, bash[i].Vars, "bash reads other values") &&
-				assert.Equal(t, s.vars, systemd[i].Vars, "systemd reads other values")
-			if !ok {
+			if !assertReadAlike(t, s.data, s.vars, real[i]) {
 				t.Logf("accepted file %q", s.data)
 				if failed++; failed > 10 {
 					t.Fatal("too many failures")
@@ -203,15 +193,28 @@ func TestRandom(t *testing.T) {
 			}
 			continue
 		}
-		if bash[i].Err == "" && systemd[i].Err == "" && maps.Equal(bash[i].Vars, systemd[i].Vars) {
+		if allReadAlike(s.data, real[i]) {
 			e, _ := envfile.AsError(s.err)
 			msg, _, _ := strings.Cut(e.Problems[0].Msg, ":")
 			alike[msg]++
 		}
 	}
-	t.Logf("%d random files compared with bash and systemd: %d accepted (all identical), %d refused",
+	t.Logf("%d random files compared with bash, systemd, python-dotenv and compose: %d accepted (all identical), %d refused",
 		len(samples), accepted, len(samples)-accepted)
 	for _, msg := range slices.Sorted(maps.Keys(alike)) {
-		t.Logf("refused although bash and systemd agree, %4d times: %s", alike[msg], msg)
+		t.Logf("refused, yet the whole file is read alike, %4d times: %s", alike[msg], msg)
 	}
+}
+
+// allReadAlike reports whether every real reader reads data cleanly and to
+// the same values, none from the environment.
+func allReadAlike(data []byte, r readings) bool {
+	compose, asked := testreaders.Compose(data)
+	all := append([]testreaders.Result{r.systemd, r.dotenv.Default, r.dotenv.Interpolate, r.dotenv.Environ, compose}, r.bash...)
+	for _, res := range all {
+		if res.Err != "" || !maps.Equal(res.Vars, all[0].Vars) {
+			return false
+		}
+	}
+	return len(asked) == 0
 }

@@ -268,6 +268,11 @@ func (s *scanner) unquoted(name string) (string, bool) {
 			return "", false
 		}
 		if n > 1 {
+			if msg := s.unicodeSpaceProblem(begin, n); msg != "" {
+				s.problem(s.line, name, "%s", msg)
+				s.skipLine()
+				return "", false
+			}
 			s.pos += n
 			continue
 		}
@@ -284,6 +289,45 @@ func (s *scanner) unquoted(name string) (string, bool) {
 		s.pos++
 	}
 	return s.text[begin:s.pos], true
+}
+
+// unicodeSpaceProblem says why the n-byte character at s.pos, in an
+// unquoted value that starts at begin, reads otherwise in a dotenv reader,
+// or "". python-dotenv skips Unicode spaces after "=", strips them at the
+// end and takes a run of them before "#" for the start of a comment;
+// compose strips them at the end, and U+0085 and U+00A0 after "=". bash
+// and systemd split only at ASCII blanks, so they keep them.
+func (s *scanner) unicodeSpaceProblem(begin, n int) string {
+	r, _ := utf8.DecodeRune(s.data[s.pos:])
+	if !isUnicodeSpace(r) {
+		return ""
+	}
+	next := byte(0)
+	if s.pos+n < len(s.data) {
+		next = s.data[s.pos+n]
+	}
+	switch {
+	case s.pos == begin && (r == 0x85 || r == 0xA0):
+		return fmt.Sprintf("Unicode space U+%04X at the start of an unquoted value: python-dotenv and compose drop it, bash and systemd keep it; %s", r, fixSingleQuote)
+	case s.pos == begin:
+		return fmt.Sprintf("Unicode space U+%04X at the start of an unquoted value: python-dotenv drops it, bash, systemd and compose keep it; %s", r, fixSingleQuote)
+	case next == 0 || next == '\n' || next == ' ' || next == '\t':
+		return fmt.Sprintf("Unicode space U+%04X at the end of an unquoted value: python-dotenv and compose drop it, bash and systemd keep it; %s", r, fixSingleQuote)
+	case next == '#':
+		return fmt.Sprintf("Unicode space U+%04X before \"#\" in an unquoted value: python-dotenv drops the rest as a comment, bash, systemd and compose keep it; %s", r, fixSingleQuote)
+	}
+	return ""
+}
+
+// isUnicodeSpace reports the characters beyond ASCII that Unicode calls
+// white space, which python-dotenv's \s and Go's unicode.IsSpace (compose)
+// match. A switch, not unicode.IsSpace: the same set without the table.
+func isUnicodeSpace(r rune) bool {
+	switch r {
+	case 0x85, 0xA0, 0x1680, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000:
+		return true
+	}
+	return r >= 0x2000 && r <= 0x200A
 }
 
 // unquotedProblem says why an ASCII byte cannot stand unquoted, or "".
@@ -349,12 +393,32 @@ func (s *scanner) singleQuoted(start int, name string) (string, bool) {
 	}
 	value := s.text[begin:s.pos]
 	s.pos++
+	if bad == "" {
+		bad, badLine = singleDotenvProblem(value, start)
+	}
 	if bad != "" {
 		s.problem(badLine, name, "%s", bad)
 		s.skipLine()
 		return "", false
 	}
 	return value, s.afterQuote(name)
+}
+
+// singleDotenvProblem says why the dotenv readers read value, written in
+// single quotes from line start on, otherwise than bash and systemd, which
+// keep it as it is, and on which line; "" when they read it alike.
+func singleDotenvProblem(value string, start int) (string, int) {
+	lineAt := func(i int) int { return start + strings.Count(value[:i], "\n") }
+	if i := strings.Index(value, `\\`); i >= 0 {
+		return "two backslashes inside single quotes: python-dotenv reads them as one, bash, systemd and compose keep both; write the value in double quotes with each backslash doubled", lineAt(i)
+	}
+	if strings.HasSuffix(value, `\`) {
+		return "backslash before the closing single quote: python-dotenv and compose take \\' for an escaped quote and read on, bash and systemd end the value there; end the value with another character (no quoting carries a final backslash to every reader)", lineAt(len(value))
+	}
+	if i := dotenvExpansion(value); i >= 0 {
+		return "${...} inside single quotes: python-dotenv expands it (from the lines above or the environment), bash, systemd and compose keep it as is; write the value meant (no quoting keeps ${...} from python-dotenv)", lineAt(i)
+	}
+	return "", 0
 }
 
 func (s *scanner) doubleQuoted(start int, name string) (string, bool) {
@@ -381,19 +445,30 @@ func (s *scanner) doubleQuoted(start int, name string) (string, bool) {
 				next = s.data[s.pos+1]
 			}
 			switch next {
-			case '"', '\\', '$', '`':
+			case '"', '\\':
+				value = append(value, next)
+				s.pos += 2
+				if next == '\\' && s.peek() == '"' {
+					note("backslash before the closing double quote: python-dotenv takes \\\" for an escaped quote and reads on to the next double quote in the file, bash, systemd and compose end the value there; end the value with another character (no quoting carries a final backslash to every reader)")
+				}
+			case '$':
+				note("\\$ inside double quotes: bash, systemd and compose read $, python-dotenv keeps the backslash; " + fixSingleQuote)
+				value = append(value, next)
+				s.pos += 2
+			case '`':
+				note("\\` inside double quotes: bash and systemd read `, python-dotenv and compose keep the backslash; " + fixSingleQuote)
 				value = append(value, next)
 				s.pos += 2
 			default:
-				note("backslash escape other than \\\" \\\\ \\$ \\` inside double quotes: bash and systemd read it differently; write the character itself, or use single quotes")
+				note("backslash escape other than \\\" and \\\\ inside double quotes: bash and systemd, or python-dotenv and compose, read it differently; write the character itself, or use single quotes")
 				s.pos++
 			}
 			continue
 		case '$', '`':
 			if c == '$' {
-				note("\"$\" inside double quotes: bash and compose expand it, systemd and python-dotenv keep it as is; use single quotes (\\$ is read alike by bash and systemd only)")
+				note("\"$\" inside double quotes: bash and compose expand it, systemd and python-dotenv keep it as is; use single quotes (python-dotenv keeps the backslash of \\$)")
 			} else {
-				note("\"`\" inside double quotes: bash runs a command, systemd, python-dotenv and compose keep it as is; use single quotes (\\` is read alike by bash and systemd only)")
+				note("\"`\" inside double quotes: bash runs a command, systemd, python-dotenv and compose keep it as is; use single quotes (python-dotenv and compose keep the backslash of \\`)")
 			}
 			s.pos++
 			continue

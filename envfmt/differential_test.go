@@ -3,7 +3,6 @@ package envfmt
 import (
 	"flag"
 	"fmt"
-	"io"
 	"maps"
 	"math/rand/v2"
 	"os"
@@ -14,7 +13,7 @@ import (
 	"testing"
 
 	"github.com/runapp/runapp/envfile"
-	"github.com/sirupsen/logrus"
+	"github.com/runapp/runapp/internal/testreaders"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -23,8 +22,6 @@ var (
 	randomN    = flag.Int("random.n", 2000, "how many random files TestDifferential generates")
 	randomSeed = flag.Uint64("random.seed", 0, "seed of the random files (0: from the clock, logged)")
 )
-
-func init() { logrus.SetOutput(io.Discard) } // compose warns of unset variables
 
 type input struct {
 	name string
@@ -101,7 +98,7 @@ type outcome struct {
 // model of it reads every statement, reads the values fmt wrote; and each
 // model reads what its real reader reads.
 func differential(t *testing.T, inputs []input) (asked, converted int) {
-	d := newRefDir(t)
+	d := testreaders.NewDir(t)
 	var outs []*outcome
 	for _, in := range inputs {
 		o := &outcome{in: in}
@@ -123,14 +120,14 @@ func differential(t *testing.T, inputs []input) (asked, converted int) {
 	for _, o := range outs {
 		if _, ok := inIdx[o.in.name]; !ok {
 			inIdx[o.in.name] = len(inPaths)
-			inPaths = append(inPaths, d.add(t, o.in.data))
+			inPaths = append(inPaths, d.Add(t, o.in.data))
 		}
 		if o.err == nil {
-			outPaths = append(outPaths, d.add(t, o.out))
+			outPaths = append(outPaths, d.Add(t, o.out))
 		}
 	}
-	bashIn, dotIn := runBash(t, d, inPaths), runDotenv(t, d, inPaths)
-	bashOut, sdOut, dotOut := runBash(t, d, outPaths), runSystemd(t, d, outPaths), runDotenv(t, d, outPaths)
+	bashIn, dotIn := testreaders.Bash(t, d, "C.UTF-8", inPaths), testreaders.Dotenv(t, d, inPaths)
+	bashOut, sdOut, dotOut := testreaders.Bash(t, d, "C.UTF-8", outPaths), testreaders.Systemd(t, d, outPaths), testreaders.Dotenv(t, d, outPaths)
 	k := 0
 	for _, o := range outs {
 		name := o.in.name
@@ -138,7 +135,8 @@ func differential(t *testing.T, inputs []input) (asked, converted int) {
 			name += " --from " + o.from.String()
 		}
 		i := inIdx[o.in.name]
-		realIn := [nReaders]real{bashIn[i], dotIn[i], readComposeReal(o.in.data)}
+		composeIn, _ := testreaders.Compose(o.in.data)
+		realIn := [nReaders]testreaders.Result{bashIn[i], dotIn[i].Default, composeIn}
 		// Each model against its real reader, on the input.
 		if o.from == nil {
 			for r := range nReaders {
@@ -171,8 +169,8 @@ func differential(t *testing.T, inputs []input) (asked, converted int) {
 			// A file runapp accepts keeps its values.
 			assert.Equal(t, inVars, want, "%s: fmt changes a value runapp read", name)
 		}
-		composeOut := readComposeReal(o.out)
-		for j, got := range []real{bashOut[k], sdOut[k], dotOut[k], composeOut} {
+		composeOut, _ := testreaders.Compose(o.out)
+		for j, got := range []testreaders.Result{bashOut[k], sdOut[k], dotOut[k].Default, composeOut} {
 			reader := []string{"bash", "systemd", "python-dotenv", "compose"}[j]
 			assert.Empty(t, got.Err, "%s: %s does not read fmt's output cleanly:\n%s", name, reader, o.out)
 			assert.Equal(t, want, got.Vars, "%s: %s reads fmt's output otherwise:\n%s", name, reader, o.out)

@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/runapp/runapp/internal/testreaders"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -56,7 +57,7 @@ func FuzzFmt(f *testing.F) {
 			require.True(t, ok, "the model of %s does not read fmt's output %q cleanly", r, out)
 			assert.Equal(t, want, m, "the model of %s reads %q otherwise", r, out)
 		}
-		c := readComposeReal(out)
+		c, _ := testreaders.Compose(out)
 		require.Empty(t, c.Err, "compose does not read %q", out)
 		assert.Equal(t, want, c.Vars, "compose reads %q otherwise", out)
 	})

@@ -69,12 +69,10 @@ func writePlan(w io.Writer, p *launcher.Plan, show bool) {
 			continue
 		}
 		if problem := envfile.QuoteProblem(v.Value); show && problem != "" {
-			if _, err := envfile.Parse("", []byte("A="+envfile.Quote(v.Value)+"\n")); err != nil {
-				fmt.Fprintf(w, "  # %s is left out: %s\n", v.Name, problem)
-				continue
-			}
-			// bash, systemd and runapp read it alike; the dotenv readers not.
-			fmt.Fprintf(w, "  # %s: python-dotenv or compose would read this value otherwise: %s\n", v.Name, problem)
+			// No form of it is one runapp accepts (every reader would not
+			// read it alike).
+			fmt.Fprintf(w, "  # %s is left out: %s\n", v.Name, problem)
+			continue
 		}
 		fmt.Fprintf(w, "  %s=%s\n", v.Name, displayValue(v, show))
 	}
