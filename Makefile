@@ -76,9 +76,12 @@ man: ## regenerate packaging/runapp.1 from the command table and the README
 completions: ## regenerate packaging/completions (bash, zsh) from the flag sets
 	$(GO) test -count=1 -run '^TestCompletionScripts$$' ./cmd/runapp -update
 
+# test also runs the Go benchmarks once each, so that a fixture runapp no
+# longer accepts fails here rather than in make bench.
 test: ## every test: unit, differential, integration and end-to-end, and the arm64 ones
 	scripts/deps test
 	$(GO) test -count=1 -timeout 60m ./...
+	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./envfile ./launcher
 	@$(MAKE) -s test-arm64
 
 # The packages whose tests are about this machine rather than the code: the

@@ -19,7 +19,7 @@ var realistic = []string{
 	"",
 	"# database",
 	"DATABASE_URL=postgres://app:p4ssw0rd@db.internal:5432/app",
-	`EMAIL_HOST_PASSWORD="p@ss\$word \"quoted\""`,
+	`EMAIL_HOST_PASSWORD="p@ss%word \"quoted\""`,
 	"SENTRY_DSN='https://abc123@o1.ingest.sentry.io/42?x=1&y=2'",
 	"TIME_ZONE=Europe/Berlin",
 	"GUNICORN_CMD_ARGS='--workers 3 --timeout 30'",

@@ -123,7 +123,7 @@ func bigEnv(n int) []byte {
 		fmt.Fprintf(&b, "SVC%05d_PORT=%d\n", i, 8000+i%1000)
 		fmt.Fprintf(&b, "SVC%05d_URL='https://svc%d.example.com/api/v1?x=1&y=2'\n", i, i)
 		fmt.Fprintf(&b, "SVC%05d_TOKEN='t0k$%d!#with spaces'\n", i, i)
-		fmt.Fprintf(&b, "SVC%05d_NAME=\"Service \\\"%d\\\" costs \\$%d\"\n", i, i, i%100)
+		fmt.Fprintf(&b, "SVC%05d_NAME=\"Service \\\"%d\\\" costs %d EUR\"\n", i, i, i%100)
 		fmt.Fprintf(&b, "SVC%05d_FLAGS=a,b,c\n", i)
 		fmt.Fprintf(&b, "SVC%05d_DIR=/srv/app/%d/data\n", i, i)
 		fmt.Fprintf(&b, "SVC%05d_EMPTY=\n\n", i)
