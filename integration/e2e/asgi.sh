@@ -14,32 +14,25 @@
 #                   integration/e2e_asgi_test.go judges them.
 set -uo pipefail
 
+FACTS=/results/asgi
+source /e2e/lib.sh
 runapp=/usr/bin/runapp
 units=/etc/systemd/system
-R=/results
 
-# app NAME SRC ENV: /srv/NAME with SRC as its src, ENV as its .env, its own
-# virtualenv (with bin/uvicorn, as mkvenv writes it), owned by root and
-# readable by the system user NAME, as setup.sh's apps are.
-app() {
-	local name=$1 src=$2 env=$3 dir=/srv/$1
-	useradd --system --user-group --home-dir "$dir" --no-create-home \
-		--shell /usr/sbin/nologin "$name"
-	mkdir -p "$dir"
-	cp -r "$src" "$dir/src"
-	install -m 0640 -g "$name" "$env" "$dir/.env"
-	/e2e/mkvenv "$dir/.venv" >/dev/null
-	[[ -x $dir/.venv/bin/uvicorn ]] || {
-		echo "asgi.sh: no uvicorn in $dir/.venv: is python3-uvicorn in scripts/mkroot's list?" >&2
+# asgiapp NAME SRC ENV: lib.sh's app with SRC as its src, and bin/uvicorn in
+# its virtualenv, as mkvenv writes it when python3-uvicorn is installed.
+asgiapp() {
+	app "$1" "$3" "$2"
+	[[ -x /srv/$1/.venv/bin/uvicorn ]] || {
+		echo "asgi.sh: no uvicorn in /srv/$1/.venv: is python3-uvicorn in scripts/mkroot's list?" >&2
 		return 1
 	}
-	/usr/bin/python3 -m compileall -q "$dir/src"
 }
 
 setup() {
 	set -e
-	app dj /e2e/example/src /e2e/example/.env
-	app api /e2e/example/fastapi/src /e2e/example/fastapi/.env
+	asgiapp dj /e2e/example/src /e2e/example/.env
+	asgiapp api /e2e/example/fastapi/src /e2e/example/fastapi/.env
 	"$runapp" unit --app-dir /srv/dj --user dj --server uvicorn --socket 8091 \
 		--write "$units" 2>"$units/.dj-unit.err"
 	"$runapp" unit --app-dir /srv/api --user api --write "$units" \
@@ -49,53 +42,9 @@ setup() {
 	systemctl enable --quiet dj.socket api.service
 }
 
-# fact NAME: stdin into /results/asgi/NAME.
-fact() {
-	mkdir -p "$(dirname "$R/asgi/$1")"
-	cat >"$R/asgi/$1"
-}
-
-# get URL NAME: the body into NAME.body, the status code into NAME.code.
-get() {
-	mkdir -p "$(dirname "$R/asgi/$2")"
-	curl -sS --max-time 30 -o "$R/asgi/$2.body" -w '%{http_code}\n' "$1" >"$R/asgi/$2.code" 2>"$R/asgi/$2.err"
-}
-
-waitfor() {
-	local deadline=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		((SECONDS < deadline)) || return 1
-		sleep 0.1
-	done
-}
-
-# procs UNIT: one line per process in UNIT's cgroup, as check.sh's procs
-# writes them: pid, ppid, uid, comm, exe, cmdline, tab-separated.
-procs() {
-	local cg p
-	cg=$(systemctl show -P ControlGroup "$1")
-	for p in /proc/[0-9]*; do
-		awk -F: -v cg="$cg" '$3 == cg { f = 1 } END { exit !f }' "$p/cgroup" 2>/dev/null || continue
-		printf '%s\t%s\t%s\t%s\t%s\t%s\n' "${p#/proc/}" \
-			"$(awk '/^PPid:/ { print $2 }' "$p/status")" \
-			"$(awk '/^Uid:/ { print $2 }' "$p/status")" \
-			"$(cat "$p/comm")" "$(readlink "$p/exe")" \
-			"$(tr '\0' ' ' <"$p/cmdline")"
-	done
-}
-
-children() {
-	cat /proc/"$1"/task/*/children 2>/dev/null | tr ' ' '\n' | sed '/^$/d' | sort -n
-}
-
-elapsed() {
-	awk -v start="$1" -v now="$EPOCHREALTIME" 'BEGIN { printf "%.3f\n", now - start }'
-}
-
 # reload UNIT DIR: systemctl reload, its exit code and message.
 reload() {
-	systemctl reload "$1" 2>"$R/asgi/$2/reload.err"
+	systemctl reload "$1" 2>"$FACTS/$2/reload.err"
 	echo $? | fact "$2/reload.rc"
 }
 
@@ -116,8 +65,8 @@ stop() {
 check() {
 	exec 2>>"$R/asgi-trace"
 	set -x
-	mkdir -p "$R/asgi/dj" "$R/asgi/api" "$R/units"
-	cp /e2e/dj-unit.err "$R/asgi/dj/unit.err"
+	mkdir -p "$FACTS/dj" "$FACTS/api" "$R/units"
+	cp /e2e/dj-unit.err "$FACTS/dj/unit.err"
 
 	# dj: socket activation. Nothing has connected yet: only the socket.
 	systemctl show -p ActiveState dj.service | fact dj/at-boot.show
@@ -140,8 +89,8 @@ check() {
 	replaced() {
 		local now
 		now=$(children "$main")
-		[[ $(wc -l <<<"$now") -eq $(wc -l <"$R/asgi/api/reload-before") ]] &&
-			! grep -qxFf "$R/asgi/api/reload-before" <<<"$now"
+		[[ $(wc -l <<<"$now") -eq $(wc -l <"$FACTS/api/reload-before") ]] &&
+			! grep -qxFf "$FACTS/api/reload-before" <<<"$now"
 	}
 	waitfor 30 replaced
 	children "$main" | fact api/reload-after

@@ -15,60 +15,10 @@
 #   done                       written last: the checks ran to the end
 set -uo pipefail # not -e: a probe that fails must not hide the others
 
-R=/results
+source /e2e/lib.sh
 exec 2>"$R/trace"
 set -x
 
-# fact NAME: stdin into /results/NAME.
-fact() {
-	mkdir -p "$(dirname "$R/$1")"
-	cat >"$R/$1"
-}
-
-# get URL NAME: the body into NAME.body, the status code into NAME.code and
-# curl's total time into NAME.time.
-get() {
-	mkdir -p "$(dirname "$R/$2")"
-	curl -sS --max-time 30 -o "$R/$2.body" -w '%{http_code}\n%{time_total}\n' "$1" >"$R/$2.curl"
-	sed -n 1p "$R/$2.curl" | fact "$2.code"
-	sed -n 2p "$R/$2.curl" | fact "$2.time"
-}
-
-# waitfor SECONDS COMMAND...: poll COMMAND every 0.1s until it succeeds.
-waitfor() {
-	local deadline=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		((SECONDS < deadline)) || return 1
-		sleep 0.1
-	done
-}
-
-# procs UNIT: one line per process in UNIT's cgroup, tab-separated:
-# pid, ppid, uid, comm, exe, cmdline (arguments joined by spaces).
-procs() {
-	local cg p pid
-	cg=$(systemctl show -P ControlGroup "$1")
-	for p in /proc/[0-9]*; do
-		awk -F: -v cg="$cg" '$3 == cg { f = 1 } END { exit !f }' "$p/cgroup" 2>/dev/null || continue
-		pid=${p#/proc/}
-		printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$pid" \
-			"$(awk '/^PPid:/ { print $2 }' "$p/status")" \
-			"$(awk '/^Uid:/ { print $2 }' "$p/status")" \
-			"$(cat "$p/comm")" "$(readlink "$p/exe")" \
-			"$(tr '\0' ' ' <"$p/cmdline")"
-	done
-}
-
-# elapsed START: seconds since START, an $EPOCHREALTIME.
-elapsed() {
-	awk -v start="$1" -v now="$EPOCHREALTIME" 'BEGIN { printf "%.3f\n", now - start }'
-}
-
-# children PID: the PIDs of PID's children, sorted, one per line.
-children() {
-	cat /proc/"$1"/task/*/children 2>/dev/null | tr ' ' '\n' | sed '/^$/d' | sort -n
-}
 
 # How runapp was installed: from its package (setup.sh ran dpkg -i).
 dpkg-query -W -f='${Status} ${Version}\n' runapp | fact install/status

@@ -14,7 +14,7 @@
 #   units/UNIT.*         diagnostics, as check.sh records them
 set -uo pipefail
 
-R=/results
+source /e2e/lib.sh
 mkdir -p "$R/load" "$R/units"
 exec 2>"$R/load/trace"
 set -x
@@ -23,10 +23,6 @@ set -x
 # seconds, whichever comes first; the command runs 1.5 s in.
 LOAD=(-clients 4 -interval 25ms -requests 800 -duration 8s -timeout 10s)
 LEAD=1.5
-
-elapsed() {
-	awk -v start="$1" -v now="$EPOCHREALTIME" 'BEGIN { printf "%.3f\n", now - start }'
-}
 
 # measure PATH URL UNIT VERB: VERB (restart or reload) UNIT under load.
 measure() {

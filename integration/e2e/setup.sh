@@ -15,19 +15,7 @@ dpkg -i /e2e/runapp.deb >/dev/null
 runapp=/usr/bin/runapp
 units=/etc/systemd/system
 
-# app NAME [ENV-FILE]: /srv/NAME with the example project and its own
-# virtualenv, owned by root; the system user NAME may read but not write it.
-app() {
-	local name=$1 env=${2:-/e2e/example/.env} dir=/srv/$1
-	useradd --system --user-group --home-dir "$dir" --no-create-home \
-		--shell /usr/sbin/nologin "$name"
-	mkdir -p "$dir"
-	cp -r /e2e/example/src "$dir/src"
-	install -m 0640 -g "$name" "$env" "$dir/.env"
-	/e2e/mkvenv "$dir/.venv" >/dev/null
-	# The service cannot write bytecode under ProtectSystem=strict.
-	/usr/bin/python3 -m compileall -q "$dir/src"
-}
+source /e2e/lib.sh
 
 # Scenarios 1-4 and 9: a strict unit serving on port 80 with two workers.
 app shop
