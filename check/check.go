@@ -108,9 +108,6 @@ type checker struct {
 	// of them, so Python is not run as the service user.
 	blocked map[string]bool
 	noChdir bool
-	// versionUnknown (checkUnit, before comparing): gunicorn did not tell
-	// its version, on which the unit's Type= depends.
-	versionUnknown bool
 }
 
 // leftOver is what building the plan found that later checks report in

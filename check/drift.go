@@ -73,7 +73,7 @@ type generated struct {
 // lacks or sets otherwise. Options the unit adds are its own business,
 // unless a pitfall check says otherwise.
 func (c *checker) checkDrift() {
-	o, ok := c.unitgenOptions()
+	o, versionUnknown, ok := c.unitgenOptions()
 	if !ok {
 		return
 	}
@@ -95,7 +95,7 @@ func (c *checker) checkDrift() {
 	}
 	have, haveWritten, _ := normalise(c.unit.Options)
 	// Without gunicorn's version, the unit's Type= cannot be judged.
-	if c.versionUnknown {
+	if versionUnknown {
 		for i := range levels {
 			delete(levels[i].opts, [2]string{"Service", "Type"})
 			delete(levels[i].opts, [2]string{"Service", "NotifyAccess"})
@@ -211,10 +211,12 @@ func differences(g generated, have unitOptions) [][2]string {
 	return diff
 }
 
-// unitgenOptions is what runapp unit would be given to write this unit.
-func (c *checker) unitgenOptions() (unitgen.Options, bool) {
+// unitgenOptions is what runapp unit would be given to write this unit;
+// versionUnknown says the server did not tell its version, on which the
+// unit's Type= depends. ok is false when runapp unit would write no unit.
+func (c *checker) unitgenOptions() (o unitgen.Options, versionUnknown, ok bool) {
 	u := c.unit
-	o := unitgen.Options{Config: c.opts.Config, Name: u.name}
+	o = unitgen.Options{Config: c.opts.Config, Name: u.name}
 	o.Config.AppDir = c.plan.Dir
 	o.Config.Args = c.opts.Config.Args
 	o.Description, _, _ = u.get("Unit", "Description")
@@ -223,7 +225,7 @@ func (c *checker) unitgenOptions() (unitgen.Options, bool) {
 		o.User = c.opts.User
 	}
 	if o.User == "" {
-		return o, false // unit.user says so; runapp unit needs a user
+		return o, false, false // unit.user says so; runapp unit needs a user
 	}
 	o.Group, _, _ = u.get("Service", "Group")
 	if exec, _, ok := u.get("Service", "ExecStart"); ok {
@@ -269,11 +271,11 @@ func (c *checker) unitgenOptions() (unitgen.Options, bool) {
 			// fits the server, whatever its version: one that notifies
 			// stands in for it, rather than a unit that assumes
 			// nothing of the server.
-			c.versionUnknown = true
+			versionUnknown = true
 			o.ServerVersion = cmp.Or(srv.NotifySince, server.AnyVersion)
 		}
 	}
-	return o, true
+	return o, versionUnknown, true
 }
 
 // execProgram is the program of an ExecStart= value, split and unquoted
