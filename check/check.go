@@ -104,10 +104,13 @@ type checker struct {
 	// said so; gunicorn's checks do not say it again.
 	appReported bool
 	// blocked are the directories the service user cannot pass, reported
-	// once each (access); noChdir (checkAppDir): the app directory is one
-	// of them, so Python is not run as the service user.
+	// once each (access).
 	blocked map[string]bool
-	noChdir bool
+
+	// asService says whether programs run as the service user (exec,
+	// probe): set by run only, once checkAppDir has said whether the user
+	// can enter the app directory, before any check that runs one.
+	asService bool
 }
 
 // leftOver is what building the plan found that later checks report in
@@ -129,12 +132,17 @@ func (c *checker) run() {
 	c.checkRunapp()
 	c.loadUnit()
 	c.loadUser()
+	enter := true
 	if fi, err := os.Stat(c.dir); err == nil && fi.IsDir() {
 		// Else launcher says what is wrong with it, and the env files,
 		// relative to it, wait for that to be fixed.
-		c.checkAppDir()
+		enter = c.checkAppDir()
 		c.checkEnvFiles()
 	}
+	// Python runs as the service user when check runs as root and the
+	// user can enter the app directory (if not, that is reported, and
+	// Python runs as root to learn what else is wrong).
+	c.asService = c.user != nil && os.Geteuid() == 0 && c.user.UID != 0 && enter
 	left, ok := c.inspect()
 	if !ok {
 		return

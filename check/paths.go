@@ -8,12 +8,13 @@ import (
 
 // checkAppDir: the service user can enter the app directory, or systemd
 // fails to start the service with 200/CHDIR. It runs first, so that a
-// directory in the way of everything is reported as that.
-func (c *checker) checkAppDir() {
+// directory in the way of everything is reported as that. It says whether
+// the user can enter it; true when no user is known.
+func (c *checker) checkAppDir() (enter bool) {
 	if c.user == nil {
-		return
+		return true
 	}
-	c.noChdir = !c.access(IDAppDirAccess, c.dir, c.dir, "enter", c.dir+" (systemd says 200/CHDIR)", permExec)
+	return c.access(IDAppDirAccess, c.dir, c.dir, "enter", c.dir+" (systemd says 200/CHDIR)", permExec)
 }
 
 // checkPythonPath: an empty PYTHONPATH entry puts the working directory on

@@ -214,7 +214,7 @@ func (c *checker) runPython(python string, args ...string) (string, error) {
 // probe is how to run the server's program as exec runs a program.
 func (c *checker) probe() server.Probe {
 	p := server.Probe{Program: c.plan.Program, Env: c.plan.Environ(), Dir: c.plan.Dir, Timeout: c.opts.Timeout}
-	if c.asService() {
+	if c.asService {
 		p.Credential = c.user.Credential()
 	}
 	return p
@@ -227,7 +227,7 @@ func (c *checker) exec(program string, args ...string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, program, args...)
 	cmd.Env = c.plan.Environ()
 	cmd.Dir = c.plan.Dir
-	if c.asService() {
+	if c.asService {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.user.Credential()}
 	}
 	out, err := cmd.CombinedOutput()
@@ -243,17 +243,10 @@ func (c *checker) exec(program string, args ...string) ([]byte, error) {
 
 // asUser says, for a message, as whom a Python was run.
 func (c *checker) asUser() string {
-	if c.asService() {
+	if c.asService {
 		return " as " + c.user.Name
 	}
 	return ""
-}
-
-// asService says whether Python runs as the service user: when check runs
-// as root and the user can enter the app directory (if not, that is
-// reported, and Python runs as root to learn what else is wrong).
-func (c *checker) asService() bool {
-	return c.user != nil && os.Geteuid() == 0 && c.user.UID != 0 && !c.noChdir
 }
 
 // lastLine is the last non-empty line of a program's output, shortened
