@@ -52,7 +52,8 @@ sys.exit(0 if spec else 3)
 `
 
 // checkApp: the WSGI module gunicorn will import is on its path.
-func (c *checker) checkApp(g *gunicornSettings) {
+// appReported: launcher found no module to run, and inspect said so.
+func (c *checker) checkApp(g *gunicornSettings, appReported bool) {
 	if _, ok := g.get("paste"); ok {
 		return // a paste deployment names no module
 	}
@@ -70,7 +71,7 @@ func (c *checker) checkApp(g *gunicornSettings) {
 		}
 	}
 	if app == "" {
-		if c.appReported {
+		if appReported {
 			return
 		}
 		at := "SERVER-ARGS"

@@ -99,10 +99,6 @@ type checker struct {
 	// The fields above and below carry what one check learns to the later
 	// ones that need it: each is written by the check named, which run
 	// runs before the checks that read it.
-
-	// appReported (inspect): launcher found no WSGI module to run, and
-	// said so; gunicorn's checks do not say it again.
-	appReported bool
 	// blocked are the directories the service user cannot pass, reported
 	// once each (access).
 	blocked map[string]bool
@@ -114,10 +110,13 @@ type checker struct {
 }
 
 // leftOver is what building the plan found that later checks report in
-// their own words, or fall back to.
+// their own words, fall back to, or do not say again.
 type leftOver struct {
 	venv    error // launcher's reason the virtualenv cannot be used: checkVenv
 	program error // launcher's reason the program cannot run: checkServer
+	// appReported: launcher found no WSGI module to run, and inspect said
+	// so; checkApp does not say it again.
+	appReported bool
 }
 
 func (c *checker) add(sev Severity, check, where, msg, fix string) {
@@ -154,7 +153,7 @@ func (c *checker) run() {
 	srv := c.server()
 	switch {
 	case srv != nil && srv.Name == "gunicorn":
-		c.checkGunicorn()
+		c.checkGunicorn(left.appReported)
 	case srv != nil:
 		c.checkServerArgs(srv)
 	}
@@ -225,7 +224,7 @@ func (c *checker) failure(f launcher.Failure, left *leftOver) {
 		return
 	case launcher.StepApp:
 		check, where = IDAppDetect, "SERVER-ARGS"
-		c.appReported = true
+		left.appReported = true
 	}
 	c.add(Error, check, where, msg, fix)
 }
