@@ -52,8 +52,9 @@ sys.exit(0 if spec else 3)
 `
 
 // checkApp: the WSGI module gunicorn will import is on its path.
-// appReported: launcher found no module to run, and inspect said so.
-func (c *checker) checkApp(g *gunicornSettings, appReported bool) {
+// appReported: launcher found no module to run, and inspect said so;
+// pyBroke: the virtualenv's Python does not run, and checkVenv said so.
+func (c *checker) checkApp(g *gunicornSettings, appReported, pyBroke bool) {
 	if _, ok := g.get("paste"); ok {
 		return // a paste deployment names no module
 	}
@@ -97,7 +98,7 @@ func (c *checker) checkApp(g *gunicornSettings, appReported bool) {
 		}
 	}
 	if c.opts.Import {
-		c.importApp(module, where, front)
+		c.importApp(module, where, front, pyBroke)
 		return
 	}
 	if found {
@@ -170,14 +171,15 @@ func moduleFile(root, module string) bool {
 	return len(ext) > 0
 }
 
-// importApp asks the server's Python to find the module.
-func (c *checker) importApp(module, where string, front []string) {
+// importApp asks the server's Python to find the module; pyBroke is as
+// checkApp takes it.
+func (c *checker) importApp(module, where string, front []string, pyBroke bool) {
 	python := c.serverPython()
 	if python == "" {
 		c.add(Warning, IDAppImport, where, "no Python to ask for the module: the server is not a Python script and there is no virtualenv", "")
 		return
 	}
-	if c.pyBroke && c.plan.Venv != "" && strings.HasPrefix(python, c.plan.Venv+"/") {
+	if pyBroke && c.plan.Venv != "" && strings.HasPrefix(python, c.plan.Venv+"/") {
 		return // that Python does not run: reported already
 	}
 	out, err := c.runPython(python, append([]string{"-c", findSpec, module}, front...)...)

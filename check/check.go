@@ -91,11 +91,10 @@ type checker struct {
 	problems []Problem
 	dir      string // the absolute app directory, before the plan exists
 
-	unit    *unitFile        // nil when no unit is known
-	user    *account.Account // nil when no service user is known
-	files   []*envFile
-	plan    *launcher.Plan
-	pyBroke bool // checkVenv: the virtualenv's python does not run, reported once
+	unit  *unitFile        // nil when no unit is known
+	user  *account.Account // nil when no service user is known
+	files []*envFile
+	plan  *launcher.Plan
 	// The fields above and below carry what one check learns to the later
 	// ones that need it: each is written by the check named, which run
 	// runs before the checks that read it.
@@ -146,14 +145,14 @@ func (c *checker) run() {
 	if !ok {
 		return
 	}
-	c.checkVenv(left.venv)
-	venvBroken := c.pyBroke || left.venv != nil
+	pyBroke := c.checkVenv(left.venv)
+	venvBroken := pyBroke || left.venv != nil
 	c.checkPythonPath()
-	c.checkServer(left.program, venvBroken)
+	c.checkServer(left.program, venvBroken, pyBroke)
 	srv := c.server()
 	switch {
 	case srv != nil && srv.Name == "gunicorn":
-		c.checkGunicorn(left.appReported)
+		c.checkGunicorn(left.appReported, pyBroke)
 	case srv != nil:
 		c.checkServerArgs(srv)
 	}

@@ -126,8 +126,8 @@ func (c *checker) relName(path string) string {
 }
 
 // checkGunicorn checks the settings that fight systemd, and the
-// application; appReported is as checkApp takes it.
-func (c *checker) checkGunicorn(appReported bool) {
+// application; appReported and pyBroke are as checkApp takes them.
+func (c *checker) checkGunicorn(appReported, pyBroke bool) {
 	g := c.gunicornConfig()
 	for _, name := range []string{"daemon", "pidfile", "bind", "graceful_timeout", "wsgi_app", "chdir", "pythonpath"} {
 		if s, ok := g.file[name]; ok && !s.known {
@@ -151,7 +151,7 @@ func (c *checker) checkGunicorn(appReported bool) {
 	c.checkBind(g)
 	c.checkGraceful(g)
 	c.checkPreload(g)
-	c.checkApp(g, appReported)
+	c.checkApp(g, appReported, pyBroke)
 	c.checkWorker(g)
 }
 

@@ -12,8 +12,9 @@ import (
 // checkServer: the server is found, the service user may run it, and its
 // #! interpreter exists and runs. programErr is launcher's reason the
 // program cannot run, for when checkServer finds none of its own;
-// venvBroken: a virtualenv is named or found but unusable, reported already.
-func (c *checker) checkServer(programErr error, venvBroken bool) {
+// venvBroken: a virtualenv is named or found but unusable, reported already;
+// pyBroke: the virtualenv's Python does not run, reported by checkVenv.
+func (c *checker) checkServer(programErr error, venvBroken, pyBroke bool) {
 	prog := c.plan.Program
 	if prog == "" {
 		if programErr == nil || venvBroken {
@@ -36,7 +37,7 @@ func (c *checker) checkServer(programErr error, venvBroken bool) {
 		found = true
 	}
 	if interp, arg, err := launcher.Shebang(prog); err == nil && interp != "" {
-		found = c.checkInterpreter(prog, interp, arg) || found
+		found = c.checkInterpreter(prog, interp, arg, pyBroke) || found
 	}
 	if !found && programErr != nil {
 		msg, fix, _ := strings.Cut(programErr.Error(), "; ")
@@ -45,8 +46,8 @@ func (c *checker) checkServer(programErr error, venvBroken bool) {
 }
 
 // checkInterpreter reports what is wrong with the #! line of prog, and
-// says whether it found anything.
-func (c *checker) checkInterpreter(prog, interp, arg string) bool {
+// says whether it found anything; pyBroke is as checkServer takes it.
+func (c *checker) checkInterpreter(prog, interp, arg string, pyBroke bool) bool {
 	venvBin := ""
 	if c.plan.Venv != "" {
 		venvBin = filepath.Join(c.plan.Venv, "bin")
@@ -76,7 +77,7 @@ func (c *checker) checkInterpreter(prog, interp, arg string) bool {
 	}
 	if !exists(python) {
 		switch {
-		case inVenv && filepath.Dir(python) == venvBin && c.pyBroke:
+		case inVenv && filepath.Dir(python) == venvBin && pyBroke:
 			return true // the virtualenv's Python is gone: reported once, by checkVenv
 		case inVenv && filepath.Dir(python) == venvBin:
 			c.add(Error, IDServerInterpreter, prog,
@@ -107,7 +108,7 @@ func (c *checker) checkInterpreter(prog, interp, arg string) bool {
 		return false
 	}
 	if c.plan.Venv != "" && sameFile(python, filepath.Join(c.plan.Venv, "bin", "python")) {
-		return c.pyBroke // run by checkVenv already
+		return pyBroke // run by checkVenv already
 	}
 	if out, err := c.runPython(python, "-c", "pass"); err != nil {
 		c.add(Error, IDServerInterpreter, prog,

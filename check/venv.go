@@ -69,33 +69,34 @@ func (c *checker) venvVar() string {
 
 // checkVenv: the virtualenv exists, its Python runs, and VIRTUAL_ENV in
 // the env files names it. venvErr is launcher's reason the virtualenv
-// cannot be used, if any.
-func (c *checker) checkVenv(venvErr error) {
+// cannot be used, if any. pyBroke says that the virtualenv's Python does
+// not run, reported here, so the checks that would run it again do not.
+func (c *checker) checkVenv(venvErr error) (pyBroke bool) {
 	dir, where := c.venvCandidate()
 	if dir == "" {
-		return
+		return false
 	}
 	py := filepath.Join(dir, "bin", "python")
 	if target := danglingLink(py); target != "" {
-		c.pyBroke = true
 		c.add(Error, IDVenvPython, py,
 			fmt.Sprintf("%s links to %s, which does not exist: the Python this virtualenv was made with was removed or moved", py, target),
 			rebuild(dir))
-		return
+		return true
 	}
 	if venvErr != nil {
 		msg, fix, _ := strings.Cut(venvErr.Error(), "; ")
 		c.add(Error, IDVenvMissing, where, msg, fix)
-		return
+		return false
 	}
 	if c.plan.Venv == "" {
-		return
+		return false
 	}
 	if out, err := c.runPython(py, "-c", "pass"); err != nil {
-		c.pyBroke = true
+		pyBroke = true
 		c.add(Error, IDVenvPython, py, fmt.Sprintf("%s does not run%s: %v%s", py, c.asUser(), err, out), rebuild(dir))
 	}
 	c.checkVenvVar()
+	return pyBroke
 }
 
 // checkVenvVar: with --venv, a VIRTUAL_ENV line in an env file is
