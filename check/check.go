@@ -85,27 +85,29 @@ func Run(opts Options) *Report {
 	return c.report()
 }
 
-// checker holds what one run has learnt so far.
+// checker holds what every check reads: the options, what run's first
+// steps load, and the problems found. What one check learns for another
+// is not kept here: run passes it along (see run).
 type checker struct {
 	opts     Options
 	problems []Problem
 	dir      string // the absolute app directory, before the plan exists
 
+	// Each loaded once, by loadUnit, loadUser, checkEnvFiles and inspect,
+	// and only read after.
 	unit  *unitFile        // nil when no unit is known
 	user  *account.Account // nil when no service user is known
 	files []*envFile
 	plan  *launcher.Plan
-	// The fields above and below carry what one check learns to the later
-	// ones that need it: each is written by the check named, which run
-	// runs before the checks that read it.
-	// blocked are the directories the service user cannot pass, reported
-	// once each (access).
-	blocked map[string]bool
 
 	// asService says whether programs run as the service user (exec,
 	// probe): set by run only, once checkAppDir has said whether the user
 	// can enter the app directory, before any check that runs one.
 	asService bool
+
+	// blocked are the directories the service user cannot pass, reported
+	// once each (access).
+	blocked map[string]bool
 }
 
 // leftOver is what building the plan found that later checks report in
@@ -126,6 +128,16 @@ func (c *checker) add(sev Severity, check, where, msg, fix string) {
 // and the user first (the unit may name the user; access checks need the
 // user), the app directory and env files before the plan (the plan is
 // built from the accepted files only), then what the plan names.
+//
+// What a check learns that later checks need, it returns, and run hands
+// it to them:
+//   - checkAppDir: whether the service user can enter the app directory;
+//     from it run sets asService, before anything runs Python.
+//   - inspect: leftOver, launcher's reasons the virtualenv and the program
+//     cannot be used (for checkVenv and checkServer to say better) and
+//     whether it reported a missing app (so checkApp does not again).
+//   - checkVenv: whether the virtualenv's Python does not run, reported
+//     once, so checkServer and checkApp do not run it again.
 func (c *checker) run() {
 	c.checkRunapp()
 	c.loadUnit()
