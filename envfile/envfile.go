@@ -58,9 +58,9 @@ func (e *Error) Error() string {
 // with the path, so errors.Is(err, fs.ErrNotExist) works; a file with
 // refused constructs returns *Error.
 func Read(path string) (*File, error) {
-	data, err := readFile(path)
+	data, err := ReadBytes(path)
 	if err != nil {
-		return nil, fmt.Errorf("cannot read env file: %w", &fs.PathError{Op: "open", Path: path, Err: err})
+		return nil, fmt.Errorf("cannot read env file: %w", err)
 	}
 	return parse(path, data, string(data))
 }
@@ -84,7 +84,7 @@ var (
 func ReadBytes(path string) ([]byte, error) {
 	data, err := readFile(path)
 	if err != nil {
-		return nil, &fs.PathError{Op: "read", Path: path, Err: err}
+		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
 	return data, nil
 }
