@@ -144,13 +144,15 @@ func Notice(o Options) (string, error) {
 // server listens itself: with no bind in the arguments (the server's
 // configuration file or environment may bind, which the unit cannot see,
 // and a socket would override them), several, a unix socket, a host name,
-// or a server runapp does not know (o.ServerVersion "").
+// a server runapp does not know (o.ServerVersion ""), or a server that
+// takes systemd's socket only through an argument in place of its own bind
+// (uvicorn's --fd 3), which would mean rewriting the arguments given.
 //
 // With a socket unit systemd holds the listening socket across a restart,
 // so connections wait instead of being refused (BENCHMARKS.md, Deploys).
 func DefaultListen(o Options) string {
 	srv := server.Lookup(cmp.Or(o.Config.Server, launcher.DefaultServer))
-	if srv == nil || o.ServerVersion == "" {
+	if srv == nil || o.ServerVersion == "" || srv.SocketArgsFor(false, false) != nil {
 		return ""
 	}
 	args, err := srv.ReadArgs(o.Config.Args)

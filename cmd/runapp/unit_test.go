@@ -59,8 +59,10 @@ func TestUnitPrintsService(t *testing.T) {
 	assert.NotContains(t, stdout+stderr, secret)
 }
 
-// A socket unit by default when SERVER-ARGS bind one TCP address, and
-// none with --socket none, or when the address is not known for sure.
+// A socket unit by default when SERVER-ARGS bind one TCP address of a
+// server that takes the socket from LISTEN_FDS itself, and none with
+// --socket none, when the address is not known for sure, or for a server
+// that needs its bind arguments replaced to take the socket.
 func TestUnitSocketByDefault(t *testing.T) {
 	dir := appDir(t, "SECRET_KEY='"+secret+"'\n")
 	for _, tc := range []struct {
@@ -76,9 +78,19 @@ func TestUnitSocketByDefault(t *testing.T) {
 		{"two binds", []string{"--", "-b", "127.0.0.1:8000", "-b", "[::1]:8000", "project.wsgi"}, ""},
 		{"unix bind", []string{"--", "-b", "unix:/run/shop/web.sock", "project.wsgi"}, ""},
 		{"host name", []string{"--", "-b", "localhost:8000", "project.wsgi"}, ""},
+		// uvicorn takes systemd's socket only with --fd 3 in place of its
+		// own bind, which would mean rewriting the arguments given: it binds
+		// itself, as told.
+		// (No --gunicorn-version for them: fixed[:4].)
+		{"uvicorn", []string{"--server", "uvicorn", "--", "--host", "127.0.0.1", "--port", "8000", "project.asgi:application"}, ""},
+		{"hypercorn", []string{"--server", "hypercorn", "--", "--bind", "127.0.0.1:8000", "project.asgi:application"}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			args := append([]string{"unit", "--app-dir", dir}, fixed...)
+			flags := fixed
+			if tc.args[0] == "--server" {
+				flags = fixed[:4]
+			}
+			args := append([]string{"unit", "--app-dir", dir}, flags...)
 			stdout, stderr, code := runIn(t, append(args, tc.args...)...)
 			require.Equal(t, 0, code, stderr)
 			if tc.listen == "" {
