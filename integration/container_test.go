@@ -3,6 +3,7 @@ package integration
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -12,6 +13,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/yaml"
 )
 
 // envSecret is where example/Containerfile's entrypoint reads the env
@@ -75,6 +79,7 @@ func TestContainer(t *testing.T) {
 	image := p.exampleImage(t)
 	t.Run("entrypoint", func(t *testing.T) { testEntrypoint(t, p, image) })
 	t.Run("check", func(t *testing.T) { testCheckInImage(t, p, image) })
+	t.Run("kube play", func(t *testing.T) { testKubePlay(t, p, image) })
 }
 
 // testEntrypoint runs the image with runapp its entrypoint, the env file
@@ -163,4 +168,82 @@ func testCheckInImage(t *testing.T, p *podman, image string) {
 		return
 	}
 	assert.NoError(t, err, "runapp check in the image:\n%s", out)
+}
+
+// testKubePlay runs what runapp kube prints for the image with podman kube
+// play, adapted where README says podman 4.3 differs: the Secret's volume
+// becomes a hostPath holding the same file (podman wants a Secret in its
+// own format), the container's port is not published (podman would publish
+// it on the machine), and the Service is left out (podman has none). The pod
+// serves the env file's values, as the manifests' security context asks;
+// stopped with podman pod stop (kube down would send SIGKILL), the server
+// exits 0.
+func testKubePlay(t *testing.T, p *podman, image string) {
+	cmd := exec.Command(needRunapp(t), "kube", "--app-dir", "/srv/app", "--image", image, "--name", "app",
+		"--", "--bind", "0.0.0.0:8000")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	require.NoError(t, err, "runapp kube: %s", stderr.String())
+	docs := strings.Split(string(out), "\n---\n")
+	require.Len(t, docs, 2)
+
+	var d appsv1.Deployment
+	require.NoError(t, yaml.UnmarshalStrict([]byte(docs[0]), &d))
+	secrets := t.TempDir()
+	cp(t, filepath.Join(repoRoot, "example", ".env"), filepath.Join(secrets, ".env"))
+	pod := &d.Spec.Template.Spec
+	adapted := false
+	for i, v := range pod.Volumes {
+		if v.Secret != nil {
+			dir := corev1.HostPathDirectory
+			pod.Volumes[i].VolumeSource = corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: secrets, Type: &dir}}
+			adapted = true
+		}
+	}
+	require.True(t, adapted, "no Secret volume in\n%s", docs[0])
+	// podman publishes each containerPort on the machine, which it cannot
+	// without a network: the port is the server's anyway.
+	pod.Containers[0].Ports = nil
+	manifest, err := yaml.Marshal(&d)
+	require.NoError(t, err)
+	file := filepath.Join(t.TempDir(), "app.yaml")
+	require.NoError(t, os.WriteFile(file, manifest, 0o644))
+
+	// podman 4.3's pods cannot join a namespace by path: the pod gets one
+	// of its own with loopback only, entered through its container.
+	played := p.run(t, "kube", "play", "--network", "none", file)
+	t.Cleanup(func() {
+		if out, err := p.cmd("kube", "down", file).CombinedOutput(); err != nil {
+			t.Errorf("podman kube down: %v: %s", err, out)
+		}
+	})
+	t.Logf("podman kube play:\n%s", played)
+	names := strings.Fields(p.run(t, "ps", "--filter", "label=app.kubernetes.io/name=app", "--format", "{{.Names}}"))
+	require.Len(t, names, int(*d.Spec.Replicas), "a pod per replica, each with the web container")
+	want := envValues(t, filepath.Join(repoRoot, "example", ".env"))
+	for _, name := range names {
+		c := &container{p: p, name: name}
+		ns := &netns{path: "/proc/" + p.run(t, "inspect", "--format", "{{.State.Pid}}", c.name) + "/ns/net"}
+		got := ns.waitIndex(t, ":8000/", c.logs)
+		assertEnv(t, want, got)
+
+		assert.Equal(t, 1, got.PPID, "the master is PID 1 of the container's own PID namespace")
+		status := statusFields(c.proc(t, got.PPID, "status"))
+		assert.Contains(t, c.proc(t, got.PPID, "cmdline"), "bin/gunicorn")
+		assert.Equal(t, "10001", strings.Fields(status["Uid"])[0], "the image's user")
+		assert.Equal(t, "0000000000000000", status["CapEff"], "no capability")
+		assert.Equal(t, "1", status["NoNewPrivs"])
+		out, err := c.p.cmd("exec", c.name, "touch", "/srv/app/written").CombinedOutput()
+		assert.Error(t, err, "the root file system is writable")
+		assert.Contains(t, string(out), "Read-only file system")
+		// The emptyDir: on a read-only root, the one place to write.
+		// (podman 4.3 makes it a volume on disk: medium Memory ignored.)
+		c.exec(t, "touch", "/tmp/written")
+
+		pod := p.run(t, "ps", "--filter", "name="+c.name, "--format", "{{.Pod}}")
+		p.run(t, "pod", "stop", "--time", "60", pod)
+		assert.Equal(t, "0", p.run(t, "inspect", "--format", "{{.State.ExitCode}}", c.name), "exit status; output:\n%s", c.logs())
+		assert.Contains(t, c.logs(), "Handling signal: term")
+	}
 }

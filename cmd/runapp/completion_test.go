@@ -69,7 +69,8 @@ var flagValues = []flagValue{
 	}},
 	{names: []string{"format"}, kind: valueWord, words: func() []string { return checkFormats }},
 	{names: []string{"from"}, kind: valueWord, words: envfmt.ReaderNames},
-	{names: []string{"name", "description", "socket", "after", "wants", "gunicorn-version", "timeout"}, kind: valueText},
+	{names: []string{"name", "description", "socket", "after", "wants", "gunicorn-version", "timeout",
+		"image", "replicas", "port", "service-port", "health-path", "health-host", "pre-stop", "run-as-user", "run-as-group"}, kind: valueText},
 }
 
 func lookupFlagValue(name string) (flagValue, bool) {
