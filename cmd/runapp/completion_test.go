@@ -56,7 +56,7 @@ type flagValue struct {
 var flagValues = []flagValue{
 	{names: []string{"env-file"}, kind: valueEnvFile},
 	{names: []string{"app-dir", "venv", "pythonpath", "write"}, kind: valueDir},
-	{names: []string{"unit", "runapp", "writable"}, kind: valueFile},
+	{names: []string{"unit", "runapp", "writable", "container"}, kind: valueFile},
 	{names: []string{"user"}, kind: valueUser},
 	{names: []string{"group"}, kind: valueGroup},
 	{names: []string{"server"}, kind: valueWord, words: server.Names},

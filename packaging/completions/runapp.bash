@@ -46,7 +46,7 @@ _runapp() {
 		w=${COMP_WORDS[i]}
 		case $w in
 		--) positional=after-dashes; break ;;
-		-env-file|--env-file|-app-dir|--app-dir|-pythonpath|--pythonpath|-venv|--venv|-write|--write|-unit|--unit|-runapp|--runapp|-writable|--writable|-user|--user|-group|--group|-server|--server|-format|--format|-from|--from|-hardening|--hardening|-name|--name|-timeout|--timeout|-after|--after|-description|--description|-gunicorn-version|--gunicorn-version|-socket|--socket|-wants|--wants|-health-host|--health-host|-health-path|--health-path|-image|--image|-port|--port|-pre-stop|--pre-stop|-replicas|--replicas|-run-as-group|--run-as-group|-run-as-user|--run-as-user|-service-port|--service-port)
+		-env-file|--env-file|-app-dir|--app-dir|-pythonpath|--pythonpath|-venv|--venv|-write|--write|-container|--container|-unit|--unit|-runapp|--runapp|-writable|--writable|-user|--user|-group|--group|-server|--server|-format|--format|-from|--from|-hardening|--hardening|-name|--name|-timeout|--timeout|-after|--after|-description|--description|-gunicorn-version|--gunicorn-version|-socket|--socket|-wants|--wants|-health-host|--health-host|-health-path|--health-path|-image|--image|-port|--port|-pre-stop|--pre-stop|-replicas|--replicas|-run-as-group|--run-as-group|-run-as-user|--run-as-user|-service-port|--service-port)
 			[[ $w == -app-dir || $w == --app-dir ]] && appdir=${COMP_WORDS[i + 1]}
 			((i++)) ;;
 		-*) ;;
@@ -79,7 +79,7 @@ _runapp() {
 		_runapp_files -d
 		COMPREPLY=("${COMPREPLY[@]/#/$prefix}")
 		return ;;
-	-unit|--unit|-runapp|--runapp|-writable|--writable)
+	-container|--container|-unit|--unit|-runapp|--runapp|-writable|--writable)
 		_runapp_files
 		COMPREPLY=("${COMPREPLY[@]/#/$prefix}")
 		return ;;
@@ -110,7 +110,7 @@ _runapp() {
 	serve) flags='--app-dir --env-file --pythonpath --server --venv --help' ;;
 	exec) flags='--app-dir --env-file --pythonpath --server --venv --help' ;;
 	env) flags='--app-dir --env-file --pythonpath --server --show-values --venv --help' ;;
-	check) flags='--app-dir --env-file --format --import --name --pythonpath --server --unit --user --venv --help' ;;
+	check) flags='--app-dir --container --env-file --format --import --name --pythonpath --server --unit --user --venv --help' ;;
 	deploy) flags='--dry-run --restart --timeout --unit --help' ;;
 	fmt) flags='--app-dir --d --env-file --from --l --no-backup --pythonpath --server --venv --w --help' ;;
 	unit) flags='--after --app-dir --credential --description --env-file --environment-file --group --gunicorn-version --hardening --name --pythonpath --runapp --server --socket --user --venv --wants --writable --write --help' ;;
