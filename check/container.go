@@ -301,7 +301,8 @@ func boolAt(n *blockyaml.Node, key string) bool {
 // serverStop reads a container's command for the server it runs and how
 // long its graceful stop may take: runapp with SERVER-ARGS after "--" (and
 // --server), or a server of runapp's table run directly. ok is false for
-// anything else.
+// anything else, runapp --process among them (its command is in the
+// image's Procfile).
 func serverStop(argv []string) (name string, graceful time.Duration, ok bool) {
 	if len(argv) == 0 {
 		return "", 0, false
@@ -315,6 +316,8 @@ func serverStop(argv []string) (name string, graceful time.Duration, ok bool) {
 			case a == "--":
 				args = argv[i+1:]
 				i = len(argv)
+			case a == "--process" || a == "-process" || strings.HasPrefix(a, "--process=") || strings.HasPrefix(a, "-process="):
+				return "", 0, false // the Procfile's command, not seen here
 			case a == "--server" || a == "-server":
 				if i+1 < len(argv) {
 					program = argv[i+1]

@@ -18,10 +18,12 @@ import (
 	"net"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/runapp/runapp/launcher"
+	"github.com/runapp/runapp/procfile"
 	"github.com/runapp/runapp/server"
 )
 
@@ -56,6 +58,12 @@ type Options struct {
 	// RunAsUser and RunAsGroup, when not nil, are the IDs the pods run
 	// as; nil leaves the image's USER, which must be numeric and not 0.
 	RunAsUser, RunAsGroup *int64
+	// Procfile is the app's Procfile, read by the caller, when
+	// Config.Procfile or Config.Process is set: a Deployment per process
+	// type (or for Config.Process's alone), each running runapp
+	// --process NAME, which reads the image's Procfile at each start;
+	// the type named release is a Job instead, to run before the rollout.
+	Procfile *procfile.File
 }
 
 // Defaults for the options' zero values.
@@ -86,14 +94,19 @@ func usage(format string, args ...any) error {
 	return launcher.Errorf(launcher.ExitUsage, format, args...)
 }
 
-// process is one kind of process the manifests run: today the web server;
-// each becomes a Deployment.
+// process is one kind of process the manifests run: the web server, or a
+// Procfile's process type; each becomes a Deployment, release a Job.
 type process struct {
-	component string   // app.kubernetes.io/component: "web"
-	args      []string // SERVER-ARGS
+	component string   // app.kubernetes.io/component: "web", a process type
+	name      string   // the Procfile's process type, "" for the server
+	args      []string // SERVER-ARGS, for the server
 	port      int      // the port it serves; 0 for none
 	grace     time.Duration
 }
+
+// releaseType is the process type Heroku runs once before a release, whose
+// failure stops it: a Job here.
+const releaseType = "release"
 
 // manifests is Options checked and resolved.
 type manifests struct {
@@ -108,21 +121,38 @@ type envFile struct {
 	from string // the file as given, for kubectl create secret
 }
 
-// Manifests returns the YAML documents that run the app: the web
-// Deployment and its Service. Bad options are a *launcher.Error with code
-// launcher.ExitUsage.
+// Manifests returns the YAML documents that run the app: a Job for the
+// Procfile's release type, a Deployment for each other process, and a
+// Service for the web one. Bad options are a *launcher.Error with code
+// launcher.ExitUsage; a process type the Procfile lacks, ExitConfig.
 func Manifests(o Options) (string, error) {
 	m, err := newManifests(o)
 	if err != nil {
 		return "", err
 	}
-	web, err := m.web()
+	procs, err := m.processes()
 	if err != nil {
 		return "", err
 	}
+	var objects []any
+	for _, p := range procs {
+		if p.name == releaseType {
+			objects = append(objects, m.job(p))
+		}
+	}
+	for _, p := range procs {
+		if p.name != releaseType {
+			objects = append(objects, m.deployment(p))
+		}
+	}
+	for _, p := range procs {
+		if p.port != 0 {
+			objects = append(objects, m.service(p))
+		}
+	}
 	var b strings.Builder
-	b.WriteString(m.header())
-	for i, obj := range []any{m.deployment(web), m.service(web)} {
+	b.WriteString(m.header(procs))
+	for i, obj := range objects {
 		if i > 0 {
 			b.WriteString("---\n")
 		}
@@ -212,34 +242,91 @@ func (m *manifests) mountDir() string { return path.Join(secretsDir, m.Name) }
 
 func (m *manifests) secretName() string { return m.Name + "-env" }
 
-// web reads the server's arguments for the web process: the port it
-// serves and how long its graceful stop may take.
-func (m *manifests) web() (process, error) {
-	p := process{component: "web", args: m.Config.Args, port: m.Port, grace: unboundedGrace}
-	program := filepath.Base(cmp.Or(m.Config.Server, launcher.DefaultServer))
+// processes are the processes to run: the server, or the Procfile's.
+func (m *manifests) processes() ([]process, error) {
+	c := m.Config
+	if c.Procfile == "" && c.Process == "" {
+		p := process{component: "web", args: c.Args}
+		err := m.read(&p, cmp.Or(c.Server, launcher.DefaultServer), c.Args, true)
+		return []process{p}, err
+	}
+	switch {
+	case m.Procfile == nil:
+		return nil, usage("no Procfile given to render")
+	case c.Server != "" || len(c.Args) > 0:
+		return nil, usage("with --procfile or --process the Procfile's commands name the programs and their arguments: drop --server and SERVER-ARGS")
+	}
+	var procs []process
+	used := map[string]string{}
+	for i, pt := range m.Procfile.Processes {
+		if c.Process != "" && pt.Name != c.Process {
+			continue
+		}
+		p := process{component: strings.ToLower(strings.ReplaceAll(pt.Name, "_", "-")), name: pt.Name}
+		if other, dup := used[p.component]; dup || !dnsLabel(m.Name+"-"+p.component) {
+			why := "is not a Kubernetes name"
+			if dup {
+				why = "is also process type " + other + "'s"
+			}
+			return nil, launcher.Errorf(launcher.ExitConfig, "%s:%d: process %s: %s-%s %s; rename it (letters, digits, -)", m.Procfile.Path, pt.Line, pt.Name, m.Name, p.component, why)
+		}
+		used[p.component] = pt.Name
+		// The command as the pod's runapp expands it, PORT by foreman's
+		// rule (launcher.Port) as no env file here sets it.
+		port := strconv.Itoa(launcher.Port(i, 0))
+		argv, err := pt.Argv(func(name string) (string, bool) {
+			return port, name == "PORT"
+		})
+		if err != nil {
+			return nil, launcher.Errorf(launcher.ExitConfig, "%s:%d: process %s: %v", m.Procfile.Path, pt.Line, pt.Name, err)
+		}
+		if err := m.read(&p, argv[0], argv[1:], pt.Name == "web"); err != nil {
+			return nil, fmt.Errorf("%s:%d: process %s: %w", m.Procfile.Path, pt.Line, pt.Name, err)
+		}
+		procs = append(procs, p)
+	}
+	if len(procs) == 0 {
+		names := strings.Join(m.Procfile.Names(), ", ")
+		return nil, launcher.Errorf(launcher.ExitConfig, "%s has no process %s (it has %s)", m.Procfile.Path, c.Process, names)
+	}
+	return procs, nil
+}
+
+// read reads a process's program and arguments for how long its graceful
+// stop may take, and for a web process the port it serves (--port, else
+// its binds).
+func (m *manifests) read(p *process, program string, args []string, web bool) error {
+	p.grace = unboundedGrace
+	if web {
+		p.port = m.Port
+	}
+	program = filepath.Base(program)
 	srv := server.Lookup(program)
 	if srv == nil {
-		if p.port == 0 {
-			return p, usage("runapp does not know the server %s, so cannot read the port it binds; give --port", program)
+		if web && p.port == 0 {
+			return usage("runapp does not know the server %s, so cannot read the port it binds; give --port", program)
 		}
-		return p, nil
+		return nil
 	}
-	args, err := srv.ReadArgs(p.args)
+	a, err := srv.ReadArgs(args)
 	if err != nil {
-		return p, usage("server arguments: %v", err)
+		return usage("server arguments: %v", err)
 	}
-	if !args.GracefulUnbounded {
-		p.grace = args.Graceful
+	if !a.GracefulUnbounded {
+		p.grace = a.Graceful
+	}
+	if !web {
+		return nil
 	}
 	if p.port == 0 {
-		if p.port, err = podPort(srv.Name, args.Binds); err != nil {
-			return p, err
+		if p.port, err = podPort(srv.Name, a.Binds); err != nil {
+			return err
 		}
 	}
 	if p.port < 1024 || p.port > 65535 {
-		return p, usage("port %d: the pods run with no capability, so the server cannot bind a port below 1024; bind 8000, and the Service listens on %d", p.port, m.ServicePort)
+		return usage("port %d: the pods run with no capability, so the server cannot bind a port below 1024; bind 8000, and the Service listens on %d", p.port, m.ServicePort)
 	}
-	return p, nil
+	return nil
 }
 
 // podPort is the port of the first TCP address binds name that the pod's
@@ -266,17 +353,29 @@ func podPort(name string, binds []server.Bind) (int, error) {
 
 // header says what made the manifests and how to make the Secret they
 // read, which they do not hold: its values are the env files, which
-// runapp prints to no one.
-func (m *manifests) header() string {
+// runapp prints to no one; and, with a release Job, how to run it first.
+func (m *manifests) header(procs []process) string {
 	var from []string
 	for _, f := range m.envFiles {
 		from = append(from, "--from-file="+f.key+"="+f.from)
 	}
-	return "# Written by runapp kube: regenerate it rather than edit it.\n" +
+	h := "# Written by runapp kube: regenerate it rather than edit it.\n" +
 		"# The env files reach runapp as the Secret " + m.secretName() + ", the files as they\n" +
 		"# are (runapp reads them, by its rules: not --from-env-file). Make it, in\n" +
 		"# the app directory, with\n" +
 		"#   kubectl create secret generic " + m.secretName() + " " + strings.Join(from, " ") + "\n"
+	for _, p := range procs {
+		if p.name == releaseType && len(procs) > 1 {
+			job := m.Name + "-" + p.component
+			h += "# The Job " + job + " runs the release command; apply it first, and the\n" +
+				"# rest once it succeeded (a Job cannot be changed: delete the last one):\n" +
+				"#   kubectl delete job " + job + " --ignore-not-found\n" +
+				"#   kubectl apply -f FILE -l app.kubernetes.io/component=" + p.component + "\n" +
+				"#   kubectl wait --for=condition=complete --timeout=30m job/" + job + "\n" +
+				"#   kubectl apply -f FILE -l app.kubernetes.io/component!=" + p.component + "\n"
+		}
+	}
+	return h
 }
 
 // command is the container's command: runapp with the flags that recreate
@@ -296,6 +395,14 @@ func (m *manifests) command(p process) []string {
 	if c.Server != "" {
 		argv = append(argv, "--server", c.Server)
 	}
+	if p.name != "" {
+		// The pod reads the image's Procfile at each start, as the unit
+		// does: the command is the image's, the manifests name the type.
+		if c.Procfile != "" && c.Procfile != launcher.DefaultProcfile {
+			argv = append(argv, "--procfile="+c.Procfile)
+		}
+		argv = append(argv, "--process", p.name)
+	}
 	if len(p.args) > 0 {
 		argv = append(append(argv, "--"), p.args...)
 	}
@@ -310,8 +417,8 @@ func (m *manifests) objectLabels(p process) map[string]string {
 	return l
 }
 
-func (m *manifests) deployment(p process) deployment {
-	labels := m.objectLabels(p)
+// pod is the pod template that runs p.
+func (m *manifests) pod(p process) podTemplateSpec {
 	no := false
 	c := container{
 		Name:    p.component,
@@ -353,6 +460,33 @@ func (m *manifests) deployment(p process) deployment {
 			grace += m.PreStop
 		}
 	}
+	spec := podSpec{
+		// The app talks to no Kubernetes API, and its environment is
+		// the env files', not FOO_SERVICE_HOST for every Service in the
+		// namespace.
+		AutomountServiceAccountToken:  &no,
+		EnableServiceLinks:            &no,
+		TerminationGracePeriodSeconds: int64(grace / time.Second),
+		SecurityContext: podSecurityContext{
+			RunAsNonRoot:   true,
+			RunAsUser:      m.RunAsUser,
+			RunAsGroup:     m.RunAsGroup,
+			SeccompProfile: seccompProfile{Type: "RuntimeDefault"},
+		},
+		Containers: []container{c},
+		Volumes: []volume{
+			{Name: "env", Secret: &secretVolumeSource{SecretName: m.secretName()}},
+			{Name: "tmp", EmptyDir: &emptyDirVolumeSource{Medium: "Memory"}},
+		},
+	}
+	if p.name == releaseType {
+		spec.RestartPolicy = "Never"
+	}
+	return podTemplateSpec{Metadata: objectMeta{Labels: m.objectLabels(p)}, Spec: spec}
+}
+
+func (m *manifests) deployment(p process) deployment {
+	labels := m.objectLabels(p)
 	return deployment{
 		typeMeta: typeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
 		Metadata: objectMeta{Name: m.Name + "-" + p.component, Labels: labels},
@@ -361,29 +495,19 @@ func (m *manifests) deployment(p process) deployment {
 			Selector: labelSelector{MatchLabels: labels},
 			// A new pod serves before an old one stops.
 			Strategy: &strategy{Type: "RollingUpdate", RollingUpdate: &rollingUpdate{MaxUnavailable: 0, MaxSurge: 1}},
-			Template: podTemplateSpec{
-				Metadata: objectMeta{Labels: labels},
-				Spec: podSpec{
-					// The app talks to no Kubernetes API, and its
-					// environment is the env files', not FOO_SERVICE_HOST
-					// for every Service in the namespace.
-					AutomountServiceAccountToken:  &no,
-					EnableServiceLinks:            &no,
-					TerminationGracePeriodSeconds: int64(grace / time.Second),
-					SecurityContext: podSecurityContext{
-						RunAsNonRoot:   true,
-						RunAsUser:      m.RunAsUser,
-						RunAsGroup:     m.RunAsGroup,
-						SeccompProfile: seccompProfile{Type: "RuntimeDefault"},
-					},
-					Containers: []container{c},
-					Volumes: []volume{
-						{Name: "env", Secret: &secretVolumeSource{SecretName: m.secretName()}},
-						{Name: "tmp", EmptyDir: &emptyDirVolumeSource{Medium: "Memory"}},
-					},
-				},
-			},
+			Template: m.pod(p),
 		},
+	}
+}
+
+// job runs the release command once: no retry, since a release that
+// failed half-way (a migration) wants a person, as Heroku's release phase
+// stops the release.
+func (m *manifests) job(p process) job {
+	return job{
+		typeMeta: typeMeta{APIVersion: "batch/v1", Kind: "Job"},
+		Metadata: objectMeta{Name: m.Name + "-" + p.component, Labels: m.objectLabels(p)},
+		Spec:     jobSpec{BackoffLimit: 0, Template: m.pod(p)},
 	}
 }
 

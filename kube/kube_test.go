@@ -14,13 +14,28 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/runapp/runapp/launcher"
+	"github.com/runapp/runapp/procfile"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// testProcfile is an app's Procfile: a web server, a worker that is no
+// server runapp knows, and a release command.
+var testProcfile = func() *procfile.File {
+	f, err := procfile.Parse("Procfile", []byte(`web: gunicorn --bind 0.0.0.0:$PORT --graceful-timeout 20 project.wsgi
+worker: celery -A project worker
+release: python manage.py migrate
+`))
+	if err != nil {
+		panic(err)
+	}
+	return f
+}()
 
 func ptr[T any](v T) *T { return &v }
 
@@ -42,8 +57,24 @@ var cases = []struct {
 	name  string
 	opts  func(*Options)
 	grace time.Duration
+	// graces, for a Procfile, by process type: the web one's from its
+	// arguments, the others' gunicorn's default, assumed of a program
+	// runapp does not know.
+	graces map[string]time.Duration
 }{
-	{"gunicorn", func(*Options) {}, 30 * time.Second},
+	// The Procfile's web binds $PORT: foreman's 5000 for the first type.
+	{"procfile", func(o *Options) {
+		o.Config.Args = nil
+		o.Config.Procfile = launcher.DefaultProcfile
+		o.Procfile = testProcfile
+	}, 0, map[string]time.Duration{"web": 20 * time.Second, "worker": 30 * time.Second, "release": 30 * time.Second}},
+	{"procfile-process", func(o *Options) {
+		o.Config.Args = nil
+		o.Config.Procfile = "deploy/Procfile"
+		o.Config.Process = "worker"
+		o.Procfile = testProcfile
+	}, 30 * time.Second, nil},
+	{"gunicorn", func(*Options) {}, 30 * time.Second, nil},
 	{"gunicorn-full", func(o *Options) {
 		o.Name = "shop"
 		o.Config.EnvFiles = []string{".env", "-/etc/shop/local.env", "config/.env"}
@@ -57,22 +88,22 @@ var cases = []struct {
 		o.HealthHost = "shop.example"
 		o.PreStop = 0
 		o.RunAsUser, o.RunAsGroup = ptr[int64](10001), ptr[int64](10001)
-	}, 90 * time.Second},
+	}, 90 * time.Second, nil},
 	// uvicorn 0.17 waits for every request after TERM: the grace is
 	// gunicorn's default.
 	{"uvicorn", func(o *Options) {
 		o.Config.Server = "uvicorn"
 		o.Config.Args = []string{"--host", "0.0.0.0", "--port", "8001", "project.asgi:application"}
-	}, 30 * time.Second},
+	}, 30 * time.Second, nil},
 	{"hypercorn", func(o *Options) {
 		o.Config.Server = "hypercorn"
 		o.Config.Args = []string{"--bind", "0.0.0.0:8000", "--graceful-timeout", "5"}
-	}, 5 * time.Second},
+	}, 5 * time.Second, nil},
 	{"unknown-server", func(o *Options) {
 		o.Config.Server = "/srv/app/bin/serve"
 		o.Config.Args = []string{"--listen", ":8000"}
 		o.Port = 8000
-	}, 30 * time.Second},
+	}, 30 * time.Second, nil},
 }
 
 func TestGolden(t *testing.T) {
@@ -95,32 +126,50 @@ func TestGolden(t *testing.T) {
 
 // decoded is the manifests decoded into k8s.io/api's own types.
 type decoded struct {
-	deployment appsv1.Deployment
-	service    corev1.Service
+	deployments []appsv1.Deployment
+	jobs        []batchv1.Job
+	services    []corev1.Service
+}
+
+// pods are the pod templates of every workload.
+func (d decoded) pods() []corev1.PodTemplateSpec {
+	var pods []corev1.PodTemplateSpec
+	for _, x := range d.jobs {
+		pods = append(pods, x.Spec.Template)
+	}
+	for _, x := range d.deployments {
+		pods = append(pods, x.Spec.Template)
+	}
+	return pods
 }
 
 // decode splits out into its documents and decodes each strictly into
 // k8s.io/api's type for its kind: a field the API does not have, or a
-// value of another type, fails. It also checks that each document reads
-// as YAML exactly as the JSON it was written from.
+// value of another type, fails.
 func decode(t *testing.T, out string) decoded {
 	t.Helper()
 	var d decoded
-	docs := strings.Split(out, "\n---\n")
-	require.Len(t, docs, 2)
-	for _, doc := range docs {
+	for _, doc := range strings.Split(out, "\n---\n") {
 		var meta struct{ Kind string }
 		require.NoError(t, yaml.Unmarshal([]byte(doc), &meta))
-		var obj any
+		var err error
 		switch meta.Kind {
 		case "Deployment":
-			obj = &d.deployment
+			var x appsv1.Deployment
+			err = yaml.UnmarshalStrict([]byte(doc), &x)
+			d.deployments = append(d.deployments, x)
+		case "Job":
+			var x batchv1.Job
+			err = yaml.UnmarshalStrict([]byte(doc), &x)
+			d.jobs = append(d.jobs, x)
 		case "Service":
-			obj = &d.service
+			var x corev1.Service
+			err = yaml.UnmarshalStrict([]byte(doc), &x)
+			d.services = append(d.services, x)
 		default:
 			t.Fatalf("unexpected kind %q in\n%s", meta.Kind, doc)
 		}
-		require.NoError(t, yaml.UnmarshalStrict([]byte(doc), obj), "strict decode of\n%s", doc)
+		require.NoError(t, err, "strict decode of\n%s", doc)
 	}
 	return d
 }
@@ -138,68 +187,103 @@ func TestStrictDecode(t *testing.T) {
 			out, err := Manifests(o)
 			require.NoError(t, err)
 			d := decode(t, out)
-			pod := d.deployment.Spec.Template.Spec
-			require.Len(t, pod.Containers, 1)
-			ctr := pod.Containers[0]
-
-			grace := time.Duration(*pod.TerminationGracePeriodSeconds) * time.Second
-			assert.Greater(t, grace, c.grace+o.PreStop, "terminationGracePeriodSeconds")
-			if o.PreStop > 0 {
-				require.NotNil(t, ctr.Lifecycle)
-				assert.Equal(t, int64(o.PreStop/time.Second), ctr.Lifecycle.PreStop.Sleep.Seconds)
-			} else {
-				assert.Nil(t, ctr.Lifecycle)
+			require.NotEmpty(t, d.pods())
+			for _, dep := range d.deployments {
+				assert.Equal(t, dep.Spec.Selector.MatchLabels, dep.Spec.Template.Labels)
 			}
-
-			require.NotNil(t, ctr.ReadinessProbe)
-			get := ctr.ReadinessProbe.HTTPGet
-			require.NotNil(t, get)
-			assert.Equal(t, cmpOr(o.HealthPath, DefaultHealthPath), get.Path)
-			assert.Equal(t, "http", get.Port.String())
-			require.Len(t, ctr.Ports, 1)
-			assert.Equal(t, "http", ctr.Ports[0].Name)
-			assert.Equal(t, "http", d.service.Spec.Ports[0].TargetPort.String())
-			assert.Equal(t, d.deployment.Spec.Selector.MatchLabels, d.service.Spec.Selector)
-			assert.Equal(t, d.deployment.Spec.Selector.MatchLabels, d.deployment.Spec.Template.Labels)
-
-			psc, sc := pod.SecurityContext, ctr.SecurityContext
-			require.NotNil(t, psc)
-			require.NotNil(t, sc)
-			assert.Equal(t, ptr(true), psc.RunAsNonRoot)
-			assert.Equal(t, corev1.SeccompProfileTypeRuntimeDefault, psc.SeccompProfile.Type)
-			assert.Equal(t, ptr(true), sc.RunAsNonRoot)
-			assert.Equal(t, ptr(true), sc.ReadOnlyRootFilesystem)
-			assert.Equal(t, ptr(false), sc.AllowPrivilegeEscalation)
-			assert.Equal(t, []corev1.Capability{"ALL"}, sc.Capabilities.Drop)
-			assert.Empty(t, sc.Capabilities.Add)
-			assert.Equal(t, ptr(false), pod.AutomountServiceAccountToken)
-
-			// The env files: runapp reads each from the Secret's mount.
-			mounts := map[string]corev1.VolumeMount{}
-			for _, m := range ctr.VolumeMounts {
-				mounts[m.Name] = m
+			for _, j := range d.jobs {
+				assert.Equal(t, corev1.RestartPolicyNever, j.Spec.Template.Spec.RestartPolicy)
+				assert.Equal(t, int32(0), *j.Spec.BackoffLimit, "a failed release is not retried")
 			}
-			volumes := map[string]corev1.Volume{}
-			for _, v := range pod.Volumes {
-				volumes[v.Name] = v
-			}
-			require.NotNil(t, volumes["env"].Secret)
-			require.NotNil(t, volumes["tmp"].EmptyDir)
-			assert.Equal(t, "/tmp", mounts["tmp"].MountPath)
-			assert.True(t, mounts["env"].ReadOnly)
-			var envFiles []string
-			for i, a := range ctr.Command {
-				if a == "--env-file" {
-					envFiles = append(envFiles, strings.TrimPrefix(ctr.Command[i+1], "-"))
+			for _, tmpl := range d.pods() {
+				grace := c.grace
+				if c.graces != nil {
+					grace = c.graces[tmpl.Labels["app.kubernetes.io/component"]]
 				}
+				checkPod(t, o, grace, tmpl, d, out)
 			}
-			require.Len(t, envFiles, max(len(o.Config.EnvFiles), 1))
-			for _, f := range envFiles {
-				assert.Equal(t, mounts["env"].MountPath, filepath.Dir(f))
-				assert.Contains(t, out, "--from-file="+filepath.Base(f)+"=", "the Secret's key for %s", f)
-			}
-			assert.Equal(t, DefaultRunapp, ctr.Command[0])
 		})
+	}
+}
+
+// checkPod checks what runapp knows in a pod: the grace period outlasts
+// the server's graceful stop and the preStop pause, the probe asks the
+// app, the pods are as strict as the hardened unit, and runapp reads the
+// env files where the Secret is mounted.
+func checkPod(t *testing.T, o Options, serverGrace time.Duration, tmpl corev1.PodTemplateSpec, d decoded, out string) {
+	pod := tmpl.Spec
+	require.Len(t, pod.Containers, 1)
+	ctr := pod.Containers[0]
+	web := len(ctr.Ports) > 0
+
+	grace := time.Duration(*pod.TerminationGracePeriodSeconds) * time.Second
+	want := serverGrace
+	if web {
+		want += o.PreStop
+	}
+	assert.Greater(t, grace, want, "terminationGracePeriodSeconds")
+	if o.PreStop > 0 && web {
+		require.NotNil(t, ctr.Lifecycle)
+		assert.Equal(t, int64(o.PreStop/time.Second), ctr.Lifecycle.PreStop.Sleep.Seconds)
+	} else {
+		assert.Nil(t, ctr.Lifecycle)
+	}
+
+	if web {
+		require.NotNil(t, ctr.ReadinessProbe)
+		get := ctr.ReadinessProbe.HTTPGet
+		require.NotNil(t, get)
+		assert.Equal(t, cmpOr(o.HealthPath, DefaultHealthPath), get.Path)
+		assert.Equal(t, "http", get.Port.String())
+		require.Len(t, ctr.Ports, 1)
+		assert.Equal(t, "http", ctr.Ports[0].Name)
+		require.Len(t, d.services, 1)
+		assert.Equal(t, "http", d.services[0].Spec.Ports[0].TargetPort.String())
+		assert.Equal(t, tmpl.Labels, d.services[0].Spec.Selector)
+	} else {
+		assert.Nil(t, ctr.ReadinessProbe)
+	}
+
+	psc, sc := pod.SecurityContext, ctr.SecurityContext
+	require.NotNil(t, psc)
+	require.NotNil(t, sc)
+	assert.Equal(t, ptr(true), psc.RunAsNonRoot)
+	assert.Equal(t, corev1.SeccompProfileTypeRuntimeDefault, psc.SeccompProfile.Type)
+	assert.Equal(t, ptr(true), sc.RunAsNonRoot)
+	assert.Equal(t, ptr(true), sc.ReadOnlyRootFilesystem)
+	assert.Equal(t, ptr(false), sc.AllowPrivilegeEscalation)
+	assert.Equal(t, []corev1.Capability{"ALL"}, sc.Capabilities.Drop)
+	assert.Empty(t, sc.Capabilities.Add)
+	assert.Equal(t, ptr(false), pod.AutomountServiceAccountToken)
+
+	// The env files: runapp reads each from the Secret's mount.
+	mounts := map[string]corev1.VolumeMount{}
+	for _, m := range ctr.VolumeMounts {
+		mounts[m.Name] = m
+	}
+	volumes := map[string]corev1.Volume{}
+	for _, v := range pod.Volumes {
+		volumes[v.Name] = v
+	}
+	require.NotNil(t, volumes["env"].Secret)
+	require.NotNil(t, volumes["tmp"].EmptyDir)
+	assert.Equal(t, "/tmp", mounts["tmp"].MountPath)
+	assert.True(t, mounts["env"].ReadOnly)
+	var envFiles []string
+	for i, a := range ctr.Command {
+		if a == "--env-file" {
+			envFiles = append(envFiles, strings.TrimPrefix(ctr.Command[i+1], "-"))
+		}
+	}
+	require.Len(t, envFiles, max(len(o.Config.EnvFiles), 1))
+	for _, f := range envFiles {
+		assert.Equal(t, mounts["env"].MountPath, filepath.Dir(f))
+		assert.Contains(t, out, "--from-file="+filepath.Base(f)+"=", "the Secret's key for %s", f)
+	}
+	assert.Equal(t, DefaultRunapp, ctr.Command[0])
+	// A Procfile's process runs as runapp --process NAME, its type.
+	if o.Procfile != nil {
+		assert.Equal(t, []string{"--process", tmpl.Labels["app.kubernetes.io/component"]}, ctr.Command[len(ctr.Command)-2:])
 	}
 }
 
@@ -284,6 +368,10 @@ func TestBadOptions(t *testing.T) {
 		{"pre-stop", func(o *Options) { o.PreStop = 1500 * time.Millisecond }, "whole seconds"},
 		{"root", func(o *Options) { o.RunAsUser = ptr[int64](0) }, "never run as root"},
 		{"health path", func(o *Options) { o.HealthPath = "healthz" }, "--health-path"},
+		{"procfile and server args", func(o *Options) {
+			o.Config.Procfile = launcher.DefaultProcfile
+			o.Procfile = testProcfile
+		}, "drop --server and SERVER-ARGS"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			o := base()

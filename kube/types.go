@@ -58,6 +58,7 @@ type podSpec struct {
 	AutomountServiceAccountToken *bool `json:"automountServiceAccountToken"`
 	EnableServiceLinks           *bool `json:"enableServiceLinks"`
 
+	RestartPolicy                 string             `json:"restartPolicy,omitempty"`
 	TerminationGracePeriodSeconds int64              `json:"terminationGracePeriodSeconds"`
 	SecurityContext               podSecurityContext `json:"securityContext"`
 	Containers                    []container        `json:"containers"`
@@ -152,6 +153,17 @@ type secretVolumeSource struct {
 
 type emptyDirVolumeSource struct {
 	Medium string `json:"medium,omitempty"`
+}
+
+type job struct {
+	typeMeta
+	Metadata objectMeta `json:"metadata"`
+	Spec     jobSpec    `json:"spec"`
+}
+
+type jobSpec struct {
+	BackoffLimit int32           `json:"backoffLimit"`
+	Template     podTemplateSpec `json:"template"`
 }
 
 type service struct {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"flag"
 	"fmt"
 	"io"
@@ -10,7 +11,7 @@ import (
 	"github.com/runapp/runapp/launcher"
 )
 
-const kubeSynopsis = "runapp kube --app-dir DIR --image IMAGE [FLAGS] [-- SERVER-ARGS...]"
+const kubeSynopsis = "runapp kube --app-dir DIR --image IMAGE [--procfile[=FILE] | --process NAME] [FLAGS] [-- SERVER-ARGS...]"
 
 const kubeHelp = `
 Prints the Kubernetes manifests that run this configuration in pods, as
@@ -22,6 +23,13 @@ Each env file is a key of the Secret NAME-env, mounted as a file runapp
 reads; the output's first lines say how to make it. The pods run as the
 image's (numeric) user, never root, on a read-only root file system with
 every capability dropped; /tmp is an in-memory emptyDir.
+
+With --procfile, a Deployment per process type of the Procfile (the web one
+with the probe and the Service), each running runapp --process NAME, and a
+Job for the release type, to run before the rest; --process NAME renders
+that type alone. The Procfile is read here, relative to the current
+directory (the app's checkout), to learn the types and what each runs; the
+pods read the image's at each start.
 `
 
 var kubeCommand = &command{
@@ -50,6 +58,14 @@ func kubeFlags(fs *flag.FlagSet, cfg *launcher.Config) runFunc {
 	fs.Func("run-as-group", "the `GID` the pods run as (default: the image's)", idFlag(&o.RunAsGroup))
 	return func(_ []string, stdout, _ io.Writer) error {
 		o.Config = *cfg
+		if cfg.Procfile != "" || cfg.Process != "" {
+			// Read here, where runapp kube runs: the app's checkout.
+			f, err := launcher.ReadProcfile(cmp.Or(cfg.Procfile, launcher.DefaultProcfile))
+			if err != nil {
+				return err
+			}
+			o.Procfile = f
+		}
 		out, err := kube.Manifests(o)
 		if err != nil {
 			return err
