@@ -107,7 +107,31 @@ func (p *podman) baseImage(t *testing.T) string {
 	require.NoError(t, tar.Wait(), "tar: %s", stderr.String())
 	require.NoError(t, err, "podman import: %s", stderr.String())
 	t.Logf("imported %s from %s in %s", image, root, time.Since(start).Round(time.Millisecond))
+	p.pruneBaseImages(t, filepath.Dir(root), image)
 	return image
+}
+
+// pruneBaseImages removes the base images of roots scripts/mkroot has
+// pruned from cache (unused for 30 days), so podman's storage does not
+// grow by an image with every change to the root's package list.
+func (p *podman) pruneBaseImages(t *testing.T, cache, keep string) {
+	t.Helper()
+	repo, _, _ := strings.Cut(keep, ":")
+	out, err := p.cmd("images", "--format", "{{.Repository}}:{{.Tag}}", repo).Output()
+	if err != nil {
+		t.Logf("podman images %s: %v", repo, err)
+		return
+	}
+	for _, image := range strings.Fields(string(out)) {
+		_, tag, _ := strings.Cut(image, ":")
+		key, _, _ := strings.Cut(tag, "-")
+		if _, err := os.Stat(filepath.Join(cache, key)); image == keep || err == nil {
+			continue
+		}
+		if out, err := p.cmd("rmi", image).CombinedOutput(); err != nil {
+			t.Logf("podman rmi %s: %v: %s", image, err, out)
+		}
+	}
 }
 
 // exampleImage builds example/Containerfile on the base image, from a
