@@ -80,6 +80,7 @@ func TestContainer(t *testing.T) {
 	t.Run("entrypoint", func(t *testing.T) { testEntrypoint(t, p, image) })
 	t.Run("check", func(t *testing.T) { testCheckInImage(t, p, image) })
 	t.Run("kube play", func(t *testing.T) { testKubePlay(t, p, image) })
+	t.Run("kube play procfile", func(t *testing.T) { testKubePlayProcfile(t, p, image) })
 }
 
 // testEntrypoint runs the image with runapp its entrypoint, the env file
@@ -179,48 +180,22 @@ func testCheckInImage(t *testing.T, p *podman, image string) {
 // stopped with podman pod stop (kube down would send SIGKILL), the server
 // exits 0.
 func testKubePlay(t *testing.T, p *podman, image string) {
-	cmd := exec.Command(needRunapp(t), "kube", "--app-dir", "/srv/app", "--image", image, "--name", "app",
-		"--", "--bind", "0.0.0.0:8000")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	require.NoError(t, err, "runapp kube: %s", stderr.String())
-	docs := strings.Split(string(out), "\n---\n")
-	require.Len(t, docs, 2)
-
-	var d appsv1.Deployment
-	require.NoError(t, yaml.UnmarshalStrict([]byte(docs[0]), &d))
-	secrets := t.TempDir()
-	cp(t, filepath.Join(repoRoot, "example", ".env"), filepath.Join(secrets, ".env"))
-	pod := &d.Spec.Template.Spec
-	adapted := false
-	for i, v := range pod.Volumes {
-		if v.Secret != nil {
-			dir := corev1.HostPathDirectory
-			pod.Volumes[i].VolumeSource = corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: secrets, Type: &dir}}
-			adapted = true
-		}
-	}
-	require.True(t, adapted, "no Secret volume in\n%s", docs[0])
-	// podman publishes each containerPort on the machine, which it cannot
-	// without a network: the port is the server's anyway.
-	pod.Containers[0].Ports = nil
-	manifest, err := yaml.Marshal(&d)
-	require.NoError(t, err)
-	file := filepath.Join(t.TempDir(), "app.yaml")
-	require.NoError(t, os.WriteFile(file, manifest, 0o644))
+	out := runKube(t, "", "--app-dir", "/srv/app", "--image", image, "--name", "app", "--", "--bind", "0.0.0.0:8000")
+	file, deployments := forPodman(t, out)
+	require.Len(t, deployments, 1)
+	d := deployments[0]
 
 	// podman 4.3's pods cannot join a namespace by path: the pod gets one
 	// of its own with loopback only, entered through its container.
-	played := p.run(t, "kube", "play", "--network", "none", file)
+	p.run(t, "kube", "play", "--network", "none", file)
 	t.Cleanup(func() {
 		if out, err := p.cmd("kube", "down", file).CombinedOutput(); err != nil {
 			t.Errorf("podman kube down: %v: %s", err, out)
 		}
 	})
-	t.Logf("podman kube play:\n%s", played)
 	names := strings.Fields(p.run(t, "ps", "--filter", "label=app.kubernetes.io/name=app", "--format", "{{.Names}}"))
 	require.Len(t, names, int(*d.Spec.Replicas), "a pod per replica, each with the web container")
+	require.Equal(t, 2, len(names), "runapp kube's default replicas")
 	want := envValues(t, filepath.Join(repoRoot, "example", ".env"))
 	for _, name := range names {
 		c := &container{p: p, name: name}
@@ -246,4 +221,111 @@ func testKubePlay(t *testing.T, p *podman, image string) {
 		assert.Equal(t, "0", p.run(t, "inspect", "--format", "{{.State.ExitCode}}", c.name), "exit status; output:\n%s", c.logs())
 		assert.Contains(t, c.logs(), "Handling signal: term")
 	}
+}
+
+// runKube runs runapp kube with args in dir ("": the test's) and returns
+// what it prints.
+func runKube(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(needRunapp(t), append([]string{"kube"}, args...)...)
+	cmd.Dir = dir
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	require.NoError(t, err, "runapp kube: %s", stderr.String())
+	return string(out)
+}
+
+// forPodman adapts runapp kube's output for podman 4.3's kube play, only
+// where README says podman differs, and writes it to a file: the
+// Deployments (podman plays no Job or Service), each Secret volume a
+// hostPath directory holding the example's .env (podman wants Secrets in
+// its own format), no containerPort (podman would publish it on the
+// machine; the pods have no network but loopback).
+func forPodman(t *testing.T, out string) (string, []appsv1.Deployment) {
+	t.Helper()
+	secrets := t.TempDir()
+	cp(t, filepath.Join(repoRoot, "example", ".env"), filepath.Join(secrets, ".env"))
+	var deployments []appsv1.Deployment
+	var file bytes.Buffer
+	for _, doc := range strings.Split(out, "\n---\n") {
+		var meta struct{ Kind string }
+		require.NoError(t, yaml.Unmarshal([]byte(doc), &meta))
+		if meta.Kind != "Deployment" {
+			continue
+		}
+		var d appsv1.Deployment
+		require.NoError(t, yaml.UnmarshalStrict([]byte(doc), &d))
+		pod := &d.Spec.Template.Spec
+		adapted := false
+		for i, v := range pod.Volumes {
+			if v.Secret != nil {
+				dir := corev1.HostPathDirectory
+				pod.Volumes[i].VolumeSource = corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: secrets, Type: &dir}}
+				adapted = true
+			}
+		}
+		require.True(t, adapted, "no Secret volume in\n%s", doc)
+		pod.Containers[0].Ports = nil
+		manifest, err := yaml.Marshal(&d)
+		require.NoError(t, err)
+		file.WriteString("---\n")
+		file.Write(manifest)
+		deployments = append(deployments, d)
+	}
+	path := filepath.Join(t.TempDir(), "app.yaml")
+	require.NoError(t, os.WriteFile(path, file.Bytes(), 0o644))
+	return path, deployments
+}
+
+// exampleProcfile is a Procfile for the example app: its web server on
+// $PORT, and a worker that prints a value of the env file and sleeps.
+const exampleProcfile = `web: gunicorn --bind 0.0.0.0:$PORT --worker-tmp-dir /dev/shm project.wsgi
+worker: python3 -c "import os, time; print('worker:', os.environ['SITE_NAME'], flush=True); time.sleep(600)"
+`
+
+// testKubePlayProcfile plays runapp kube --procfile's output for the image
+// with a Procfile added: a pod per process type, each running runapp
+// --process TYPE with the image's Procfile; the web one serves the env
+// file's values on $PORT (5000, by foreman's rule), the worker prints one.
+func testKubePlayProcfile(t *testing.T, p *podman, image string) {
+	ctx := t.TempDir()
+	writeFile(t, filepath.Join(ctx, "Procfile"), exampleProcfile, 0o644)
+	writeFile(t, filepath.Join(ctx, "Containerfile"), "FROM "+image+"\nCOPY Procfile /srv/app/Procfile\n", 0o644)
+	withProcfile := image + "-procfile"
+	p.run(t, "build", "--network", "none", "-t", withProcfile, ctx)
+	t.Cleanup(func() {
+		if out, err := p.cmd("rmi", "--force", withProcfile).CombinedOutput(); err != nil {
+			t.Errorf("podman rmi %s: %v: %s", withProcfile, err, out)
+		}
+	})
+
+	out := runKube(t, ctx, "--app-dir", "/srv/app", "--image", withProcfile, "--name", "shop", "--replicas", "1", "--procfile")
+	file, deployments := forPodman(t, out)
+	require.Len(t, deployments, 2)
+	p.run(t, "kube", "play", "--network", "none", file)
+	t.Cleanup(func() {
+		if out, err := p.cmd("kube", "down", file).CombinedOutput(); err != nil {
+			t.Errorf("podman kube down: %v: %s", err, out)
+		}
+	})
+	container := func(component string) *container {
+		names := strings.Fields(p.run(t, "ps", "--filter", "label=app.kubernetes.io/component="+component,
+			"--filter", "label=app.kubernetes.io/name=shop", "--format", "{{.Names}}"))
+		require.Len(t, names, 1, component)
+		return &container{p: p, name: names[0]}
+	}
+
+	web := container("web")
+	ns := &netns{path: "/proc/" + p.run(t, "inspect", "--format", "{{.State.Pid}}", web.name) + "/ns/net"}
+	got := ns.waitIndex(t, ":5000/", web.logs)
+	assertEnv(t, envValues(t, filepath.Join(repoRoot, "example", ".env")), got)
+
+	worker := container("worker")
+	deadline := time.Now().Add(bootTimeout)
+	for !strings.Contains(worker.logs(), "worker: runapp example site\n") {
+		require.True(t, time.Now().Before(deadline), "the worker printed no SITE_NAME; output:\n%s", worker.logs())
+		time.Sleep(100 * time.Millisecond)
+	}
+	assert.Contains(t, worker.proc(t, 1, "cmdline"), "python3\x00-c\x00", "the worker is PID 1")
 }
