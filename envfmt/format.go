@@ -109,8 +109,8 @@ func (f *formatter) emit(line int, s string) {
 
 func (f *formatter) format() {
 	n := len(f.lines)
-	if strings.HasSuffix(f.text, "\n") {
-		n-- // no line after the last newline
+	if f.text == "" || strings.HasSuffix(f.text, "\n") {
+		n-- // no line after the last newline, and none in an empty file
 	}
 	for line := 1; line <= n; {
 		var at [nReaders][]reading

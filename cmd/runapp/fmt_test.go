@@ -152,3 +152,35 @@ func TestFmtWriteFailsMidway(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, entries, 1, "temporary file left: %v", entries)
 }
+
+// TestFmtEmptyFile: an empty file is already in form: -l does not list it,
+// -w leaves it alone and keeps no backup of it.
+func TestFmtEmptyFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, ".env")
+	require.NoError(t, os.WriteFile(path, nil, 0o600))
+
+	r := runapp(t, nil, "fmt", "-l", path)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Empty(t, r.stdout)
+
+	r = runapp(t, nil, "fmt", "-w", path)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Empty(t, r.stderr)
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Empty(t, data)
+	assert.Equal(t, []string{".env"}, dirNames(t, dir))
+}
+
+// dirNames lists dir: no temporary file or backup may be left in it.
+func dirNames(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
+}
