@@ -284,8 +284,9 @@ func (f *formatter) statement(line, end int, at [nReaders][]reading) {
 		f.ask(line, agreed.name, "bash cannot set this name or treats it specially, so runapp refuses it; rename the variable", nil)
 		return
 	}
-	// Kept as it is when every reader reads it alike already.
-	if len(values) == int(nReaders) && agreed.comment == "" {
+	// Kept as it is when every reader reads it alike already, whichever
+	// --from says: --from settles disagreements, and there is none.
+	if f.readAlike(at) && agreed.comment == "" {
 		if ef, err := envfile.Parse("", []byte(original+"\n")); err == nil && len(ef.Entries) == 1 &&
 			ef.Entries[0].Name == agreed.name && ef.Entries[0].Value == agreed.value {
 			f.emit(line, original)
@@ -318,6 +319,21 @@ func (f *formatter) statement(line, end int, at [nReaders][]reading) {
 	}
 	f.emit(line, agreed.name+"="+envfile.Quote(agreed.value))
 	f.want = append(f.want, envfile.Entry{Name: agreed.name, Value: agreed.value, Line: line})
+}
+
+// readAlike says whether every reader reads the statement as one clean
+// assignment, the same one.
+func (f *formatter) readAlike(at [nReaders][]reading) bool {
+	for r := range nReaders {
+		rs := at[r]
+		if len(rs) != 1 || !rs[0].ok() {
+			return false
+		}
+		if first := at[0][0]; rs[0].name != first.name || rs[0].value != first.value || f.endLine(rs[0]) != f.endLine(first) {
+			return false
+		}
+	}
+	return true
 }
 
 // readerNames lists readers as --from takes them: "bash or compose".
