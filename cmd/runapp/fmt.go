@@ -38,7 +38,8 @@ type fmtOptions struct {
 
 // runFmt rewrites env files in the form every reader reads alike, as gofmt
 // does Go: to stdout, as a diff (-d), or in place (-w). Nothing is written
-// when any line of any file is asked about.
+// when any line of any file is asked about, nor when any file cannot be
+// written (envfmt.WriteFiles).
 func runFmt(cfg *launcher.Config, o fmtOptions, files []string, stdout, stderr io.Writer) error {
 	opts := envfmt.Options{}
 	if o.from != "" {
@@ -65,6 +66,7 @@ func runFmt(cfg *launcher.Config, o fmtOptions, files []string, stdout, stderr i
 		in, out []byte
 	}
 	var results []result
+	var rewrites []envfmt.Rewrite
 	var problems []string
 	for _, path := range files {
 		data, err := envfile.ReadBytes(path)
@@ -77,9 +79,34 @@ func runFmt(cfg *launcher.Config, o fmtOptions, files []string, stdout, stderr i
 			continue
 		}
 		results = append(results, result{path, data, out})
+		if string(data) != string(out) {
+			rewrites = append(rewrites, envfmt.Rewrite{Path: path, Data: out})
+		}
 	}
 	if len(problems) > 0 {
 		return launcher.Errorf(launcher.ExitConfig, "%s\nfmt: nothing written", strings.Join(problems, "\n"))
+	}
+	if o.write && !o.list && !o.diff && len(rewrites) > 0 {
+		written, err := envfmt.WriteFiles(rewrites, !o.noBackup)
+		for _, w := range written {
+			if w.Backup != "" {
+				fmt.Fprintf(stderr, "runapp: fmt: rewrote %s; the original is %s (same secrets, same mode: delete it once checked)\n", w.Name(), w.Backup)
+			}
+		}
+		if err != nil {
+			if len(written) == 0 {
+				return launcher.Errorf(launcher.ExitConfig, "%v\nfmt: nothing written", err)
+			}
+			var done, notDone []string
+			for _, w := range written {
+				done = append(done, w.Path)
+			}
+			for _, r := range rewrites[len(written):] {
+				notDone = append(notDone, r.Path)
+			}
+			return launcher.Errorf(launcher.ExitConfig, "%v\nfmt: written: %s; not written: %s",
+				err, strings.Join(done, ", "), strings.Join(notDone, ", "))
+		}
 	}
 	for _, r := range results {
 		changed := string(r.in) != string(r.out)
@@ -91,16 +118,6 @@ func runFmt(cfg *launcher.Config, o fmtOptions, files []string, stdout, stderr i
 		case o.diff:
 			fmt.Fprint(stdout, envfmt.Diff(r.path, r.in, r.out))
 		case o.write:
-			if !changed {
-				continue
-			}
-			saved, err := envfmt.WriteFile(r.path, r.out, !o.noBackup)
-			if err != nil {
-				return launcher.Errorf(launcher.ExitConfig, "cannot write %s: %v", r.path, err)
-			}
-			if saved != "" {
-				fmt.Fprintf(stderr, "runapp: fmt: rewrote %s; the original is %s (same secrets, same mode: delete it once checked)\n", r.path, saved)
-			}
 		default:
 			stdout.Write(r.out)
 		}

@@ -184,3 +184,157 @@ func dirNames(t *testing.T, dir string) []string {
 	}
 	return names
 }
+
+// runappAs runs the test binary as runapp in dir, as the user name.
+func runappAs(t *testing.T, name, dir string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(testenv.Runnable(t), args...)
+	cmd.Dir = dir
+	cmd.Env = []string{"RUNAPP_TEST_MAIN=1", "PATH=/usr/bin:/bin"}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: testenv.Credential(t, name)}
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else {
+		require.NoError(t, err)
+	}
+	return result{code, stdout.String(), stderr.String()}
+}
+
+// sharedDir is a t.TempDir that other users may enter.
+func sharedDir(t *testing.T, mode os.FileMode) string {
+	t.Helper()
+	dir := t.TempDir()
+	require.NoError(t, os.Chmod(filepath.Dir(dir), 0o755)) // t.TempDir's parent is private
+	require.NoError(t, os.Chmod(dir, mode))
+	return dir
+}
+
+// TestFmtWriteThroughSymlink: a symlinked env file (app/.env ->
+// ../shared/.env, as release directories have) is rewritten where the
+// link points, atomically in that directory, and the link stays a link.
+func TestFmtWriteThroughSymlink(t *testing.T) {
+	dir := t.TempDir()
+	shared, app := filepath.Join(dir, "shared"), filepath.Join(dir, "app")
+	require.NoError(t, os.Mkdir(shared, 0o755))
+	require.NoError(t, os.Mkdir(app, 0o755))
+	target := filepath.Join(shared, ".env")
+	require.NoError(t, os.WriteFile(target, []byte(fmtIn), 0o640))
+	require.NoError(t, os.Chmod(target, 0o640))
+	link := filepath.Join(app, ".env")
+	require.NoError(t, os.Symlink("../shared/.env", link))
+	before, err := os.Stat(target)
+	require.NoError(t, err)
+
+	r := runapp(t, nil, "fmt", "-w", link)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "rewrote "+link+" (a link to "+target+"); the original is "+target+"~")
+	dest, err := os.Readlink(link)
+	require.NoError(t, err)
+	assert.Equal(t, "../shared/.env", dest, "the link stays")
+	data, err := os.ReadFile(target)
+	require.NoError(t, err)
+	assert.Equal(t, fmtOut, string(data))
+	fi, err := os.Stat(target)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o640), fi.Mode())
+	bak, err := os.Stat(target + "~")
+	require.NoError(t, err)
+	assert.True(t, os.SameFile(before, bak), "the backup is the original, beside it")
+	assert.Equal(t, []string{".env"}, dirNames(t, app))
+	assert.Equal(t, []string{".env", ".env~"}, dirNames(t, shared))
+}
+
+// TestFmtWriteAllOrNothing: with several files, -w writes all of them or,
+// when one cannot be written, none: here b.env's backup cannot be made
+// (a directory has its name), so a.env, listed first, stays as it was.
+func TestFmtWriteAllOrNothing(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.env"), filepath.Join(dir, "b.env")
+	require.NoError(t, os.WriteFile(a, []byte(fmtIn), 0o600))
+	require.NoError(t, os.WriteFile(b, []byte(fmtIn), 0o600))
+	require.NoError(t, os.Mkdir(b+"~", 0o755))
+
+	r := runapp(t, nil, "fmt", "-w", a, b)
+	assert.Equal(t, 78, r.code)
+	assert.Equal(t, "runapp: cannot write "+b+": cannot keep the original as "+b+"~: is a directory\nrunapp: fmt: nothing written\n", r.stderr)
+	for _, p := range []string{a, b} {
+		data, err := os.ReadFile(p)
+		require.NoError(t, err)
+		assert.Equal(t, fmtIn, string(data), p)
+	}
+	assert.Equal(t, []string{"a.env", "b.env", "b.env~"}, dirNames(t, dir))
+}
+
+// TestFmtWriteRenameFails: the one partial run -w can leave, a rename that
+// fails after others succeeded (here over an immutable file), is said as
+// such: which file was written, which was not, and no temporary file's
+// name. With backups the same file fails before anything is written.
+func TestFmtWriteRenameFails(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.env"), filepath.Join(dir, "b.env")
+	require.NoError(t, os.WriteFile(a, []byte(fmtIn), 0o600))
+	require.NoError(t, os.WriteFile(b, []byte(fmtIn), 0o600))
+	testenv.Immutable(t, b)
+
+	r := runapp(t, nil, "fmt", "-w", a, b)
+	assert.Equal(t, 78, r.code)
+	assert.Equal(t, "runapp: cannot write "+b+": cannot keep the original as "+b+"~: operation not permitted\nrunapp: fmt: nothing written\n", r.stderr)
+	assert.Equal(t, []string{"a.env", "b.env"}, dirNames(t, dir))
+
+	r = runapp(t, nil, "fmt", "-w", "--no-backup", a, b)
+	assert.Equal(t, 78, r.code)
+	assert.Equal(t, "runapp: cannot write "+b+": cannot rename the new content over it: operation not permitted\n"+
+		"runapp: fmt: written: "+a+"; not written: "+b+"\n", r.stderr)
+	data, err := os.ReadFile(a)
+	require.NoError(t, err)
+	assert.Equal(t, fmtOut, string(data))
+	data, err = os.ReadFile(b)
+	require.NoError(t, err)
+	assert.Equal(t, fmtIn, string(data))
+	assert.Equal(t, []string{"a.env", "b.env"}, dirNames(t, dir))
+}
+
+// TestFmtWriteOwnerNotKept: when the file's owner cannot be kept (a user
+// may not give a file to root), nothing is written and nothing is left,
+// no backup (a second link to the secrets) included.
+func TestFmtWriteOwnerNotKept(t *testing.T) {
+	user := testenv.User(t)
+	dir := sharedDir(t, 0o777) // the user may write the directory
+	path := filepath.Join(dir, ".env")
+	require.NoError(t, os.WriteFile(path, []byte(fmtIn), 0o666))
+	require.NoError(t, os.Chmod(path, 0o666)) // root's, and the user may link it
+
+	r := runappAs(t, user, dir, "fmt", "-w", ".env")
+	assert.Equal(t, 78, r.code)
+	assert.Equal(t, "runapp: cannot write .env: cannot keep its owner and group (0:0): operation not permitted\nrunapp: fmt: nothing written\n", r.stderr)
+	assert.Equal(t, []string{".env"}, dirNames(t, dir))
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, fmtIn, string(data))
+}
+
+// TestFmtWriteDirNotWritable: a file its user may write, in a directory
+// they may not, cannot be replaced atomically: the message names the
+// directory as the cause, and the fix.
+func TestFmtWriteDirNotWritable(t *testing.T) {
+	user := testenv.User(t)
+	dir := sharedDir(t, 0o755) // root's
+	path := filepath.Join(dir, ".env")
+	require.NoError(t, os.WriteFile(path, []byte(fmtIn), 0o600))
+	cred := testenv.Credential(t, user)
+	require.NoError(t, os.Chown(path, int(cred.Uid), int(cred.Gid)))
+
+	r := runappAs(t, user, dir, "fmt", "-w", ".env")
+	assert.Equal(t, 78, r.code)
+	assert.Equal(t, "runapp: cannot write .env: cannot create a file in "+dir+": permission denied "+
+		"(a file is replaced by a new one made beside it and renamed over it: run as a user who may write "+dir+")\n"+
+		"runapp: fmt: nothing written\n", r.stderr)
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, fmtIn, string(data))
+	assert.Equal(t, []string{".env"}, dirNames(t, dir))
+}
