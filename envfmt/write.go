@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/runapp/runapp/internal/atomicfile"
 )
@@ -15,6 +16,31 @@ import (
 // runapp never read as an env file (".env.orig" or ".env.bak" would match
 // the ".env.*" patterns some tools load).
 const BackupSuffix = "~"
+
+// Unique returns paths with each file once, under the first name it is
+// given: ".env ./.env", a symlink to a file named too, or a second hard
+// link are the same file, formatted once. Written twice, the second write
+// would keep the first one's output as the backup, and the original would
+// be lost. A path that cannot be looked at stays, for reading it to say
+// why.
+func Unique(paths []string) []string {
+	type id struct{ dev, ino uint64 }
+	seen := map[id]bool{}
+	var unique []string
+	for _, p := range paths {
+		if fi, err := os.Stat(p); err == nil {
+			if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+				k := id{uint64(st.Dev), st.Ino}
+				if seen[k] {
+					continue
+				}
+				seen[k] = true
+			}
+		}
+		unique = append(unique, p)
+	}
+	return unique
+}
 
 // Rewrite is a file to replace with Data.
 type Rewrite struct {

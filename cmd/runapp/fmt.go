@@ -68,7 +68,7 @@ func runFmt(cfg *launcher.Config, o fmtOptions, files []string, stdout, stderr i
 	var results []result
 	var rewrites []envfmt.Rewrite
 	var problems []string
-	for _, path := range files {
+	for _, path := range envfmt.Unique(files) {
 		data, err := envfile.ReadBytes(path)
 		if err != nil {
 			return launcher.Errorf(launcher.ExitConfig, "cannot read env file: %v", err)

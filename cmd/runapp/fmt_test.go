@@ -213,6 +213,46 @@ func sharedDir(t *testing.T, mode os.FileMode) string {
 	return dir
 }
 
+// TestFmtWriteSameFileTwice: a file named twice, in any spelling, is
+// formatted and written once, so its backup is the original.
+func TestFmtWriteSameFileTwice(t *testing.T) {
+	for name, other := range map[string]func(dir string) string{
+		"the same name":    func(dir string) string { return filepath.Join(dir, ".env") },
+		"another spelling": func(dir string) string { return dir + "/./.env" },
+		"a symlink": func(dir string) string {
+			link := filepath.Join(t.TempDir(), "link.env")
+			require.NoError(t, os.Symlink(filepath.Join(dir, ".env"), link))
+			return link
+		},
+		"a hard link": func(dir string) string {
+			link := filepath.Join(dir, "hard.env")
+			require.NoError(t, os.Link(filepath.Join(dir, ".env"), link))
+			return link
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, ".env")
+			require.NoError(t, os.WriteFile(path, []byte(fmtIn), 0o600))
+			again := other(dir)
+
+			r := runapp(t, nil, "fmt", "-l", path, again)
+			require.Equal(t, 0, r.code, r.stderr)
+			assert.Equal(t, path+"\n", r.stdout, "listed once")
+
+			r = runapp(t, nil, "fmt", "-w", path, again)
+			require.Equal(t, 0, r.code, r.stderr)
+			assert.Equal(t, 1, strings.Count(r.stderr, "rewrote"), r.stderr)
+			data, err := os.ReadFile(path)
+			require.NoError(t, err)
+			assert.Equal(t, fmtOut, string(data))
+			data, err = os.ReadFile(path + "~")
+			require.NoError(t, err)
+			assert.Equal(t, fmtIn, string(data), "the backup is the original")
+		})
+	}
+}
+
 // TestFmtWriteThroughSymlink: a symlinked env file (app/.env ->
 // ../shared/.env, as release directories have) is rewritten where the
 // link points, atomically in that directory, and the link stays a link.
