@@ -86,41 +86,56 @@ func runFmt(cfg *launcher.Config, o fmtOptions, files []string, stdout, stderr i
 	if len(problems) > 0 {
 		return launcher.Errorf(launcher.ExitConfig, "%s\nfmt: nothing written", strings.Join(problems, "\n"))
 	}
-	if o.write && !o.list && !o.diff && len(rewrites) > 0 {
-		written, err := envfmt.WriteFiles(rewrites, !o.noBackup)
-		for _, w := range written {
-			if w.Backup != "" {
-				fmt.Fprintf(stderr, "runapp: fmt: rewrote %s; the original is %s (same secrets, same mode: delete it once checked)\n", w.Name(), w.Backup)
-			}
-		}
-		if err != nil {
-			if len(written) == 0 {
-				return launcher.Errorf(launcher.ExitConfig, "%v\nfmt: nothing written", err)
-			}
-			var done, notDone []string
-			for _, w := range written {
-				done = append(done, w.Path)
-			}
-			for _, r := range rewrites[len(written):] {
-				notDone = append(notDone, r.Path)
-			}
-			return launcher.Errorf(launcher.ExitConfig, "%v\nfmt: written: %s; not written: %s",
-				err, strings.Join(done, ", "), strings.Join(notDone, ", "))
+	if o.write {
+		if err := writeFmt(rewrites, !o.noBackup, stderr); err != nil {
+			return err
 		}
 	}
+	// As gofmt: -l lists, -d prints the diff, each of a file that changes,
+	// with -w or without (after writing: what they show was written); the
+	// file itself goes to stdout only without any of the three.
 	for _, r := range results {
-		changed := string(r.in) != string(r.out)
-		switch {
-		case o.list:
-			if changed {
+		if string(r.in) != string(r.out) {
+			if o.list {
 				fmt.Fprintln(stdout, r.path)
 			}
-		case o.diff:
-			fmt.Fprint(stdout, envfmt.Diff(r.path, r.in, r.out))
-		case o.write:
-		default:
+			if o.diff {
+				fmt.Fprint(stdout, envfmt.Diff(r.path, r.in, r.out))
+			}
+		}
+		if !o.list && !o.diff && !o.write {
 			stdout.Write(r.out)
 		}
 	}
 	return nil
+}
+
+// writeFmt writes the files fmt -w rewrites, all or none (envfmt.WriteFiles),
+// and says where each original is kept, and, when a failure leaves some
+// written, which.
+func writeFmt(rewrites []envfmt.Rewrite, backup bool, stderr io.Writer) error {
+	if len(rewrites) == 0 {
+		return nil
+	}
+	written, err := envfmt.WriteFiles(rewrites, backup)
+	for _, w := range written {
+		if w.Backup != "" {
+			fmt.Fprintf(stderr, "runapp: fmt: rewrote %s; the original is %s (same secrets, same mode: delete it once checked)\n", w.Name(), w.Backup)
+		}
+	}
+	switch {
+	case err == nil:
+		return nil
+	case len(written) == 0:
+		return launcher.Errorf(launcher.ExitConfig, "%v\nfmt: nothing written", err)
+	}
+	var done, notDone []string
+	for _, w := range written {
+		done = append(done, w.Path)
+	}
+	for _, r := range rewrites[len(written):] {
+		notDone = append(notDone, r.Path)
+	}
+	return launcher.Errorf(launcher.ExitConfig, "%v\nfmt: written: %s; not written: %s",
+		err, strings.Join(done, ", "), strings.Join(notDone, ", "))
 }

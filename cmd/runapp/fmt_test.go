@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -250,6 +251,48 @@ func TestFmtWriteSameFileTwice(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, fmtIn, string(data), "the backup is the original")
 		})
+	}
+}
+
+// TestFmtFlagsAsGofmt: -l, -d and -w combine as gofmt's do, which is the
+// reference: -l lists, -d prints the diff, -w writes, each when the file
+// changes, and the formatted file goes to stdout only without any of them.
+func TestFmtFlagsAsGofmt(t *testing.T) {
+	gofmt := testenv.LookPath(t, "gofmt")
+	// What a run did to one file: listed it, printed a diff, printed the
+	// formatted file, wrote it.
+	type effect struct{ listed, diffed, printed, written bool }
+	observe := func(stdout, path, before, formatted string) effect {
+		data, err := os.ReadFile(path)
+		require.NoError(t, err)
+		return effect{
+			listed:  slices.Contains(strings.Split(stdout, "\n"), path),
+			diffed:  strings.Contains(stdout, "\n@@ -"),
+			printed: strings.Contains(stdout, formatted),
+			written: string(data) != before,
+		}
+	}
+	cases := []struct{ name, goIn, goOut, envIn, envOut string }{
+		{"a file that changes", "package p\nvar  x=1\n", "package p\n\nvar x = 1\n", fmtIn, fmtOut},
+		{"a file in form", "package p\n\nvar x = 1\n", "package p\n\nvar x = 1\n", fmtOut, fmtOut},
+	}
+	for _, c := range cases {
+		for _, flags := range [][]string{{}, {"-l"}, {"-d"}, {"-w"}, {"-l", "-d"}, {"-l", "-w"}, {"-d", "-w"}, {"-l", "-d", "-w"}} {
+			t.Run(c.name+" "+strings.Join(flags, " "), func(t *testing.T) {
+				dir := t.TempDir()
+				goFile, envFile := filepath.Join(dir, "x.go"), filepath.Join(dir, ".env")
+				require.NoError(t, os.WriteFile(goFile, []byte(c.goIn), 0o600))
+				require.NoError(t, os.WriteFile(envFile, []byte(c.envIn), 0o600))
+				out, err := exec.Command(gofmt, append(flags, goFile)...).Output()
+				if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 { // 1: -d found a difference
+					require.NoError(t, err, "%s", out)
+				}
+				want := observe(string(out), goFile, c.goIn, c.goOut)
+				r := runapp(t, nil, append(append([]string{"fmt"}, flags...), "--no-backup", envFile)...)
+				require.Equal(t, 0, r.code, r.stderr)
+				assert.Equal(t, want, observe(r.stdout, envFile, c.envIn, c.envOut))
+			})
+		}
 	}
 }
 
