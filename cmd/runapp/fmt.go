@@ -13,18 +13,41 @@ import (
 	"github.com/runapp/runapp/launcher"
 )
 
+const fmtHelp = `
+Reads each FILE (with none, the configuration's env files) as bash,
+python-dotenv and compose read it, and writes it in the form all of them,
+systemd and runapp read alike. A file named twice (./.env, a symlink to
+it, a second hard link) is formatted once; an empty file is in form.
+
+As gofmt: the formatted files go to stdout unless -l, -d or -w is given;
+for each file that changes, -l lists it, -d prints its diff and -w
+rewrites it, in any combination (-l -w lists the files it rewrote).
+
+-w writes all the files or none: each is first written beside itself,
+with its owner, group and mode, and only then are they renamed into
+place, so a file that cannot be written (its directory is not writable,
+its owner cannot be kept) leaves every file as it was and no FILE~. Only a
+rename failing after others succeeded leaves some written, and the
+message says which. A symlink is written through: the file it leads to is
+replaced in its own directory, its FILE~ beside it, and the link stays.
+
+Exit status: 0; 78 when fmt asks about a line (nothing is written) or a
+file cannot be read or written; 2 for a usage error.
+`
+
 var fmtCommand = &command{
 	name:     "fmt",
 	summary:  "rewrite env files in the form every reader reads alike",
 	synopsis: "runapp fmt [FLAGS] [--from bash|python-dotenv|compose] [-l] [-w [--no-backup]] [-d] [FILE...]",
+	help:     fmtHelp,
 	config:   true,
 	args:     anyArgs,
 	declare: func(fs *flag.FlagSet, cfg *launcher.Config) runFunc {
 		o := fmtOptions{}
 		fs.StringVar(&o.from, "from", "", "settle lines the readers disagree on with this `READER`'s value: bash, python-dotenv or compose")
-		fs.BoolVar(&o.write, "w", false, "rewrite the files in place (atomically, keeping mode, owner and group)")
-		fs.BoolVar(&o.diff, "d", false, "print a diff instead of the rewritten files")
-		fs.BoolVar(&o.list, "l", false, "list the files whose form would change")
+		fs.BoolVar(&o.write, "w", false, "rewrite the files that change in place: atomically, all or none, through symlinks, keeping mode, owner and group")
+		fs.BoolVar(&o.diff, "d", false, "print the diff of each file that changes (with -w, of what it wrote) instead of the files")
+		fs.BoolVar(&o.list, "l", false, "list the files whose form changes (with -w, the files it rewrote) instead of printing them")
 		fs.BoolVar(&o.noBackup, "no-backup", false, "with -w, keep no copy of the original as FILE"+envfmt.BackupSuffix)
 		return func(files []string, stdout, stderr io.Writer) error { return runFmt(cfg, o, files, stdout, stderr) }
 	},
