@@ -80,7 +80,7 @@ func (w Written) Name() string {
 // some written: WriteFiles returns the files written, with the error.
 func WriteFiles(files []Rewrite, backup bool) ([]Written, error) {
 	var todo []atomicfile.File
-	var done []Written
+	var written []Written
 	for _, f := range files {
 		w := Written{Path: f.Path, Target: f.Path}
 		if fi, err := os.Lstat(f.Path); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
@@ -91,22 +91,23 @@ func WriteFiles(files []Rewrite, backup bool) ([]Written, error) {
 		if backup {
 			w.Backup = w.Target + BackupSuffix
 		}
-		done = append(done, w)
+		written = append(written, w)
+		// Perm is for a file gone since it was read: made again, private.
 		todo = append(todo, atomicfile.File{Path: w.Target, Data: f.Data, Perm: 0o600, Backup: w.Backup})
 	}
 	err := atomicfile.WriteAll(todo)
 	if err == nil {
-		return done, nil
+		return written, nil
 	}
 	var e *atomicfile.Error
 	if !errors.As(err, &e) {
-		return done, fmt.Errorf("rewrote every file, but could not flush its directory to disk: %w", err)
+		return written, fmt.Errorf("rewrote every file, but could not flush its directory to disk: %w", err)
 	}
 	name := e.Path
 	for i, f := range todo {
 		if f.Path == e.Path {
-			name = done[i].Name()
+			name = written[i].Name()
 		}
 	}
-	return done[:len(e.Written)], fmt.Errorf("cannot write %s: %w", name, e.Err)
+	return written[:len(e.Written)], fmt.Errorf("cannot write %s: %w", name, e.Err)
 }

@@ -128,6 +128,7 @@ func WriteAll(files []File) error {
 	return nil
 }
 
+// paths are the files' paths, for Error.Written.
 func paths(files []File) []string {
 	var p []string
 	for _, f := range files {
