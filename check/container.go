@@ -124,7 +124,7 @@ func (c *checker) checkContainerfile(file string, data []byte) {
 	switch {
 	case user == nil:
 		c.add(Warning, IDContainerUser, file,
-			"no USER: the container runs as root",
+			"no USER in the last stage: the container runs as its base image's user, root unless that image sets another",
 			"add a system user and USER UID:GID, numeric so that Kubernetes' runAsNonRoot can check it")
 	case isRootUser(user.args):
 		c.add(Warning, IDContainerUser, where(user), "USER is root: the container runs as root", "make the last USER another, numeric user")

@@ -79,6 +79,7 @@ func TestContainer(t *testing.T) {
 	image := p.exampleImage(t)
 	t.Run("entrypoint", func(t *testing.T) { testEntrypoint(t, p, image) })
 	t.Run("check", func(t *testing.T) { testCheckInImage(t, p, image) })
+	t.Run("shell entrypoint", func(t *testing.T) { testShellEntrypoint(t, p, image) })
 	t.Run("kube play", func(t *testing.T) { testKubePlay(t, p, image) })
 	t.Run("kube play procfile", func(t *testing.T) { testKubePlayProcfile(t, p, image) })
 }
@@ -328,4 +329,40 @@ func testKubePlayProcfile(t *testing.T, p *podman, image string) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	assert.Contains(t, worker.proc(t, 1, "cmdline"), "python3\x00-c\x00", "the worker is PID 1")
+}
+
+// testShellEntrypoint shows the mistake runapp check --container finds for
+// what it is: the image with its ENTRYPOINT in shell form serves, but
+// podman stop's TERM goes to Debian's sh as PID 1, which neither handles
+// nor passes it on, so gunicorn never hears it and podman kills the
+// container when the stop timeout ends (exit 137).
+func testShellEntrypoint(t *testing.T, p *podman, image string) {
+	ctx := t.TempDir()
+	containerfile := filepath.Join(ctx, "Containerfile")
+	writeFile(t, containerfile, "FROM "+image+"\n"+
+		"ENTRYPOINT /usr/local/bin/runapp --app-dir /srv/app --env-file "+envSecret+" -- --bind 0.0.0.0:8000 --worker-tmp-dir /dev/shm\n", 0o644)
+
+	cmd := exec.Command(needRunapp(t), "check", "--format", "json", "--container", containerfile)
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit, "runapp check --container:\n%s", out)
+	assert.Equal(t, 78, exit.ExitCode())
+	assert.Contains(t, string(out), `"check": "container.entrypoint"`)
+
+	shell := image + "-shell"
+	p.run(t, "build", "--network", "none", "-t", shell, ctx)
+	t.Cleanup(func() {
+		if out, err := p.cmd("rmi", "--force", shell).CombinedOutput(); err != nil {
+			t.Errorf("podman rmi %s: %v: %s", shell, err, out)
+		}
+	})
+	ns := newNetns(t)
+	c := p.startContainer(t, ns, shell)
+	got := ns.waitIndex(t, ":8000/", c.logs)
+	assert.NotEqual(t, 1, got.PPID, "gunicorn's master is not PID 1")
+	assert.True(t, strings.HasPrefix(c.proc(t, 1, "cmdline"), "/bin/sh\x00-c\x00"), "sh is PID 1")
+
+	p.run(t, "stop", "--time", "3", c.name)
+	assert.Equal(t, "137", p.run(t, "inspect", "--format", "{{.State.ExitCode}}", c.name), "killed; output:\n%s", c.logs())
+	assert.NotContains(t, c.logs(), "Handling signal: term")
 }
