@@ -1,6 +1,7 @@
 package blockyaml
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -95,4 +96,29 @@ func TestRefused(t *testing.T) {
 		_, err := Parse([]byte(c.in))
 		assert.ErrorContains(t, err, c.want, "%q", c.in)
 	}
+}
+
+// FuzzBlockYAML: any input is read or refused with a line, never a panic,
+// and a line within the input.
+func FuzzBlockYAML(f *testing.F) {
+	files, _ := filepath.Glob("../../kube/testdata/*.yaml")
+	for _, p := range append(files, "testdata/sample.yaml") {
+		data, err := os.ReadFile(p)
+		if err == nil {
+			f.Add(data)
+		}
+	}
+	f.Add([]byte("a: [x, 'y', \"z\", ]\nb:\n- - c\n  - d\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_, err := Parse(data)
+		var e *Error
+		if errors.As(err, &e) {
+			lines := strings.Count(string(data), "\n") + 1
+			if e.Line < 1 || e.Line > lines {
+				t.Fatalf("error at line %d of %d: %v", e.Line, lines, err)
+			}
+		} else if err != nil {
+			t.Fatalf("an error without a line: %v", err)
+		}
+	})
 }
