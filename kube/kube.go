@@ -196,8 +196,10 @@ func newManifests(o Options) (*manifests, error) {
 		return nil, usage("--replicas %d: want 1 or more", m.Replicas)
 	case m.ServicePort < 1 || m.ServicePort > 65535:
 		return nil, usage("--service-port %d: want a port from 1 to 65535", m.ServicePort)
-	case !strings.HasPrefix(m.HealthPath, "/"):
-		return nil, usage("--health-path %q: want a path from /", m.HealthPath)
+	case !strings.HasPrefix(m.HealthPath, "/") || strings.ContainsFunc(m.HealthPath, notVisible):
+		return nil, usage("--health-path %q: want a path from /, without spaces", m.HealthPath)
+	case strings.ContainsFunc(m.HealthHost, notVisible):
+		return nil, usage("--health-host %q: want a host name, without spaces", m.HealthHost)
 	case m.PreStop < 0 || m.PreStop%time.Second != 0:
 		return nil, usage("--pre-stop %s: want whole seconds, 0 for none", m.PreStop)
 	case m.RunAsUser != nil && *m.RunAsUser <= 0:
@@ -522,6 +524,10 @@ func (m *manifests) service(p process) service {
 		},
 	}
 }
+
+// notVisible says whether r cannot be in a URL path or a Host header as
+// written: a space or a control character.
+func notVisible(r rune) bool { return r <= ' ' || r == 0x7f }
 
 // dnsLabel says whether s is an RFC 1123 label, as Kubernetes names most
 // objects: at most 63 lower-case letters, digits and "-", a letter or

@@ -368,6 +368,8 @@ func TestBadOptions(t *testing.T) {
 		{"pre-stop", func(o *Options) { o.PreStop = 1500 * time.Millisecond }, "whole seconds"},
 		{"root", func(o *Options) { o.RunAsUser = ptr[int64](0) }, "never run as root"},
 		{"health path", func(o *Options) { o.HealthPath = "healthz" }, "--health-path"},
+		{"health path space", func(o *Options) { o.HealthPath = "/a b" }, "--health-path"},
+		{"health host", func(o *Options) { o.HealthHost = "a\r\nX-Evil: 1" }, "--health-host"},
 		{"procfile and server args", func(o *Options) {
 			o.Config.Procfile = launcher.DefaultProcfile
 			o.Procfile = testProcfile
