@@ -37,7 +37,7 @@ type container struct {
 // test ends.
 func (p *podman) startContainer(t *testing.T, ns *netns, image string, extra ...string) *container {
 	t.Helper()
-	name := "runapp-test-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	name := uniqueName()
 	args := []string{"run", "--detach", "--name", name, "--network", "ns:" + ns.path,
 		"--read-only", "--read-only-tmpfs=false", "--cap-drop", "all", "--security-opt", "no-new-privileges",
 		"--volume", filepath.Join(repoRoot, "example", ".env") + ":" + envSecret + ":ro"}
@@ -49,6 +49,12 @@ func (p *podman) startContainer(t *testing.T, ns *netns, image string, extra ...
 		}
 	})
 	return &container{p: p, name: name}
+}
+
+// uniqueName names a container or a pod's app for this test alone: other
+// runs of the suite may share podman's storage at the same time.
+func uniqueName() string {
+	return "runapp-test-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 }
 
 // logs is what the container printed, both streams.
@@ -181,7 +187,8 @@ func testCheckInImage(t *testing.T, p *podman, image string) {
 // stopped with podman pod stop (kube down would send SIGKILL), the server
 // exits 0.
 func testKubePlay(t *testing.T, p *podman, image string) {
-	out := runKube(t, "", "--app-dir", "/srv/app", "--image", image, "--name", "app", "--", "--bind", "0.0.0.0:8000")
+	app := uniqueName()
+	out := runKube(t, "", "--app-dir", "/srv/app", "--image", image, "--name", app, "--", "--bind", "0.0.0.0:8000")
 	file, deployments := forPodman(t, out)
 	require.Len(t, deployments, 1)
 	d := deployments[0]
@@ -194,7 +201,7 @@ func testKubePlay(t *testing.T, p *podman, image string) {
 			t.Errorf("podman kube down: %v: %s", err, out)
 		}
 	})
-	names := strings.Fields(p.run(t, "ps", "--filter", "label=app.kubernetes.io/name=app", "--format", "{{.Names}}"))
+	names := strings.Fields(p.run(t, "ps", "--filter", "label=app.kubernetes.io/name="+app, "--format", "{{.Names}}"))
 	require.Len(t, names, int(*d.Spec.Replicas), "a pod per replica, each with the web container")
 	require.Equal(t, 2, len(names), "runapp kube's default replicas")
 	want := envValues(t, filepath.Join(repoRoot, "example", ".env"))
@@ -301,7 +308,8 @@ func testKubePlayProcfile(t *testing.T, p *podman, image string) {
 		}
 	})
 
-	out := runKube(t, ctx, "--app-dir", "/srv/app", "--image", withProcfile, "--name", "shop", "--replicas", "1", "--procfile")
+	app := uniqueName()
+	out := runKube(t, ctx, "--app-dir", "/srv/app", "--image", withProcfile, "--name", app, "--replicas", "1", "--procfile")
 	file, deployments := forPodman(t, out)
 	require.Len(t, deployments, 2)
 	p.run(t, "kube", "play", "--network", "none", file)
@@ -312,7 +320,7 @@ func testKubePlayProcfile(t *testing.T, p *podman, image string) {
 	})
 	container := func(component string) *container {
 		names := strings.Fields(p.run(t, "ps", "--filter", "label=app.kubernetes.io/component="+component,
-			"--filter", "label=app.kubernetes.io/name=shop", "--format", "{{.Names}}"))
+			"--filter", "label=app.kubernetes.io/name="+app, "--format", "{{.Names}}"))
 		require.Len(t, names, 1, component)
 		return &container{p: p, name: names[0]}
 	}
