@@ -138,10 +138,12 @@ func run(o options, w io.Writer) (err error) {
 	bigSet := []launcher{direct, {"seed bash script", []string{big.runTrue}}, runappL}
 	smallAt := sets{floor: 1, script: 2, runapp: 3, compare: -1}
 	bigAt := sets{floor: -1, script: 1, runapp: 2, compare: -1}
+	traceSet := []launcher{floorL, runappL}
 	if cmp != nil {
 		cmpL := launcher{"-compare exec -- /bin/true", []string{cmp.path, "exec", "--", "/bin/true"}}
 		smallAt.compare, smallSet = len(smallSet), append(smallSet, cmpL)
 		bigAt.compare, bigSet = len(bigSet), append(bigSet, cmpL)
+		traceSet = append(traceSet, cmpL)
 	}
 
 	progress("launch, %d-line .env: %d interleaved rounds", lines(appEnv), o.rounds)
@@ -153,6 +155,16 @@ func run(o options, w io.Writer) (err error) {
 	bigTimes, err := interleave(bigSet, big.dir, baseEnv, 2, o.bigRounds)
 	if err != nil {
 		return err
+	}
+
+	progress("package initialisation: GODEBUG=inittrace=1")
+	var traced []inits
+	for _, l := range traceSet {
+		in, err := traceInits(l, small.dir, baseEnv)
+		if err != nil {
+			return err
+		}
+		traced = append(traced, in)
 	}
 
 	progress("peak memory: %d runs each under %s", o.rssRuns, gnuTime)
@@ -212,6 +224,7 @@ func run(o options, w io.Writer) (err error) {
 	r.launch(fmt.Sprintf("Launch with a %d-line .env: %d interleaved rounds", lines(appEnv), o.rounds), smallSet, smallTimes, smallAt, 1.2)
 	r.launch(fmt.Sprintf("Launch with a %d-line .env: %d interleaved rounds", o.bigLines, o.bigRounds), bigSet, bigTimes, bigAt, 0.05)
 	r.memory(rss, rssErr, o.rssRuns, o.bigLines, runappInfo.Size(), floorInfo.Size(), cmp)
+	r.inits(traceSet, traced)
 	r.ready(servers, ready, checks)
 	return r.err
 }
@@ -413,6 +426,14 @@ func (r *report) memory(rss map[string]int, err error, runs, bigLines int, runap
 		r.printf(", -compare %.2f MB", float64(cmp.size)/1e6)
 	}
 	r.printf("\n\n")
+}
+
+func (r *report) inits(ls []launcher, traced []inits) {
+	r.printf("Package initialisation at launch: GODEBUG=inittrace=1, one launch each\n")
+	for i, in := range traced {
+		r.printf("  %-28s %s\n", ls[i].name, in)
+	}
+	r.printf("\n")
 }
 
 func (r *report) ready(servers []launcher, times [][]time.Duration, checks []procCheck) {
