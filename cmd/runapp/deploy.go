@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -15,7 +14,6 @@ import (
 	"github.com/runapp/runapp/check"
 	"github.com/runapp/runapp/deploy"
 	"github.com/runapp/runapp/launcher"
-	"github.com/runapp/runapp/unitfile"
 )
 
 const deploySynopsis = "runapp deploy [--unit NAME] [--dry-run] [--restart] [--timeout DURATION]"
@@ -64,13 +62,13 @@ func deployFlags(fs *flag.FlagSet, _ *launcher.Config) runFunc {
 	fs.BoolVar(&o.DryRun, "dry-run", false, "check and say what would be done, and do nothing")
 	fs.BoolVar(&o.Restart, "restart", false, "restart even when a reload would do (a virtualenv rebuilt in place that deploy cannot tell)")
 	fs.DurationVar(&o.Timeout, "timeout", 5*time.Minute, "the longest `DURATION` to wait for the service to serve again (e.g. 90s, 5m)")
-	return func(_ []string, stdout, stderr io.Writer) error {
-		return runDeploy(*name, o, stdout, stderr)
+	return func(_ []string, stdout, _ io.Writer) error {
+		return runDeploy(*name, o, stdout)
 	}
 }
 
 // runDeploy checks what the unit will run, then reloads or restarts it.
-func runDeploy(name string, o deploy.Options, stdout, stderr io.Writer) error {
+func runDeploy(name string, o deploy.Options, stdout io.Writer) error {
 	if name == "" {
 		dir, err := os.Getwd()
 		if err != nil {
@@ -80,20 +78,21 @@ func runDeploy(name string, o deploy.Options, stdout, stderr io.Writer) error {
 	}
 	o.Unit = strings.TrimSuffix(name, ".service") + ".service"
 
+	if o.Timeout <= 0 {
+		return usageErr("deploy: --timeout must be more than 0, not %s", o.Timeout)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	// The unit systemd runs, as systemctl cat shows it (fragment and
-	// drop-ins), and the configuration its ExecStart= gives runapp: what
-	// deploy checks is what will start.
-	u, err := unitfile.Load(o.Unit, nil)
-	if err != nil {
-		return launcher.Errorf(launcher.ExitConfig, "cannot deploy %s: %v; write the unit with runapp unit --write /etc/systemd/system", o.Unit, err)
+	// The configuration the unit's ExecStart= gives runapp, as systemd
+	// runs it (specifiers expanded): what deploy checks is what will
+	// start.
+	o.Config = func(argv []string, credentials map[string]string) (launcher.Config, bool) {
+		cfg, ok := fromExec(argv, credentials)
+		if !ok {
+			return launcher.Config{}, false
+		}
+		return *cfg, true
 	}
-	cfg, ok := fromUnit(u)
-	if !ok {
-		return launcher.Errorf(launcher.ExitConfig, "cannot deploy %s: its ExecStart= (%s) does not serve with runapp", o.Unit, u.Fragment)
-	}
-	fmt.Fprintf(stderr, "runapp: deploy: checking the configuration ExecStart= of %s gives runapp\n", u.Fragment)
-	o.Check = check.Options{Config: *cfg, Name: strings.TrimSuffix(o.Unit, ".service"), NoSignalEntry: !captured()}
+	o.Check = check.Options{Name: strings.TrimSuffix(o.Unit, ".service"), NoSignalEntry: !captured()}
 	return deploy.Run(ctx, o, stdout)
 }
