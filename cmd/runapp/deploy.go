@@ -23,27 +23,36 @@ The one command to run after changing code or configuration, as
 "nginx -t && systemctl reload nginx" is for nginx:
 
  1. runs every check of runapp check on the configuration the installed
-    unit's ExecStart= gives runapp; on an error it reports it, exits 78 and
-    leaves the running service untouched;
+    unit's ExecStart= gives runapp, as systemd runs it (a template's %i
+    expanded), in the environment systemd gives the service; on an error it
+    reports it, exits 78 and leaves the running service untouched;
  2. compares what a start would run (environment, program, arguments, unit)
     with the running server (its initial environment, /proc/MAINPID/environ;
-    its command line; the unit systemd loaded): when only code can have
-    changed it reloads (HUP: new workers, nothing dropped), else it restarts,
-    after systemctl daemon-reload when the unit file changed. It says which
-    and why, naming variables but never their values;
+    its command line; the unit systemd loaded). What a start would give is
+    built as systemd does: the manager's environment, what systemd sets and
+    PassEnvironment= passes, Environment=, the EnvironmentFile= files read
+    with systemd's rules, then UnsetEnvironment=. When only code can have
+    changed and ExecReload= sends HUP to $MAINPID it reloads (HUP: new
+    workers, nothing dropped), else it restarts, after systemctl
+    daemon-reload when the unit file changed. It says which and why, naming
+    variables but never their values. A second deploy with nothing changed
+    never restarts;
  3. waits until the service serves again or failed, and says how long it
     took. Serving means answering an HTTP request on the address it listens
     on (gunicorn sends READY=1 before its workers load the app), after the
-    restart job or once a reload's new workers replaced the old ones; on
-    failure it prints the unit's status text and its journal lines at
-    priority err (else its last lines).
+    restart job or once a reload's new workers are as many as the old ones
+    were (old ones finishing a request do not hold it up); on failure it
+    prints the unit's status text and its journal lines at priority err
+    (else its last lines).
 
 A restart of a unit without a socket unit refuses connections until the new
 server listens: deploy says so (runapp unit writes a socket unit by default).
-It talks to systemd with systemctl and needs root.
+It reads systemd's state over D-Bus, acts with systemctl and needs root.
 
-Exit status: 0 done; 78 a check found an error, or the unit is not one runapp
-runs (nothing was touched); 1 the service did not come back.
+Exit status: 0 done; 2 bad usage (a --timeout that is not more than 0); 78
+a check found an error, an EnvironmentFile= a start would fail on, or the
+unit is not one runapp runs (nothing was touched); 1 the service did not come
+back.
 `
 
 var deployCommand = &command{
@@ -57,11 +66,11 @@ var deployCommand = &command{
 
 // deployFlags declares deploy's flags.
 func deployFlags(fs *flag.FlagSet, _ *launcher.Config) runFunc {
-	name := fs.String("unit", "", "the service unit `NAME` (default: the current directory's base name, as runapp unit names the unit of an app directory)")
+	name := fs.String("unit", "", "the service unit `NAME`, or NAME@INSTANCE of a template (default: the current directory's base name, as runapp unit names the unit of an app directory)")
 	var o deploy.Options
 	fs.BoolVar(&o.DryRun, "dry-run", false, "check and say what would be done, and do nothing")
 	fs.BoolVar(&o.Restart, "restart", false, "restart even when a reload would do (a virtualenv rebuilt in place that deploy cannot tell)")
-	fs.DurationVar(&o.Timeout, "timeout", 5*time.Minute, "the longest `DURATION` to wait for the service to serve again (e.g. 90s, 5m)")
+	fs.DurationVar(&o.Timeout, "timeout", 5*time.Minute, "the longest `DURATION` to wait for the service to serve again, more than 0 (e.g. 90s, 5m)")
 	return func(_ []string, stdout, _ io.Writer) error {
 		return runDeploy(*name, o, stdout)
 	}
