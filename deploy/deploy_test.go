@@ -343,7 +343,7 @@ func TestWaitOldWorkerFinishing(t *testing.T) {
 	f.listen = []string{addr}
 	w := newWait(context.Background(), f, tg, Action{Verb: "reload"})
 	write(2, 3, 4) // 1 replaced; 2 still has a request to finish
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	res, err := w.wait(ctx)
 	require.NoError(t, err)

@@ -112,6 +112,14 @@ func answers(ctx context.Context, network, addr string) bool {
 // here, not a proof.
 const settle = 3 * time.Second
 
+// drain is how long old workers may stay beside as many new ones before
+// the new ones count as serving alone: gunicorn tells the old ones to stop
+// (SIGTERM: finish the request at hand, accept no other) as soon as it has
+// forked the new ones, so that an answer then comes from a new worker that
+// has loaded the app. An old worker may take up to gunicorn's graceful
+// timeout to finish a long request, which deploy does not wait for.
+const drain = time.Second
+
 // waiter waits until a service serves again after an action.
 type waiter struct {
 	sys           running.Systemd
@@ -139,11 +147,12 @@ func newWait(ctx context.Context, sys running.Systemd, t *Target, act Action) *w
 // wait waits until the unit, active with the same main process after a
 // reload (any after a restart), answers on its address, or when none is
 // known has stayed up for settle. After a reload, new workers must first
-// have taken over: as many as before, none of them an old one; old ones
-// that are still finishing a request (gunicorn lets them, up to its
-// graceful timeout) do not hold the deploy up. It returns what to report.
+// have taken over: as many as before, and the old ones gone or, for drain,
+// told to stop; old ones still finishing a request (gunicorn lets them, up
+// to its graceful timeout) do not hold the deploy up. It returns what to
+// report.
 func (w *waiter) wait(ctx context.Context) (string, error) {
-	var upSince time.Time
+	var upSince, newSince time.Time
 	pid := w.pid
 	for {
 		st, err := w.sys.State(ctx, w.unit)
@@ -164,7 +173,15 @@ func (w *waiter) wait(ctx context.Context) (string, error) {
 		var n, old int
 		if w.reload {
 			n, old = fresh(pid, w.before)
-			took = n >= max(len(w.before), 1)
+			switch {
+			case n < max(len(w.before), 1):
+				took, newSince = false, time.Time{}
+			case old > 0:
+				if newSince.IsZero() {
+					newSince = time.Now()
+				}
+				took = time.Since(newSince) >= drain
+			}
 		}
 		if took {
 			how := ""
