@@ -296,14 +296,16 @@ func (s *Service) ChangedSince(paths ...string) []string {
 // systemd expands when it runs the command).
 func (s *Service) ReloadSendsHUP() bool {
 	for _, c := range s.ExecReload {
-		if sendsHUP(c.Path, c.Argv) {
+		if SendsHUP(c.Path, c.Argv) {
 			return true
 		}
 	}
 	return false
 }
 
-func sendsHUP(path string, argv []string) bool {
+// SendsHUP says whether the command path with argv (argv[0] its name)
+// sends SIGHUP to $MAINPID with kill(1); see ReloadSendsHUP.
+func SendsHUP(path string, argv []string) bool {
 	if filepath.Base(path) != "kill" || len(argv) < 2 {
 		return false
 	}
