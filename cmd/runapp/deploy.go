@@ -41,7 +41,8 @@ The one command to run after changing code or configuration, as
     took. Serving means answering an HTTP request on the address it listens
     on (gunicorn sends READY=1 before its workers load the app), after the
     restart job or once a reload's new workers are as many as the old ones
-    were (old ones finishing a request do not hold it up); on failure it
+    were and the old ones were told to stop (one finishing a long request
+    does not hold it up); on failure it
     prints the unit's status text and its journal lines at priority err
     (else its last lines).
 
