@@ -53,7 +53,7 @@ func (c *checker) checkPending() {
 	}
 	defer sys.Close()
 	svc, err := sys.Load(ctx, unit)
-	if err != nil || !svc.Active() || svc.FragmentPath != c.unit.Fragment {
+	if err != nil || !svc.Active() || svc.FragmentPath != c.unit.Fragment || svc.EnvironReadable() != nil {
 		return
 	}
 	inherited, err := svc.Inherited()

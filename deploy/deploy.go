@@ -102,14 +102,16 @@ type Findings struct {
 	MainPID      int
 	DaemonReload bool     // NeedDaemonReload=
 	UnitChanged  []string // the unit's files modified after the server started
-	// SameCommand says whether the server runs the planned program and
-	// arguments; CommandUnknown why that cannot be told, when it cannot.
-	SameCommand    bool
-	CommandUnknown error
+	// CommandDiffers says that the server runs another program or other
+	// arguments than planned.
+	CommandDiffers bool
 	Env            []running.Change // how the planned environment differs
-	VenvChanged    []string         // pyvenv.cfg or the server script, newer than the server
-	Preload        bool             // gunicorn's preload_app is on
-	ReloadSendsHUP bool             // an ExecReload= sends the main process HUP
+	// Unknown are what cannot be compared, each a phrase saying why: no
+	// change is claimed for them.
+	Unknown        []string
+	VenvChanged    []string // pyvenv.cfg or the server script, newer than the server
+	Preload        bool     // gunicorn's preload_app is on
+	ReloadSendsHUP bool     // an ExecReload= sends the main process HUP
 }
 
 // Inspect compares what t.Plan would run with the running service.
@@ -122,8 +124,16 @@ func Inspect(t *Target) Findings {
 	if !f.DaemonReload {
 		f.UnitChanged = svc.ChangedSince(svc.UnitFiles()...)
 	}
-	f.SameCommand, f.CommandUnknown = svc.SameCommand(plan)
-	f.Env = svc.EnvChanges(plan)
+	if same, err := svc.SameCommand(plan); err != nil {
+		f.Unknown = append(f.Unknown, fmt.Sprintf("the server's arguments (%v)", err))
+	} else {
+		f.CommandDiffers = !same
+	}
+	if err := svc.EnvironReadable(); err != nil {
+		f.Unknown = append(f.Unknown, fmt.Sprintf("the server's environment (%v)", err))
+	} else {
+		f.Env = svc.EnvChanges(plan)
+	}
 	if plan.Venv != "" {
 		f.VenvChanged = svc.ChangedSince(filepath.Join(plan.Venv, "pyvenv.cfg"), plan.Program)
 	}
@@ -146,9 +156,7 @@ func Decide(f Findings, restart bool) Action {
 	} else if len(f.UnitChanged) > 0 {
 		why = append(why, fmt.Sprintf("the unit changed after the server started (%s)", strings.Join(f.UnitChanged, ", ")))
 	}
-	if f.CommandUnknown != nil {
-		why = append(why, fmt.Sprintf("cannot compare the server's arguments (%v)", f.CommandUnknown))
-	} else if !f.SameCommand {
+	if f.CommandDiffers {
 		why = append(why, "the server's program or arguments differ from the running server's")
 	}
 	if len(f.Env) > 0 {
@@ -173,7 +181,14 @@ func Decide(f Findings, restart bool) Action {
 	if len(why) > 0 {
 		return Action{Verb: "restart", DaemonReload: f.DaemonReload, Why: why}
 	}
-	return Action{Verb: "reload", Why: []string{fmt.Sprintf("only code can have changed: the environment, arguments and unit are those the running server (MainPID %d) started with; HUP starts new workers with the new code and drops nothing", f.MainPID)}}
+	why = []string{fmt.Sprintf("only code can have changed: the environment, arguments and unit are those the running server (MainPID %d) started with; HUP starts new workers with the new code and drops nothing", f.MainPID)}
+	if len(f.Unknown) > 0 {
+		why = []string{fmt.Sprintf("no change found that a reload does not apply: the unit is the one the running server (MainPID %d) started with; HUP starts new workers with the new code and drops nothing", f.MainPID)}
+		for _, u := range f.Unknown {
+			why = append(why, "cannot compare "+u+": a reload keeps them; runapp deploy --restart applies a change to them")
+		}
+	}
+	return Action{Verb: "reload", Why: why}
 }
 
 // Commands are the systemctl commands that take act on unit.

@@ -160,6 +160,11 @@ func TestDecide(t *testing.T) {
 		{name: "ExecReload=/bin/kill -SIGHUP $MAINPID", unit: func(s *running.Service) {
 			s.ExecReload = []running.Command{{Path: "/bin/kill", Argv: []string{"/bin/kill", "-SIGHUP", "$MAINPID"}}}
 		}, verb: "reload", why: "only code"},
+		// What cannot be compared is no reason to restart, and is said.
+		{name: "process title", change: func(t *testing.T, s *running.Service, _ *launcher.Config) {
+			s.Cmdline = []string{"gunicorn: master [project.wsgi]"}
+			s.Environ = []string{"gunicorn: master [project.wsgi]", "", ""}
+		}, verb: "reload", why: "cannot compare the server's arguments (the running process has rewritten its command line (a process title)): a reload keeps them; runapp deploy --restart applies a change to them; cannot compare the server's environment (its process title overwrote it"},
 		// A true change in what systemd gives is still one.
 		{name: "EnvironmentFile= changed", unit: func(s *running.Service) {
 			s.EnvironmentFiles = []running.EnvFile{{Path: defaults}}
@@ -347,7 +352,7 @@ func TestWaitOldWorkerFinishing(t *testing.T) {
 	defer cancel()
 	res, err := w.wait(ctx)
 	require.NoError(t, err)
-	assert.Contains(t, res, "2 new workers serve, 1 old ones are finishing their requests, and it answers on "+addr)
+	assert.Contains(t, res, "2 new workers serve, 1 old one is stopping, and it answers on "+addr)
 
 	// New workers that never come: said as such.
 	write(1, 2)

@@ -194,8 +194,11 @@ func (w *waiter) wait(ctx context.Context) (string, error) {
 				upSince = time.Now()
 			}
 			if how != "" && w.reload {
-				if old > 0 {
-					return fmt.Sprintf("reloaded in %s: %d new workers serve, %d old ones are finishing their requests, and %s (MainPID %d)", since(w.start), n, old, how, pid), nil
+				if old == 1 {
+					return fmt.Sprintf("reloaded in %s: %d new workers serve, 1 old one is stopping, and %s (MainPID %d)", since(w.start), n, how, pid), nil
+				}
+				if old > 1 {
+					return fmt.Sprintf("reloaded in %s: %d new workers serve, %d old ones are stopping, and %s (MainPID %d)", since(w.start), n, old, how, pid), nil
 				}
 				return fmt.Sprintf("reloaded in %s: %d new workers serve, the old ones are gone, and %s (MainPID %d)", since(w.start), n, how, pid), nil
 			}

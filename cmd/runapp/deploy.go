@@ -35,7 +35,9 @@ The one command to run after changing code or configuration, as
     changed and ExecReload= sends HUP to $MAINPID it reloads (HUP: new
     workers, nothing dropped), else it restarts, after systemctl
     daemon-reload when the unit file changed. It says which and why, naming
-    variables but never their values. A second deploy with nothing changed
+    variables but never their values. What it cannot compare (a process
+    title overwrites the server's command line and environment) is no
+    reason to restart: it says so. A second deploy with nothing changed
     never restarts;
  3. waits until the service serves again or failed, and says how long it
     took. Serving means answering an HTTP request on the address it listens

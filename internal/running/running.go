@@ -201,6 +201,22 @@ func (s *Service) Inherited() ([]string, error) {
 	return sdenv.Unset(sdenv.Merge(s.Manager, own, passed, s.Environment, files), s.UnsetEnvironment), nil
 }
 
+// EnvironReadable says why the main process's initial environment cannot
+// be read as assignments, nil when it can: a process title set with
+// setproctitle (gunicorn uses it when installed) overwrites that memory,
+// and /proc/PID/environ then holds the title and NUL bytes.
+func (s *Service) EnvironReadable() error {
+	for _, kv := range s.Environ {
+		if !strings.Contains(kv, "=") {
+			return errors.New("its process title overwrote it: gunicorn does with setproctitle installed, unless SPT_NOENV is set")
+		}
+	}
+	if len(s.Environ) == 0 {
+		return errors.New("it is empty")
+	}
+	return nil
+}
+
 // Change is a variable whose value differs between the plan and the
 // running process. No value is kept: only where the planned one comes from.
 type Change struct {
