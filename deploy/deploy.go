@@ -4,10 +4,12 @@
 // reloads when a reload applies the change and restarts when only a restart
 // does, and waits until the service is up again.
 //
-// A deploy is four steps, each its own function: Load reads the service
-// and the plan a start would run, Decide (pure) says what applies the
-// change, Act runs the systemctl commands, Wait waits until it serves.
-// Run strings them together and reports each step.
+// A deploy is steps, each its own function: Load reads the service and
+// builds the plan a start would run, Inspect compares them into Findings,
+// Decide (pure) says what applies the change, Act runs the systemctl
+// commands, and a Waiter waits until the service serves again (or says
+// why it did not). Run strings them together, with runapp check before
+// Decide, and reports each step.
 package deploy
 
 import (
@@ -262,15 +264,15 @@ func Run(ctx context.Context, o Options, stdout io.Writer) error {
 	}
 
 	// 3. Act, and wait until it serves again.
-	w := newWait(ctx, sys, t, act)
+	w := NewWaiter(ctx, sys, t, act)
 	wctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 	if err := Act(wctx, o.Unit, act, say); err != nil {
-		return failed(ctx, sys, o.Unit, w.start, w.invocation, err)
+		return w.Failed(ctx, err)
 	}
-	res, err := w.wait(wctx)
+	res, err := w.Wait(wctx)
 	if err != nil {
-		return failed(ctx, sys, o.Unit, w.start, w.invocation, err)
+		return w.Failed(ctx, err)
 	}
 	say("%s", res)
 	return nil

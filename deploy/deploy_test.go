@@ -346,20 +346,20 @@ func TestWaitOldWorkerFinishing(t *testing.T) {
 	f := &fakeSystemd{state: running.State{ActiveState: "active", MainPID: 42}}
 	tg := &Target{Service: &running.Service{Unit: "shop.service", ActiveState: "active", MainPID: 42, TriggeredBy: []string{"shop.socket"}}}
 	f.listen = []string{addr}
-	w := newWait(context.Background(), f, tg, Action{Verb: "reload"})
+	w := NewWaiter(context.Background(), f, tg, Action{Verb: "reload"})
 	write(2, 3, 4) // 1 replaced; 2 still has a request to finish
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	res, err := w.wait(ctx)
+	res, err := w.Wait(ctx)
 	require.NoError(t, err)
 	assert.Contains(t, res, "2 new workers serve, 1 old one is stopping, and it answers on "+addr)
 
 	// New workers that never come: said as such.
 	write(1, 2)
-	w = newWait(context.Background(), f, tg, Action{Verb: "reload"})
+	w = NewWaiter(context.Background(), f, tg, Action{Verb: "reload"})
 	ctx, cancel = context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	_, err = w.wait(ctx)
+	_, err = w.Wait(ctx)
 	assert.ErrorContains(t, err, "its workers were not replaced in time: 0 new of the 2 before")
 }
 

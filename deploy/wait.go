@@ -120,8 +120,9 @@ const settle = 3 * time.Second
 // timeout to finish a long request, which deploy does not wait for.
 const drain = time.Second
 
-// waiter waits until a service serves again after an action.
-type waiter struct {
+// Waiter waits until a service serves again after an action, and says
+// why when it does not.
+type Waiter struct {
 	sys           running.Systemd
 	unit          string
 	reload        bool
@@ -132,10 +133,10 @@ type waiter struct {
 	invocation    string // the systemd invocation watched, whose journal says why it failed
 }
 
-// newWait is a waiter for act on t, made before act is taken: it notes the
-// workers a reload must replace.
-func newWait(ctx context.Context, sys running.Systemd, t *Target, act Action) *waiter {
-	w := &waiter{sys: sys, unit: t.Service.Unit, start: time.Now()}
+// NewWaiter is a Waiter for act on t, made before act is taken: it notes
+// the workers a reload must replace, and where the service answers.
+func NewWaiter(ctx context.Context, sys running.Systemd, t *Target, act Action) *Waiter {
+	w := &Waiter{sys: sys, unit: t.Service.Unit, start: time.Now()}
 	w.network, w.addr = address(ctx, sys, t)
 	if act.Verb == "reload" {
 		w.reload, w.pid, w.before = true, t.Service.MainPID, children(t.Service.MainPID)
@@ -144,14 +145,14 @@ func newWait(ctx context.Context, sys running.Systemd, t *Target, act Action) *w
 	return w
 }
 
-// wait waits until the unit, active with the same main process after a
+// Wait waits until the unit, active with the same main process after a
 // reload (any after a restart), answers on its address, or when none is
 // known has stayed up for settle. After a reload, new workers must first
 // have taken over: as many as before, and the old ones gone or, for drain,
 // told to stop; old ones still finishing a request (gunicorn lets them, up
 // to its graceful timeout) do not hold the deploy up. It returns what to
 // report.
-func (w *waiter) wait(ctx context.Context) (string, error) {
+func (w *Waiter) Wait(ctx context.Context) (string, error) {
 	var upSince, newSince time.Time
 	pid := w.pid
 	for {
@@ -228,4 +229,11 @@ func fresh(pid int, before []int) (n, old int) {
 		}
 	}
 	return n, old
+}
+
+// Failed is the error for a service that did not come back after the
+// action w waits for, cause the error of Act or Wait: its state and status
+// text now, and the journal of the run that failed.
+func (w *Waiter) Failed(ctx context.Context, cause error) error {
+	return failed(ctx, w.sys, w.unit, w.start, w.invocation, cause)
 }
