@@ -81,4 +81,13 @@ const (
 	IDServerSupervisor = "server.supervisor" // --workers: a supervisor in MainPID, signals differ
 	IDGunicornWorker   = "gunicorn.worker"   // an ASGI application under a WSGI worker class
 	IDUnitReload       = "unit.reload"       // ExecReload= signals a server that has no reload
+
+	// The processes of a Procfile (issue 17), appended likewise.
+	IDProcfileSyntax    = "procfile.syntax"    // the Procfile cannot be read, or a line of it parsed
+	IDProcfileCommand   = "procfile.command"   // a command runapp refuses to split, or whose program is missing
+	IDProcessSupervisor = "process.supervisor" // celery multi or --detach: the process leaves the one systemd started
+	IDProcessReload     = "process.reload"     // ExecReload= sends HUP to a process that dies or re-execs on it
+	IDProcessKillMode   = "process.killmode"   // KillMode= that sends TERM to a worker's children
+	IDProcessTimeout    = "process.timeout"    // TimeoutStopSec= shorter than the worker's longest task
+	IDProcessRelease    = "process.release"    // a unit runs the release command as a service
 )

@@ -69,6 +69,13 @@ var catalogue = []struct{ name, id string }{
 	{"IDServerSupervisor", "server.supervisor"},
 	{"IDGunicornWorker", "gunicorn.worker"},
 	{"IDUnitReload", "unit.reload"},
+	{"IDProcfileSyntax", "procfile.syntax"},
+	{"IDProcfileCommand", "procfile.command"},
+	{"IDProcessSupervisor", "process.supervisor"},
+	{"IDProcessReload", "process.reload"},
+	{"IDProcessKillMode", "process.killmode"},
+	{"IDProcessTimeout", "process.timeout"},
+	{"IDProcessRelease", "process.release"},
 }
 
 // The constants of ids.go are exactly the catalogue, in its order.

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -76,4 +77,15 @@ func TestUnitProcfileRefused(t *testing.T) {
 	_, stderr, code := runIn(t, append([]string{"unit", "--app-dir", dir, "--scale", "worker=2"}, fixed...)...)
 	assert.Equal(t, 2, code)
 	assert.Contains(t, stderr, "add --procfile")
+}
+
+// check on an app with a Procfile checks every process; with --unit
+// NAME.target it would also read each installed NAME-TYPE.service.
+func TestCheckProcfile(t *testing.T) {
+	dir := procfileApp(t, "web: gunicorn\nworker: celery -A project multi start w1\nbad: a | b\n")
+	stdout, stderr, code := runIn(t, "check", "--app-dir", dir, "--user", "nobody")
+	assert.Equal(t, 78, code, stderr)
+	assert.Regexp(t, regexp.QuoteMeta(filepath.Join(dir, "Procfile")+":2")+` +process worker: celery multi starts its workers in the background and exits`, stdout)
+	assert.Regexp(t, regexp.QuoteMeta(filepath.Join(dir, "Procfile")+":3")+` +process bad: shell operator '\|'`, stdout)
+	assert.NotContains(t, stdout, secret)
 }

@@ -46,7 +46,7 @@ _runapp() {
 		w=${COMP_WORDS[i]}
 		case $w in
 		--) positional=after-dashes; break ;;
-		-env-file|--env-file|-app-dir|--app-dir|-pythonpath|--pythonpath|-venv|--venv|-write|--write|-unit|--unit|-runapp|--runapp|-writable|--writable|-user|--user|-group|--group|-server|--server|-format|--format|-from|--from|-hardening|--hardening|-process|--process|-name|--name|-timeout|--timeout|-after|--after|-description|--description|-every|--every|-gunicorn-version|--gunicorn-version|-longest-task|--longest-task|-scale|--scale|-socket|--socket|-wants|--wants)
+		-env-file|--env-file|-app-dir|--app-dir|-pythonpath|--pythonpath|-venv|--venv|-write|--write|-unit|--unit|-runapp|--runapp|-writable|--writable|-user|--user|-group|--group|-server|--server|-format|--format|-from|--from|-hardening|--hardening|-process|--process|-longest-task|--longest-task|-name|--name|-timeout|--timeout|-after|--after|-description|--description|-every|--every|-gunicorn-version|--gunicorn-version|-scale|--scale|-socket|--socket|-wants|--wants)
 			[[ $w == -app-dir || $w == --app-dir ]] && appdir=${COMP_WORDS[i + 1]}
 			((i++)) ;;
 		-*) ;;
@@ -101,7 +101,7 @@ _runapp() {
 	-hardening|--hardening)
 		mapfile -t COMPREPLY < <(compgen -P "$prefix" -W 'strict basic none' -- "$cur")
 		return ;;
-	-process|--process|-name|--name|-timeout|--timeout|-after|--after|-description|--description|-every|--every|-gunicorn-version|--gunicorn-version|-longest-task|--longest-task|-scale|--scale|-socket|--socket|-wants|--wants)
+	-process|--process|-longest-task|--longest-task|-name|--name|-timeout|--timeout|-after|--after|-description|--description|-every|--every|-gunicorn-version|--gunicorn-version|-scale|--scale|-socket|--socket|-wants|--wants)
 		return ;;
 	esac
 
@@ -110,7 +110,7 @@ _runapp() {
 	serve) flags='--app-dir --env-file --process --procfile --pythonpath --server --venv --help' ;;
 	exec) flags='--app-dir --env-file --process --procfile --pythonpath --server --venv --help' ;;
 	env) flags='--app-dir --env-file --process --procfile --pythonpath --server --show-values --venv --help' ;;
-	check) flags='--app-dir --env-file --format --import --name --process --procfile --pythonpath --server --unit --user --venv --help' ;;
+	check) flags='--app-dir --env-file --format --import --longest-task --name --process --procfile --pythonpath --server --unit --user --venv --help' ;;
 	deploy) flags='--dry-run --restart --timeout --unit --help' ;;
 	fmt) flags='--app-dir --d --env-file --from --l --no-backup --process --procfile --pythonpath --server --venv --w --help' ;;
 	unit) flags='--after --app-dir --credential --description --env-file --environment-file --every --group --gunicorn-version --hardening --longest-task --name --process --procfile --pythonpath --runapp --scale --server --socket --user --venv --wants --writable --write --help' ;;
