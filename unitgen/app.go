@@ -162,6 +162,7 @@ func (u *units) timer() []*unit.UnitOption {
 	un := &section{name: "Unit"}
 	un.add("Description", specifiers(u.description())+" (timer)")
 	un.add("PartOf", u.Process.Target)
+	un.add("After", u.Process.Target)
 	t := &section{name: "Timer"}
 	t.add("OnCalendar", u.Process.Calendar)
 	in := &section{name: "Install"}

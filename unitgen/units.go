@@ -60,6 +60,13 @@ func (u *units) service() []*unit.UnitOption {
 		un.add("PartOf", u.Process.Target)
 	}
 	after := []string{"network.target"}
+	if u.Process != nil {
+		// Ordered after the target, so that stopping the target stops
+		// this first: systemctl stop NAME.target returns once every
+		// process has stopped (a target is otherwise ordered after what
+		// it wants, and stops at once).
+		after = append(after, u.Process.Target)
+	}
 	if u.Listen != "" {
 		after = append(after, u.name+".socket")
 		un.add("Requires", u.name+".socket")
