@@ -82,7 +82,7 @@ var checkFormats = []string{"text", "json"}
 func checkFlags(fs *flag.FlagSet, cfg *launcher.Config) runFunc {
 	opts := check.Options{}
 	fs.StringVar(&opts.User, "user", "", "the `USER` the service runs as, whose access is checked (default: User= of the unit)")
-	fs.StringVar(&opts.Unit, "unit", "", "the service unit `FILE` to check, with the drop-ins in FILE.d (default: the installed NAME.service, if there is one)")
+	fs.StringVar(&opts.Unit, "unit", "", "the service unit `FILE` to check, with the drop-ins in FILE.d, or NAME.target for every installed unit of the app's Procfile (default: the installed NAME.service, if there is one)")
 	fs.StringVar(&opts.Name, "name", "", "the unit `NAME` to look for when --unit is not given (default: the app directory's base name)")
 	fs.BoolVar(&opts.Import, "import", false, "ask the virtualenv's Python to find the WSGI module (imports its parent packages, not the module)")
 	fs.DurationVar(&opts.LongestTask, "longest-task", 0, "how long a worker's longest task runs (e.g. 10m), which its unit's TimeoutStopSec= must exceed (default: 30s, with a warning)")
