@@ -36,7 +36,8 @@ runapp, the configuration checked is the one ExecStart= gives (an env file
 passed with LoadCredential= is read where it is loaded from).
 
 With a Procfile in the app directory (or --procfile=FILE), the web process's
-command is the configuration checked, and every process is checked too: its
+command (else the first process's) is the configuration checked, and every
+process is checked too: its
 command split and its program found as its unit runs it, celery multi and
 celery's detach option refused; as root, or with --unit NAME.target, the installed unit of
 each (NAME-TYPE.service) is held against the process table: Type=notify for
@@ -117,13 +118,16 @@ func runCheck(fs *flag.FlagSet, cfg *launcher.Config, opts check.Options, format
 		}
 	}
 	// An app with a Procfile: every process is checked, and the web
-	// process's command is the configuration checked, unless the command
-	// line or the unit gives one.
+	// process's command (else the first's) is the configuration checked,
+	// unless the command line or the unit gives one.
 	if cfg.Process == "" && cfg.Server == "" && len(cfg.Args) == 0 {
 		dir, _ := filepath.Abs(cmp.Or(cfg.AppDir, "."))
 		if f, err := procfile.Read(launcher.ProcfilePath(dir, *cfg)); err == nil || cfg.Procfile != "" {
 			opts.Processes = true
-			if err == nil && !fromUnitGiven {
+			if err == nil && !fromUnitGiven && len(f.Processes) > 0 {
+				// An app with no web process (a worker alone) is not
+				// checked for a gunicorn it does not run.
+				cfg.Process = f.Processes[0].Name
 				if _, web := f.Lookup("web"); web {
 					cfg.Process = "web"
 				}
