@@ -25,6 +25,7 @@ func e2eProcfile(t *testing.T, res e2eResults) {
 	require.Equal(t, "ok", res.line(t, "procs/done"), "procs.sh did not finish")
 
 	t.Run("units", func(t *testing.T) {
+		assert.Equal(t, "0", res.line(t, "procs/start.rc"), "systemctl start procs.target")
 		// runapp unit says release gets no unit, and how to run the app.
 		assert.Contains(t, res.read(t, "procs/unit.err"), "process release gets no unit")
 		assert.NotContains(t, res.read(t, "procs/unit.out"), "procs-release")
