@@ -41,13 +41,13 @@ setup() {
 
 # result ID NAME: the task's state through the web process, into NAME.
 result() {
-	get "http://127.0.0.1:8095/result?id=$1" "$2"
+	get "http://127.0.0.1:8117/result?id=$1" "$2"
 	grep -q '"SUCCESS"' "$FACTS/$2.body"
 }
 
 # enqueue SECONDS NAME: a task through the web process; prints its id.
 enqueue() {
-	get "http://127.0.0.1:8095/enqueue?s=$1" "$2"
+	get "http://127.0.0.1:8117/enqueue?s=$1" "$2"
 	python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["id"])' "$FACTS/$2.body"
 }
 
