@@ -71,6 +71,7 @@ check() {
 	waitfor 60 result "$id" task/result
 
 	# No ExecReload=: systemd refuses the reload and the worker lives on.
+	mkdir -p "$FACTS/reload"
 	systemctl reload procs-worker.service 2>"$FACTS/reload/worker.err"
 	echo $? | fact reload/worker.rc
 	sleep 1
