@@ -107,6 +107,7 @@ func e2eProcfile(t *testing.T, res e2eResults) {
 			}
 		}
 		assert.GreaterOrEqual(t, runs, 3)
+		t.Logf("record: %d runs of 8 s on a 5 s timer, none overlapping", runs)
 		record := res.show(t, "procs/timer/record.show")
 		assert.Equal(t, "oneshot", record["Type"])
 		// A failed job: in systemctl --failed, and in the journal at err.
@@ -124,6 +125,7 @@ func e2eProcfile(t *testing.T, res e2eResults) {
 		seconds, err := strconv.ParseFloat(res.line(t, "procs/stop/stop-seconds"), 64)
 		require.NoError(t, err)
 		assert.Less(t, seconds, 70.0, "within TimeoutStopSec=")
+		t.Logf("systemctl stop procs.target with a 6 s task running took %.1f s", seconds)
 		for _, u := range units {
 			// A job cut short by the stop, or one that failed before,
 			// is failed: stopped all the same.
