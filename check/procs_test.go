@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/runapp/runapp/launcher"
+	"github.com/runapp/runapp/unitfile"
 )
 
 // The facts of the table (package server) each found in a process's
@@ -108,4 +109,25 @@ func TestProcfileSyntax(t *testing.T) {
 		}
 	}
 	assert.True(t, found, "%v", r.Problems)
+}
+
+// reloadSignal reads every way kill names a signal; before, kill -s HUP
+// was read as no signal at all.
+func TestReloadSignal(t *testing.T) {
+	for _, tc := range []struct{ exec, sig string }{
+		{"/bin/kill -HUP $MAINPID", "HUP"},
+		{"/bin/kill -s HUP $MAINPID", "HUP"},
+		{"/usr/bin/kill -sHUP $MAINPID", "HUP"},
+		{"/bin/kill --signal SIGUSR2 $MAINPID", "USR2"},
+		{"/bin/kill $MAINPID", "TERM"},
+		{"/usr/local/bin/reload-app", ""},
+	} {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "x.service")
+		require.NoError(t, os.WriteFile(path, []byte("[Service]\nExecReload="+tc.exec+"\n"), 0o644))
+		u, err := unitfile.LoadFile(path)
+		require.NoError(t, err)
+		sig, _ := reloadSignal(&unitFile{Unit: u, path: path})
+		assert.Equal(t, tc.sig, sig, tc.exec)
+	}
 }
