@@ -7,6 +7,7 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -20,6 +21,7 @@ import (
 	"github.com/runapp/runapp/check"
 	"github.com/runapp/runapp/internal/running"
 	"github.com/runapp/runapp/launcher"
+	"github.com/runapp/runapp/unitfile"
 )
 
 // Options is one deploy.
@@ -36,8 +38,14 @@ type Options struct {
 	DryRun bool
 	// Timeout bounds the wait for the service to be up again (default 5
 	// minutes: systemd's own start timeout is 90 s, the stop's the
-	// unit's).
+	// unit's), and the wait for another deploy of the unit to finish.
 	Timeout time.Duration
+	// File is the unit as systemd loads it: the pre-flight and the release
+	// command run with its user, environment and sandbox.
+	File *unitfile.Unit
+	// Health is the path the new code must answer without a 5xx, in the
+	// pre-flight and after the switch (default "/").
+	Health string
 }
 
 // Action is what deploy does to the service.
@@ -58,6 +66,16 @@ func Run(ctx context.Context, o Options, stdout io.Writer) error {
 	if o.Timeout == 0 {
 		o.Timeout = 5 * time.Minute
 	}
+	if o.Health == "" {
+		o.Health = "/"
+	}
+	lctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	unlock, err := lock(lctx, o.Unit, say)
+	cancel()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 
 	svc, err := running.Load(ctx, o.Unit)
 	if err != nil {
@@ -89,6 +107,11 @@ func Run(ctx context.Context, o Options, stdout io.Writer) error {
 		say("warning: %s has no socket unit: from the moment the server stops listening until the new one listens, connections are refused; with a socket unit (runapp unit --socket) they wait instead", o.Unit)
 	}
 	steps := act.commands(o.Unit)
+	plan, _ := launcher.Build(o.Check.Config, svc.Inherited())
+	network, addr := address(ctx, svc, plan)
+	if err := o.preflightCode(ctx, plan, network, addr, say); err != nil {
+		return err
+	}
 	if o.DryRun {
 		for _, s := range steps {
 			say("would run: systemctl %s", strings.Join(s, " "))
@@ -97,8 +120,6 @@ func Run(ctx context.Context, o Options, stdout io.Writer) error {
 	}
 
 	// 3. Act and wait until it serves again.
-	plan, _ := launcher.Build(o.Check.Config, svc.Inherited())
-	network, addr := address(ctx, svc, plan)
 	wctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 	var workers []int
@@ -121,7 +142,7 @@ func Run(ctx context.Context, o Options, stdout io.Writer) error {
 	if addr != "" {
 		how = "it answers on " + addr
 	}
-	pid, err = waitServing(wctx, o.Unit, pid, workers, network, addr, &invocation)
+	pid, err = waitServing(wctx, o.Unit, pid, workers, network, addr, o.Health, &invocation)
 	if err != nil {
 		return failed(ctx, o.Unit, start, invocation, err)
 	}
@@ -254,6 +275,10 @@ func failed(ctx context.Context, unit string, start time.Time, invocation string
 		if st := props["StatusText"]; st != "" {
 			fmt.Fprintf(&b, "\nstatus: %s", st)
 		}
+	}
+	var sick *Unhealthy
+	if errors.As(cause, &sick) {
+		fmt.Fprintf(&b, "\nthe new code serves, and fails GET %s: fix it and deploy again, or put the old code back and deploy it", sick.Path)
 	}
 	// What the server wrote last may still be on its way to the journal.
 	_, _ = Journal(ctx, "--sync")

@@ -203,9 +203,10 @@ func TestFresh(t *testing.T) {
 	}
 }
 
-// The server answers once a worker does; a listener that accepts and
-// says nothing, or nothing listening, is no answer.
-func TestAnswers(t *testing.T) {
+// The server answers once a worker does, with the status of the health
+// path it was asked for; a listener that accepts and says nothing, or
+// nothing listening, is no answer (0).
+func TestHealthStatus(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer ln.Close()
@@ -215,17 +216,25 @@ func TestAnswers(t *testing.T) {
 			if err != nil {
 				return
 			}
-			_, _ = bufio.NewReader(c).ReadString('\n')
-			_, _ = c.Write([]byte("HTTP/1.0 400 Bad Request\r\n\r\n"))
+			line, _ := bufio.NewReader(c).ReadString('\n')
+			switch line {
+			case "GET /up HTTP/1.0\r\n":
+				_, _ = c.Write([]byte("HTTP/1.0 500 Internal Server Error\r\n\r\n"))
+			case "GET /silent HTTP/1.0\r\n":
+			default:
+				_, _ = c.Write([]byte("HTTP/1.0 400 Bad Request\r\n\r\n"))
+			}
 			c.Close()
 		}
 	}()
-	assert.True(t, answers(context.Background(), "tcp", ln.Addr().String()))
+	assert.Equal(t, 400, healthStatus(context.Background(), "tcp", ln.Addr().String(), "/"))
+	assert.Equal(t, 500, healthStatus(context.Background(), "tcp", ln.Addr().String(), "/up"))
+	assert.Equal(t, 0, healthStatus(context.Background(), "tcp", ln.Addr().String(), "/silent"))
 	closed, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	addr := closed.Addr().String()
 	closed.Close()
-	assert.False(t, answers(context.Background(), "tcp", addr))
+	assert.Equal(t, 0, healthStatus(context.Background(), "tcp", addr, "/"))
 }
 
 func TestDialable(t *testing.T) {

@@ -17,9 +17,11 @@ import (
 
 // Serving again is more than active: gunicorn sends READY=1 once its master
 // listens, before its workers have imported the application, and a worker
-// that cannot import it makes the master exit a moment later. So deploy
-// waits for an answer: it asks the server, on the address it listens on,
-// for any HTTP response (a 400 or a 404 will do: a worker answered).
+// that cannot import it makes the master exit a moment later; and workers
+// that import it may still fail every request (a view module Django imports
+// lazily). So deploy waits for an answer on the health path, on the address
+// the server listens on: any status but a 5xx (a 400 DisallowedHost or a
+// 404 will do: the application answered).
 
 // address is where the service listens, as a network and an address to
 // dial, or "" when deploy cannot tell: the socket unit's first stream
@@ -86,30 +88,48 @@ func dialable(a string) (network, addr string) {
 	return "tcp", net.JoinHostPort(host, port)
 }
 
-// answers says whether the server at addr answers an HTTP request with a
-// status line.
-func answers(ctx context.Context, network, addr string) bool {
+// healthStatus is the status the server at addr answers GET path with, 0
+// when it does not answer.
+func healthStatus(ctx context.Context, network, addr, path string) int {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	var d net.Dialer
 	c, err := d.DialContext(ctx, network, addr)
 	if err != nil {
-		return false
+		return 0
 	}
 	defer c.Close()
 	if dl, ok := ctx.Deadline(); ok {
 		_ = c.SetDeadline(dl)
 	}
-	host := "localhost"
-	if network == "tcp" {
-		host, _, _ = net.SplitHostPort(addr)
-	}
-	if _, err := fmt.Fprintf(c, "GET / HTTP/1.0\r\nHost: %s\r\nUser-Agent: runapp-deploy\r\n\r\n", host); err != nil {
-		return false
+	host, _ := hostPort(network, addr)
+	if _, err := fmt.Fprintf(c, "GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: runapp-deploy\r\n\r\n", path, host); err != nil {
+		return 0
 	}
 	line, err := bufio.NewReader(c).ReadString('\n')
-	return err == nil && strings.HasPrefix(line, "HTTP/")
+	// HTTP/1.1 200 OK
+	proto, rest, _ := strings.Cut(line, " ")
+	code, _, _ := strings.Cut(rest, " ")
+	n, nerr := strconv.Atoi(strings.TrimSpace(code))
+	if err != nil || !strings.HasPrefix(proto, "HTTP/") || nerr != nil {
+		return 0
+	}
+	return n
 }
+
+// hostPort is the Host header deploy sends to the server at addr, and the
+// port it names (the pre-flight's request says the same).
+func hostPort(network, addr string) (host, port string) {
+	if network != "tcp" {
+		return "localhost", "80"
+	}
+	host, port, _ = net.SplitHostPort(addr)
+	return host, port
+}
+
+// failing is how long the health path may answer with a 5xx before deploy
+// calls the deploy failed: long enough for a blip, not for a broken view.
+const failing = 2 * time.Second
 
 // settle is how long deploy watches a service it cannot ask (no address
 // known) before it calls it up: longer than a Django app takes to import
@@ -117,13 +137,14 @@ func answers(ctx context.Context, network, addr string) bool {
 const settle = 3 * time.Second
 
 // waitServing waits until unit, active with main process pid (any, when
-// 0), answers on network/addr, or when addr is "" has stayed up for settle.
+// 0), answers health on network/addr without a 5xx, or when addr is "" has
+// stayed up for settle; a 5xx for longer than failing is an error.
 // before, when not nil, are the workers of a reloaded master, which must
 // all have been replaced first. It returns the MainPID serving, and sets
 // *invocation to the systemd invocation it watched, whose journal says
 // why when it fails.
-func waitServing(ctx context.Context, unit string, pid int, before []int, network, addr string, invocation *string) (int, error) {
-	var upSince time.Time
+func waitServing(ctx context.Context, unit string, pid int, before []int, network, addr, health string, invocation *string) (int, error) {
+	var upSince, failingSince time.Time
 	for {
 		props, err := running.Show(ctx, unit, "ActiveState", "SubState", "MainPID", "InvocationID")
 		if err != nil {
@@ -145,8 +166,16 @@ func waitServing(ctx context.Context, unit string, pid int, before []int, networ
 			_, replaced = fresh(pid, before)
 		}
 		if replaced {
-			if addr != "" && answers(ctx, network, addr) {
-				return pid, nil
+			if addr != "" {
+				switch code := healthStatus(ctx, network, addr, health); {
+				case code >= 500 && failingSince.IsZero():
+					failingSince = time.Now()
+				case code >= 500 && time.Since(failingSince) >= failing:
+					return 0, &Unhealthy{Path: health, Status: code}
+				case code >= 500:
+				case code > 0:
+					return pid, nil
+				}
 			}
 			if upSince.IsZero() {
 				upSince = time.Now()
@@ -157,8 +186,19 @@ func waitServing(ctx context.Context, unit string, pid int, before []int, networ
 		}
 		select {
 		case <-ctx.Done():
-			return 0, fmt.Errorf("it did not answer in time on %s", addr)
+			return 0, fmt.Errorf("it did not answer GET %s in time on %s", health, addr)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// Unhealthy is a server that serves, and answers the health path with a
+// 5xx: the new code is running and failing.
+type Unhealthy struct {
+	Path   string
+	Status int
+}
+
+func (u *Unhealthy) Error() string {
+	return fmt.Sprintf("it answers GET %s with %d", u.Path, u.Status)
 }

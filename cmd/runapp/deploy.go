@@ -18,7 +18,7 @@ import (
 	"github.com/runapp/runapp/unitfile"
 )
 
-const deploySynopsis = "runapp deploy [--unit NAME] [--dry-run] [--restart] [--timeout DURATION]"
+const deploySynopsis = "runapp deploy [--unit NAME] [--dry-run] [--restart] [--health PATH] [--timeout DURATION]"
 
 const deployHelp = `
 The one command to run after changing code or configuration, as
@@ -27,25 +27,42 @@ The one command to run after changing code or configuration, as
  1. runs every check of runapp check on the configuration the installed
     unit's ExecStart= gives runapp; on an error it reports it, exits 78 and
     leaves the running service untouched;
- 2. compares what a start would run (environment, program, arguments, unit)
+ 2. runs the pre-flight of the new code: in a throwaway service with the
+    unit's user, groups, environment, directory and sandbox (systemd-run),
+    runapp exec imports the application as its server would, runs Django's
+    system checks (manage.py check: the URL conf and every view module it
+    names) and sends GET PATH (--health) through the application itself,
+    with no socket; an application that does not load, or a 5xx, stops the
+    deploy with exit 1 and the traceback's last lines, the running service
+    untouched. It cannot see code no request reaches (another view that
+    raises when called) nor what the running server alone has (its
+    sockets, its private /tmp, its own requests);
+ 3. compares what a start would run (environment, program, arguments, unit)
     with the running server (its initial environment, /proc/MAINPID/environ;
     its command line; the unit systemd loaded): when only code can have
     changed it reloads (HUP: new workers, nothing dropped), else it restarts,
     after systemctl daemon-reload when the unit file changed. It says which
     and why, naming variables but never their values;
- 3. waits until the service serves again or failed, and says how long it
-    took. Serving means answering an HTTP request on the address it listens
-    on (gunicorn sends READY=1 before its workers load the app), after the
-    restart job or once a reload's new workers replaced the old ones; on
-    failure it prints the unit's status text and its journal lines at
-    priority err (else its last lines).
+ 4. waits until the service serves again or failed, and says how long it
+    took. Serving means answering GET PATH (--health, default /) on the
+    address it listens on without a 5xx (a 404 or a DisallowedHost 400 is
+    an answer; gunicorn sends READY=1 before its workers load the app),
+    after the restart job or once a reload's new workers replaced the old
+    ones; a 5xx for 2 seconds is a failed deploy. On failure it prints the
+    unit's state, status text and its journal lines at priority err (else
+    its last lines), and what to do.
+
+One deploy of a unit runs at a time: a second one waits for the first
+(within --timeout), on a lock the kernel releases when its holder dies
+(/run/lock/runapp-deploy-NAME.lock).
 
 A restart of a unit without a socket unit refuses connections until the new
 server listens: deploy says so (runapp unit writes a socket unit by default).
 It talks to systemd with systemctl and needs root.
 
 Exit status: 0 done; 78 a check found an error, or the unit is not one runapp
-runs (nothing was touched); 1 the service did not come back.
+runs (nothing was touched); 1 the new code failed its pre-flight (nothing was
+touched), or the service did not come back or answers with a 5xx.
 `
 
 var deployCommand = &command{
@@ -63,7 +80,8 @@ func deployFlags(fs *flag.FlagSet, _ *launcher.Config) runFunc {
 	var o deploy.Options
 	fs.BoolVar(&o.DryRun, "dry-run", false, "check and say what would be done, and do nothing")
 	fs.BoolVar(&o.Restart, "restart", false, "restart even when a reload would do (a virtualenv rebuilt in place that deploy cannot tell)")
-	fs.DurationVar(&o.Timeout, "timeout", 5*time.Minute, "the longest `DURATION` to wait for the service to serve again (e.g. 90s, 5m)")
+	fs.DurationVar(&o.Timeout, "timeout", 5*time.Minute, "the longest `DURATION` to wait for the service to serve again, and for another deploy of it to finish (e.g. 90s, 5m)")
+	fs.StringVar(&o.Health, "health", "/", "the `PATH` the new code must answer without a 5xx, in the pre-flight and after the switch (e.g. /up)")
 	return func(_ []string, stdout, stderr io.Writer) error {
 		return runDeploy(*name, o, stdout, stderr)
 	}
@@ -79,6 +97,9 @@ func runDeploy(name string, o deploy.Options, stdout, stderr io.Writer) error {
 		name = filepath.Base(dir)
 	}
 	o.Unit = strings.TrimSuffix(name, ".service") + ".service"
+	if !strings.HasPrefix(o.Health, "/") || strings.ContainsFunc(o.Health, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		return usageErr("--health %q is not a path: it starts with / and has no spaces or control characters (e.g. /up)", o.Health)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -94,6 +115,7 @@ func runDeploy(name string, o deploy.Options, stdout, stderr io.Writer) error {
 		return launcher.Errorf(launcher.ExitConfig, "cannot deploy %s: its ExecStart= (%s) does not serve with runapp", o.Unit, u.Fragment)
 	}
 	fmt.Fprintf(stderr, "runapp: deploy: checking the configuration ExecStart= of %s gives runapp\n", u.Fragment)
+	o.File = u
 	o.Check = check.Options{Config: *cfg, Name: strings.TrimSuffix(o.Unit, ".service"), NoSignalEntry: !captured()}
 	return deploy.Run(ctx, o, stdout)
 }

@@ -1,0 +1,93 @@
+package preflight
+
+import (
+	"errors"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/runapp/runapp/unitfile"
+)
+
+// execOptions are the [Service] options a transient service takes from the
+// unit so that its process starts as the service's does: who it runs as,
+// its environment and directory, and its sandbox (what it may read and
+// write). Left out: how the service starts, stops and restarts, its
+// resource limits, and the options whose effect outlives the process and
+// would reach the running service: RemoveIPC= (it removes the user's IPC
+// objects, the running server's too, when the transient unit stops),
+// DynamicUser=, and RuntimeDirectory=, which becomes ReadWritePaths= (the
+// running service's directory stays the service's; see Transient).
+var execOptions = [...]string{
+	"User", "Group", "SupplementaryGroups", "WorkingDirectory", "RootDirectory", "RootImage",
+	"Environment", "EnvironmentFile", "PassEnvironment", "UnsetEnvironment", "UMask",
+	"LoadCredential", "LoadCredentialEncrypted", "SetCredential", "SetCredentialEncrypted",
+	"StateDirectory", "CacheDirectory", "LogsDirectory", "ConfigurationDirectory",
+	"ReadWritePaths", "ReadOnlyPaths", "InaccessiblePaths", "ExecPaths", "NoExecPaths",
+	"TemporaryFileSystem", "BindPaths", "BindReadOnlyPaths",
+	"ProtectSystem", "ProtectHome", "PrivateTmp", "PrivateDevices", "PrivateUsers", "PrivateMounts",
+	"PrivateNetwork", "PrivateIPC", "ProtectProc", "ProcSubset",
+	"ProtectKernelTunables", "ProtectKernelModules", "ProtectKernelLogs", "ProtectControlGroups",
+	"ProtectClock", "ProtectHostname", "NoNewPrivileges", "RestrictNamespaces", "RestrictRealtime",
+	"RestrictSUIDSGID", "LockPersonality", "MemoryDenyWriteExecute", "RestrictAddressFamilies",
+	"SystemCallFilter", "SystemCallErrorNumber", "SystemCallArchitectures",
+	"CapabilityBoundingSet", "AmbientCapabilities", "SecureBits", "Personality",
+	"LimitNOFILE", "Nice", "OOMScoreAdjust",
+}
+
+// Transient is the systemd-run command that runs the command of the unit
+// u's ExecStart=, `runapp [serve] FLAGS [-- SERVER-ARGS]`, as `runapp exec
+// FLAGS -- argv` in a transient service called name, with u's exec
+// options: the same runapp builds the same environment (env files,
+// virtualenv, PYTHONPATH) in the same directory, as the same user, in the
+// same sandbox, and runs argv instead of the server. Its output comes back
+// through systemd-run's pipe (--pipe), and systemd-run exits with its
+// status (--wait).
+//
+// The values are passed as the unit file writes them: systemd-run parses
+// them as systemd parses the unit. Specifiers (%n, %i...) are not
+// expanded by systemd-run, and would mean the transient unit's name: a
+// value with one is an error, as is an ExecStart= that does not serve
+// with runapp.
+func Transient(u *unitfile.Unit, name string, argv []string) ([]string, error) {
+	// %d (the credentials directory) is the transient unit's own.
+	words, _, err := (&unitfile.Unit{Name: name, Options: u.Options}).Command()
+	if err != nil {
+		return nil, err
+	}
+	if len(words) == 0 || !strings.HasPrefix(filepath.Base(words[0]), "runapp") {
+		return nil, errors.New("its ExecStart= is not runapp [serve] FLAGS [-- SERVER-ARGS]")
+	}
+	flags := words[1:]
+	if i := slices.Index(flags, "--"); i >= 0 {
+		flags = flags[:i]
+	}
+	if len(flags) > 0 && flags[0] == "serve" {
+		flags = flags[1:]
+	}
+	cmd := []string{"systemd-run", "--quiet", "--collect", "--wait", "--pipe", "--service-type=exec", "--unit=" + name}
+	for _, o := range u.Options {
+		if o.Section != "Service" {
+			continue
+		}
+		value := o.Value
+		switch {
+		case o.Name == "RuntimeDirectory":
+			// The running service's runtime directory, readable and
+			// writable as the service has it, not created or removed.
+			for _, d := range strings.Fields(value) {
+				cmd = append(cmd, "--property=ReadWritePaths=-/run/"+d)
+			}
+			continue
+		case !slices.Contains(execOptions[:], o.Name):
+			continue
+		}
+		if strings.Contains(strings.ReplaceAll(value, "%%", ""), "%") {
+			return nil, errors.New(o.Where() + ": " + o.Name + "= has a specifier, which a transient unit would expand to its own name")
+		}
+		cmd = append(cmd, "--property="+o.Name+"="+value)
+	}
+	cmd = append(cmd, words[0], "exec")
+	cmd = append(cmd, flags...)
+	return append(append(cmd, "--"), argv...), nil
+}

@@ -1,0 +1,61 @@
+package preflight
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/runapp/runapp/unitfile"
+)
+
+// The transient service starts as the unit's does: its user, environment,
+// credentials and sandbox, and runapp exec with ExecStart='s flags; none
+// of how the unit starts, stops or reloads, nor RemoveIPC=.
+func TestTransient(t *testing.T) {
+	u, err := unitfile.LoadFile("../unitgen/testdata/credential.service")
+	require.NoError(t, err)
+	argv, err := Transient(u, "shop-preflight-1.service", []string{"/srv/shop/venv/bin/python", "-c", "pass"})
+	require.NoError(t, err)
+	cmd := strings.Join(argv, " ")
+	assert.True(t, strings.HasPrefix(cmd, "systemd-run --quiet --collect --wait --pipe --service-type=exec --unit=shop-preflight-1.service "), cmd)
+	for _, want := range []string{
+		"--property=User=www-data", "--property=Group=www-data", "--property=WorkingDirectory=/srv/shop",
+		"--property=EnvironmentFile=/etc/shop/prod.env", "--property=LoadCredential=env:/srv/shop/.env",
+		"--property=ProtectSystem=strict", "--property=ReadWritePaths=/srv/shop/media /var/lib/shop",
+		"--property=SystemCallFilter=@system-service", "--property=UMask=0027",
+	} {
+		assert.Contains(t, argv, want)
+	}
+	for _, not := range []string{"RemoveIPC", "ExecReload", "Type=notify", "Restart=", "KillMode", "TimeoutStopSec"} {
+		assert.NotContains(t, cmd, not)
+	}
+	assert.True(t, strings.HasSuffix(cmd, " /usr/local/bin/runapp exec --app-dir /srv/shop --venv /srv/shop/venv"+
+		" --env-file /run/credentials/shop-preflight-1.service/env --env-file /run/credentials/shop-preflight-1.service/prod.env"+
+		" --env-file /run/credentials/shop-preflight-1.service/env-2 -- /srv/shop/venv/bin/python -c pass"), cmd)
+}
+
+func TestTransientRefuses(t *testing.T) {
+	for name, unit := range map[string]string{
+		"specifier":  "[Service]\nUser=%i\nExecStart=/usr/bin/runapp -- app.wsgi\n",
+		"not runapp": "[Service]\nExecStart=/usr/bin/gunicorn app.wsgi\n",
+	} {
+		path := filepath.Join(t.TempDir(), "app.service")
+		require.NoError(t, os.WriteFile(path, []byte(unit), 0o644))
+		u, err := unitfile.LoadFile(path)
+		require.NoError(t, err)
+		_, err = Transient(u, "app-preflight-1.service", []string{"true"})
+		assert.Error(t, err, name)
+	}
+	path := filepath.Join(t.TempDir(), "app.service")
+	require.NoError(t, os.WriteFile(path, []byte("[Service]\nRuntimeDirectory=app\nExecStart=/usr/bin/runapp serve --app-dir /srv/app\n"), 0o644))
+	u, err := unitfile.LoadFile(path)
+	require.NoError(t, err)
+	argv, err := Transient(u, "app-preflight-1.service", []string{"true"})
+	require.NoError(t, err)
+	assert.Contains(t, argv, "--property=ReadWritePaths=-/run/app", "the running service's runtime directory, neither created nor removed")
+	assert.Equal(t, []string{"/usr/bin/runapp", "exec", "--app-dir", "/srv/app", "--", "true"}, argv[len(argv)-6:])
+}
