@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -282,4 +283,28 @@ func TestFailed(t *testing.T) {
 	err = failed(context.Background(), "shop.service", time.Now(), "abc123", errors.New("the server's main process 7 exited"))
 	assert.Contains(t, err.Error(), "journal of the run that failed (its last lines, traceback frames left out):")
 	assert.Contains(t, asked[1], "_SYSTEMD_INVOCATION_ID=abc123")
+}
+
+// A second deploy of a unit waits for the first, says so, and gives up
+// when its time is up; it takes the lock once the first lets go, or dies.
+func TestLock(t *testing.T) {
+	LockDir = t.TempDir()
+	var said []string
+	say := func(f string, a ...any) { said = append(said, fmt.Sprintf(f, a...)) }
+	unlock, err := lock(context.Background(), "shop.service", say)
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	_, err = lock(ctx, "shop.service", say)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "another deploy of shop.service held")
+	require.Len(t, said, 1)
+	assert.Contains(t, said[0], fmt.Sprintf("another deploy (pid %d) of shop.service is running; waiting", os.Getpid()))
+	other, err := lock(context.Background(), "other.service", say)
+	require.NoError(t, err, "another unit's deploy does not wait")
+	other()
+	go func() { time.Sleep(200 * time.Millisecond); unlock() }()
+	again, err := lock(context.Background(), "shop.service", say)
+	require.NoError(t, err)
+	again()
 }
