@@ -29,7 +29,7 @@ func (o *Options) preflightCode(ctx context.Context, plan *launcher.Plan, networ
 		return nil
 	}
 	name := strings.TrimSuffix(o.Unit, ".service") + "-preflight-" + strconv.Itoa(os.Getpid()) + ".service"
-	argv, err := preflight.Transient(o.File, name, app.Argv())
+	argv, err := preflight.Transient(o.File, name, "exec", append([]string{"--"}, app.Argv()...)...)
 	if err != nil {
 		return launcher.Errorf(launcher.ExitConfig, "cannot run the pre-flight as %s runs: %v", o.Unit, err)
 	}

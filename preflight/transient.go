@@ -36,11 +36,13 @@ var execOptions = [...]string{
 }
 
 // Transient is the systemd-run command that runs the command of the unit
-// u's ExecStart=, `runapp [serve] FLAGS [-- SERVER-ARGS]`, as `runapp exec
-// FLAGS -- argv` in a transient service called name, with u's exec
-// options: the same runapp builds the same environment (env files,
-// virtualenv, PYTHONPATH) in the same directory, as the same user, in the
-// same sandbox, and runs argv instead of the server. Its output comes back
+// u's ExecStart=, `runapp [serve] FLAGS [-- SERVER-ARGS]`, as `runapp
+// SUBCOMMAND FLAGS ARGS...` (sub and args: "exec" and "--", a command; or
+// "serve" and "--process", a process type) in a transient service called
+// name, with u's exec options: the same runapp builds the same environment
+// (env files, virtualenv, PYTHONPATH) in the same directory, as the same
+// user, in the same sandbox, and runs what sub and args say instead of the
+// server. Its output comes back
 // through systemd-run's pipe (--pipe), and systemd-run exits with its
 // status (--wait).
 //
@@ -49,7 +51,7 @@ var execOptions = [...]string{
 // expanded by systemd-run, and would mean the transient unit's name: a
 // value with one is an error, as is an ExecStart= that does not serve
 // with runapp.
-func Transient(u *unitfile.Unit, name string, argv []string) ([]string, error) {
+func Transient(u *unitfile.Unit, name, sub string, args ...string) ([]string, error) {
 	// %d (the credentials directory) is the transient unit's own.
 	words, _, err := (&unitfile.Unit{Name: name, Options: u.Options}).Command()
 	if err != nil {
@@ -87,7 +89,7 @@ func Transient(u *unitfile.Unit, name string, argv []string) ([]string, error) {
 		}
 		cmd = append(cmd, "--property="+o.Name+"="+value)
 	}
-	cmd = append(cmd, words[0], "exec")
+	cmd = append(cmd, words[0], sub)
 	cmd = append(cmd, flags...)
-	return append(append(cmd, "--"), argv...), nil
+	return append(cmd, args...), nil
 }
