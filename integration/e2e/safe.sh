@@ -33,10 +33,16 @@ setup() {
 	app sdj
 	app sapi /e2e/example/.env /e2e/safe/api
 	app sfl /e2e/example/.env /e2e/safe/flask
-	"$runapp" unit --app-dir /srv/sdj --user sdj --write "$units" \
+	local a
+	for a in sdj sapi sfl; do
+		# The release command's, and var/ the one place it may write.
+		cp /e2e/safe/release.py "/srv/$a/"
+		install -d -o "$a" -g "$a" "/srv/$a/var"
+	done
+	"$runapp" unit --app-dir /srv/sdj --user sdj --writable /srv/sdj/var --write "$units" \
 		-- --bind 127.0.0.1:8101 --workers 2 project.wsgi
-	"$runapp" unit --app-dir /srv/sapi --user sapi --server uvicorn --socket 8102 --write "$units" -- api:app
-	"$runapp" unit --app-dir /srv/sfl --user sfl --write "$units" \
+	"$runapp" unit --app-dir /srv/sapi --user sapi --writable /srv/sapi/var --server uvicorn --socket 8102 --write "$units" -- api:app
+	"$runapp" unit --app-dir /srv/sfl --user sfl --writable /srv/sfl/var --write "$units" \
 		-- --bind 127.0.0.1:8103 --workers 2 web:app
 	systemctl enable --quiet sdj.socket sdj.service sapi.socket sapi.service sfl.socket sfl.service
 }
