@@ -46,6 +46,8 @@ type Options struct {
 	// Health is the path the new code must answer without a 5xx, in the
 	// pre-flight and after the switch (default "/").
 	Health string
+	// NoRelease skips the Procfile's release command.
+	NoRelease bool
 }
 
 // Action is what deploy does to the service.
@@ -110,6 +112,9 @@ func Run(ctx context.Context, o Options, stdout io.Writer) error {
 	plan, _ := launcher.Build(o.Check.Config, svc.Inherited())
 	network, addr := address(ctx, svc, plan)
 	if err := o.preflightCode(ctx, plan, network, addr, say); err != nil {
+		return err
+	}
+	if err := o.release(ctx, svc, planDir(plan, o.Check.Config), stdout, say); err != nil {
 		return err
 	}
 	if o.DryRun {
@@ -283,10 +288,11 @@ func failed(ctx context.Context, unit string, start time.Time, invocation string
 	// What the server wrote last may still be on its way to the journal.
 	_, _ = Journal(ctx, "--sync")
 	time.Sleep(200 * time.Millisecond)
-	match := []string{"-u", unit, "--since", "@" + strconv.FormatInt(start.Add(-time.Second).Unix(), 10)}
-	what := "since the deploy"
+	window := []string{"--since", "@" + strconv.FormatInt(start.Add(-time.Second).Unix(), 10)}
+	match, what := append([]string{"-u", unit}, window...), "since the deploy"
 	if invocation != "" {
-		match, what = []string{"_SYSTEMD_INVOCATION_ID=" + invocation}, "of the run that failed"
+		// Since the deploy too: a reloaded server's run began before it.
+		match, what = append([]string{"_SYSTEMD_INVOCATION_ID=" + invocation}, window...), "of the run that failed"
 	}
 	lines, prio := journal(ctx, append(match, "-p", "err")), "priority err and above"
 	if len(lines) == 0 {

@@ -2,13 +2,16 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/runapp/runapp/internal/running"
 	"github.com/runapp/runapp/launcher"
 	"github.com/runapp/runapp/preflight"
 )
@@ -44,4 +47,64 @@ func (o *Options) preflightCode(ctx context.Context, plan *launcher.Plan, networ
 	}
 	say("pre-flight: %s imports as %s runs, and %s (%s)", app.Spec, o.Unit, status, since(start))
 	return nil
+}
+
+// release runs the release command, the app's Procfile's release process
+// (Heroku's release phase: migrations, collectstatic), once, before
+// anything is reloaded or restarted: in a transient service with the
+// unit's user, environment, sandbox and writable paths, through runapp
+// serve --process release, its output to stdout and to the unit's
+// journal. An app with no Procfile, or none with a release process, has
+// nothing to run. A Procfile runapp refuses is a *launcher.Error (78); a
+// release that fails, a plain error (1): either way nothing was touched.
+func (o *Options) release(ctx context.Context, svc *running.Service, dir string, stdout io.Writer, say func(string, ...any)) error {
+	cfg := o.Check.Config
+	path := launcher.ProcfilePath(dir, cfg)
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	f, err := launcher.ReadProcfile(path)
+	if err != nil {
+		return err
+	}
+	proc, ok := f.Lookup("release")
+	if !ok {
+		return nil
+	}
+	where := fmt.Sprintf("%s:%d", path, proc.Line)
+	if o.NoRelease {
+		say("release: %s skipped (--no-release)", where)
+		return nil
+	}
+	// What runapp will run, checked here so that a command runapp refuses
+	// is told before anything starts.
+	cfg.Process, cfg.Server, cfg.Args, cfg.Command = "release", "", nil, false
+	if _, err := launcher.Build(cfg, svc.Inherited()); err != nil {
+		return err
+	}
+	unit := strings.TrimSuffix(o.Unit, ".service")
+	name := unit + "-release-" + strconv.Itoa(os.Getpid()) + ".service"
+	argv, err := preflight.Transient(o.File, name, "serve", "--process", "release")
+	if err != nil {
+		return launcher.Errorf(launcher.ExitConfig, "cannot run the release command as %s runs: %v", o.Unit, err)
+	}
+	if o.DryRun {
+		say("would run the release command (%s) as %s runs: %s", where, o.Unit, proc.Command)
+		return nil
+	}
+	say("release: running %s (%s) as %s runs, in %s", proc.Command, where, o.Unit, name)
+	start := time.Now()
+	if err := preflight.Release(ctx, argv, o.Unit, unit+"-release", stdout); err != nil {
+		return fmt.Errorf("%s left untouched, the old code serves on: the release command (%s) failed after %s: %w; fix it and deploy again (--no-release skips it)", o.Unit, where, since(start), err)
+	}
+	say("release: done in %s", since(start))
+	return nil
+}
+
+// planDir is the app directory: the plan's, else the configuration's.
+func planDir(plan *launcher.Plan, cfg launcher.Config) string {
+	if plan != nil {
+		return plan.Dir
+	}
+	return cfg.AppDir
 }

@@ -144,6 +144,21 @@ func (f *Failed) Error() string {
 // last frames and its exception.
 const tail = 20
 
+// traceback is lines less what says nothing of the application: the
+// lines of carets under an expression (Python 3.11), and the frames of
+// importlib's machinery, which an import failure goes through.
+func traceback(lines []string) []string {
+	var kept []string
+	for _, l := range lines {
+		t := strings.TrimSpace(l)
+		if t != "" && strings.Trim(t, "^~") == "" || strings.HasPrefix(t, `File "<frozen importlib.`) {
+			continue
+		}
+		kept = append(kept, l)
+	}
+	return kept
+}
+
 // Check runs cmd, a pre-flight (Argv, wrapped in what starts it as the
 // service), and reads its outcome: the status the health path answered
 // ("GET / answered 200"), or a *Failed when the application does not
@@ -159,7 +174,7 @@ func Check(ctx context.Context, cmd *exec.Cmd) (string, error) {
 	case err == nil && ours:
 		return what, nil
 	case errors.As(err, &exit) && ours && exit.ExitCode() >= 3 && exit.ExitCode() <= 5:
-		lines = lines[:len(lines)-1]
+		lines = traceback(lines[:len(lines)-1])
 		return "", &Failed{What: what, Lines: lines[max(0, len(lines)-tail):]}
 	case err == nil:
 		err = errors.New("it printed no outcome")

@@ -126,6 +126,10 @@ func TestCheck(t *testing.T) {
 			if tc.line != "" {
 				assert.Contains(t, f.Lines, tc.line)
 			}
+			for _, l := range f.Lines {
+				assert.NotContains(t, l, "<frozen importlib.", "importlib's frames say nothing of the app")
+				assert.NotRegexp(t, `^\s*\^+\s*$`, l, "nor the carets under an expression")
+			}
 		})
 	}
 }

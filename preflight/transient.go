@@ -64,6 +64,9 @@ func Transient(u *unitfile.Unit, name, sub string, args ...string) ([]string, er
 	if i := slices.Index(flags, "--"); i >= 0 {
 		flags = flags[:i]
 	}
+	if slices.Contains(args, "--process") {
+		flags = withoutServer(flags)
+	}
 	if len(flags) > 0 && flags[0] == "serve" {
 		flags = flags[1:]
 	}
@@ -92,4 +95,21 @@ func Transient(u *unitfile.Unit, name, sub string, args ...string) ([]string, er
 	cmd = append(cmd, words[0], sub)
 	cmd = append(cmd, flags...)
 	return append(cmd, args...), nil
+}
+
+// withoutServer is flags less --server: a Procfile's command names its
+// program, and runapp refuses --server beside --process.
+func withoutServer(flags []string) []string {
+	var kept []string
+	for i := 0; i < len(flags); i++ {
+		name, _, hasValue := strings.Cut(strings.TrimLeft(flags[i], "-"), "=")
+		if strings.HasPrefix(flags[i], "-") && name == "server" {
+			if !hasValue {
+				i++ // its value is the next word
+			}
+			continue
+		}
+		kept = append(kept, flags[i])
+	}
+	return kept
 }

@@ -59,3 +59,18 @@ func TestTransientRefuses(t *testing.T) {
 	assert.Contains(t, argv, "--property=ReadWritePaths=-/run/app", "the running service's runtime directory, neither created nor removed")
 	assert.Equal(t, []string{"/usr/bin/runapp", "exec", "--app-dir", "/srv/app", "--", "true"}, argv[len(argv)-6:])
 }
+
+// A release runs as serve --process, which refuses --server: the
+// Procfile's command names the program.
+func TestTransientProcess(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "api.service")
+	require.NoError(t, os.WriteFile(path, []byte("[Service]\nExecStart=/usr/bin/runapp --app-dir /srv/api --server uvicorn --env-file=.env -server=uvicorn -- --fd 3 api:app\n"), 0o644))
+	u, err := unitfile.LoadFile(path)
+	require.NoError(t, err)
+	argv, err := Transient(u, "api-release-1.service", "serve", "--process", "release")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"/usr/bin/runapp", "serve", "--app-dir", "/srv/api", "--env-file=.env", "--process", "release"}, argv[len(argv)-7:])
+	argv, err = Transient(u, "api-preflight-1.service", "exec", "--", "python")
+	require.NoError(t, err)
+	assert.Contains(t, argv, "uvicorn", "exec keeps --server")
+}

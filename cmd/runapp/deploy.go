@@ -18,7 +18,7 @@ import (
 	"github.com/runapp/runapp/unitfile"
 )
 
-const deploySynopsis = "runapp deploy [--unit NAME] [--dry-run] [--restart] [--health PATH] [--timeout DURATION]"
+const deploySynopsis = "runapp deploy [--unit NAME] [--dry-run] [--restart] [--health PATH] [--no-release] [--timeout DURATION]"
 
 const deployHelp = `
 The one command to run after changing code or configuration, as
@@ -27,7 +27,13 @@ The one command to run after changing code or configuration, as
  1. runs every check of runapp check on the configuration the installed
     unit's ExecStart= gives runapp; on an error it reports it, exits 78 and
     leaves the running service untouched;
- 2. runs the pre-flight of the new code: in a throwaway service with the
+ 2. compares what a start would run (environment, program, arguments, unit)
+    with the running server (its initial environment, /proc/MAINPID/environ;
+    its command line; the unit systemd loaded): when only code can have
+    changed it reloads (HUP: new workers, nothing dropped), else it restarts,
+    after systemctl daemon-reload when the unit file changed. It says which
+    and why, naming variables but never their values;
+ 3. runs the pre-flight of the new code: in a throwaway service with the
     unit's user, groups, environment, directory and sandbox (systemd-run),
     runapp exec imports the application as its server would, runs Django's
     system checks (manage.py check: the URL conf and every view module it
@@ -37,13 +43,13 @@ The one command to run after changing code or configuration, as
     untouched. It cannot see code no request reaches (another view that
     raises when called) nor what the running server alone has (its
     sockets, its private /tmp, its own requests);
- 3. compares what a start would run (environment, program, arguments, unit)
-    with the running server (its initial environment, /proc/MAINPID/environ;
-    its command line; the unit systemd loaded): when only code can have
-    changed it reloads (HUP: new workers, nothing dropped), else it restarts,
-    after systemctl daemon-reload when the unit file changed. It says which
-    and why, naming variables but never their values;
- 4. waits until the service serves again or failed, and says how long it
+ 4. runs the release command, the app directory's Procfile's "release:"
+    (Heroku's release phase: manage.py migrate, collectstatic), once, in a
+    throwaway service with the unit's user, environment, sandbox and
+    writable paths (runapp serve with the release process), its output on
+    stdout and in the unit's journal; a non-zero exit stops the deploy with
+    exit 1, nothing reloaded or restarted. --no-release skips it;
+ 5. waits until the service serves again or failed, and says how long it
     took. Serving means answering GET PATH (--health, default /) on the
     address it listens on without a 5xx (a 404 or a DisallowedHost 400 is
     an answer; gunicorn sends READY=1 before its workers load the app),
@@ -61,8 +67,9 @@ server listens: deploy says so (runapp unit writes a socket unit by default).
 It talks to systemd with systemctl and needs root.
 
 Exit status: 0 done; 78 a check found an error, or the unit is not one runapp
-runs (nothing was touched); 1 the new code failed its pre-flight (nothing was
-touched), or the service did not come back or answers with a 5xx.
+runs, or its Procfile (nothing was touched); 1 the new code failed its
+pre-flight or the release command failed (nothing was reloaded or restarted),
+or the service did not come back or answers with a 5xx.
 `
 
 var deployCommand = &command{
@@ -81,6 +88,7 @@ func deployFlags(fs *flag.FlagSet, _ *launcher.Config) runFunc {
 	fs.BoolVar(&o.DryRun, "dry-run", false, "check and say what would be done, and do nothing")
 	fs.BoolVar(&o.Restart, "restart", false, "restart even when a reload would do (a virtualenv rebuilt in place that deploy cannot tell)")
 	fs.DurationVar(&o.Timeout, "timeout", 5*time.Minute, "the longest `DURATION` to wait for the service to serve again, and for another deploy of it to finish (e.g. 90s, 5m)")
+	fs.BoolVar(&o.NoRelease, "no-release", false, "do not run the Procfile's release command")
 	fs.StringVar(&o.Health, "health", "/", "the `PATH` the new code must answer without a 5xx, in the pre-flight and after the switch (e.g. /up)")
 	return func(_ []string, stdout, stderr io.Writer) error {
 		return runDeploy(*name, o, stdout, stderr)

@@ -111,7 +111,7 @@ _runapp() {
 	exec) flags='--app-dir --env-file --process --procfile --pythonpath --server --venv --help' ;;
 	env) flags='--app-dir --env-file --process --procfile --pythonpath --server --show-values --venv --help' ;;
 	check) flags='--app-dir --env-file --format --import --name --process --procfile --pythonpath --server --unit --user --venv --help' ;;
-	deploy) flags='--dry-run --health --restart --timeout --unit --help' ;;
+	deploy) flags='--dry-run --health --no-release --restart --timeout --unit --help' ;;
 	fmt) flags='--app-dir --d --env-file --from --l --no-backup --process --procfile --pythonpath --server --venv --w --help' ;;
 	unit) flags='--after --app-dir --credential --description --env-file --environment-file --group --gunicorn-version --hardening --name --process --procfile --pythonpath --runapp --server --socket --user --venv --wants --writable --write --help' ;;
 	version) flags='--help' ;;
