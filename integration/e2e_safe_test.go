@@ -79,6 +79,40 @@ func e2eSafe(t *testing.T, res e2eResults) {
 				assert.Equal(t, "0", rc)
 				assert.True(t, strings.HasPrefix(body, "v4 "), "the new code does not serve: %q", body)
 			})
+			procfile := "/srv/" + app.name + "/Procfile"
+			t.Run("release-fail", func(t *testing.T) {
+				out, msg, rc, pids, body := scenario(t, "release-fail")
+				assert.Equal(t, "1", rc)
+				assert.Contains(t, out, "release: the migration failed\n", "the release's output")
+				assert.Contains(t, msg, app.name+".service left untouched, the old code serves on: the release command ("+procfile+":1) failed after ")
+				assert.Contains(t, msg, "exit status 3")
+				assert.NotContains(t, out, "deploy: systemctl")
+				assert.Equal(t, pids[0], pids[1], "MainPID changed: the server was touched")
+				assert.True(t, strings.HasPrefix(body, "v4 "), "the old code does not serve: %q", body)
+			})
+			t.Run("release", func(t *testing.T) {
+				out, _, rc, _, body := scenario(t, "release")
+				assert.Equal(t, "0", rc)
+				started := strings.Index(out, "deploy: release: running python release.py ("+procfile+":2) as "+app.name+".service runs, in "+app.name+"-release-")
+				done := strings.Index(out, "release: done as "+app.name+"\n")
+				switched := strings.Index(out, "deploy: systemctl ")
+				require.True(t, started >= 0 && done >= 0 && switched >= 0, "release %d, its output %d, the switch %d", started, done, switched)
+				assert.Less(t, started, done)
+				assert.Less(t, done, switched, "the release ran after the switch")
+				assert.True(t, strings.HasPrefix(body, "v6 "), "the new code does not serve: %q", body)
+				// Who ran it, when, and the .env's SITE_NAME it saw.
+				f := strings.SplitN(res.line(t, "safe/"+app.name+"/release.file"), " ", 3)
+				require.Len(t, f, 3)
+				assert.Equal(t, app.name, f[0], "not run as the service user")
+				assert.Equal(t, "runapp example site", f[2], "not the app's .env value")
+				journal := res.read(t, "safe/"+app.name+"/release.journal")
+				assert.Contains(t, journal, "release: done as "+app.name, "not in the unit's journal")
+				assert.Contains(t, journal, "release: the migration failed")
+				dry := res.read(t, "safe/"+app.name+"/release-dry.out")
+				assert.Equal(t, "0", res.line(t, "safe/"+app.name+"/release-dry.rc"), dry)
+				assert.Contains(t, dry, "would run the release command ("+procfile+":2) as "+app.name+".service runs: python release.py")
+				assert.Contains(t, res.read(t, "safe/"+app.name+"/no-release.out"), "release: "+procfile+":2 skipped (--no-release)")
+			})
 		})
 	}
 	t.Run("two-at-once", func(t *testing.T) {
@@ -95,6 +129,6 @@ func e2eSafe(t *testing.T, res e2eResults) {
 		assert.Less(t, strings.Index(second, "waiting"), strings.Index(second, "check: "))
 		assert.Equal(t, "1", res.line(t, "safe/sdj/two/third.rc"))
 		assert.Contains(t, res.read(t, "safe/sdj/two/third.err"), "another deploy of sdj.service held /run/lock/runapp-deploy-sdj.lock for the whole --timeout")
-		assert.True(t, strings.HasPrefix(res.read(t, "safe/sdj/two/pid-body"), "v5 "))
+		assert.True(t, strings.HasPrefix(res.read(t, "safe/sdj/two/pid-body"), "v7 "))
 	})
 }

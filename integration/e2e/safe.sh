@@ -91,7 +91,11 @@ check() {
 	local app
 	for app in sdj sapi sfl; do
 		mkdir -p "$FACTS/$app"
-		curl -sS -o /dev/null --max-time 30 "http://127.0.0.1:${port[$app]}/pid"
+		# Every worker serves once before the code changes on disk: Django
+		# imports the URL conf, and so the views, at a worker's first
+		# request, and a worker that has not served yet would import the
+		# new files, deploy or not (seen: 133 of 800 failed without this).
+		/usr/local/bin/loadgen -url "http://127.0.0.1:${port[$app]}/pid" -clients 4 -interval 0 -requests 200 -duration 5s >"$FACTS/$app/warm.json" 2>&1
 		cp -p "${code[$app]}" "${code[$app]}.good"
 
 		# A module that raises at import: refused, the old code serves.
@@ -111,6 +115,9 @@ check() {
 		if [[ $app == sapi ]]; then
 			mkdir -p "$units/sapi.service.d"
 			printf '[Service]\nExecStartPre=/bin/touch /tmp/runapp-e2e-unhealthy\n' >"$units/sapi.service.d/unhealthy.conf"
+			# systemd 252 does not tell a new drop-in directory from
+			# NeedDaemonReload=, and deploy would restart without it.
+			systemctl daemon-reload
 		else
 			touch "/proc/$(systemctl show -P MainPID "$app.service")/root/tmp/runapp-e2e-unhealthy"
 		fi
@@ -120,14 +127,32 @@ check() {
 
 		# Put it right: the good code, v4, and no marker.
 		rm -f "$units/sapi.service.d/unhealthy.conf" "/proc/$(systemctl show -P MainPID "$app.service")/root/tmp/runapp-e2e-unhealthy"
+		[[ $app != sapi ]] || systemctl daemon-reload
 		cp -p "${code[$app]}.good" "${code[$app]}"
 		version "$app" v4
 		deploy "$app" good
+
+		# A release command that fails: nothing is reloaded or restarted.
+		version "$app" v5
+		printf 'release: python release.py fail\n' >"/srv/$app/Procfile"
+		deploy "$app" release-fail
+		# One that succeeds runs before the switch, as the service user,
+		# with the .env's values, and writes var/release; then v6 serves.
+		version "$app" v6
+		printf '# What runs before each deploy.\nrelease: python release.py\n' >"/srv/$app/Procfile"
+		deploy "$app" release
+		cp "/srv/$app/var/release" "$FACTS/$app/release.file"
+		journalctl -u "$app.service" -o cat --no-pager | grep '^release: ' >"$FACTS/$app/release.journal"
+		# --dry-run says it would run it; --no-release skips it.
+		"$runapp" deploy --unit "$app" --dry-run >"$FACTS/$app/release-dry.out" 2>&1
+		echo $? >"$FACTS/$app/release-dry.rc"
+		"$runapp" deploy --unit "$app" --dry-run --no-release >"$FACTS/$app/no-release.out" 2>&1
+		rm -f "/srv/$app/Procfile"
 	done
 
 	# Two deploys of one unit at once: the second waits for the first; a
 	# third, with a --timeout shorter than the first takes, gives up.
-	version sdj v5
+	version sdj v7
 	mkdir -p "$FACTS/sdj/two"
 	"$runapp" deploy --unit sdj >"$FACTS/sdj/two/first.out" 2>"$FACTS/sdj/two/first.err" &
 	local first=$!
