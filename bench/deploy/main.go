@@ -101,12 +101,12 @@ func runSuite() (string, error) {
 func writeTable(w io.Writer, dir string) error {
 	fmt.Fprintf(w, "\nDeploys under load (booted systemd, %s)\n", dir)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "path                                  \trequests\tfailed\trefused\treset\tclosed\ttimeout\tnon-2xx\tlongest wait\tno answer for\tcommand took\t")
+	fmt.Fprintln(tw, "path                                          \trequests\tfailed\trefused\treset\tclosed\ttimeout\tnon-2xx\tlongest wait\tno answer for\tcommand took\t")
 	var load string
 	for _, p := range paths {
 		data, err := os.ReadFile(filepath.Join(dir, p.file+".json"))
 		if err != nil {
-			fmt.Fprintf(tw, "%-38s\tnot measured\t\t\t\t\t\t\t\t\t\t\n", p.what)
+			fmt.Fprintf(tw, "%-46s\tnot measured\t\t\t\t\t\t\t\t\t\t\n", p.what)
 			continue
 		}
 		var r loadgen.Result
@@ -115,7 +115,7 @@ func writeTable(w io.Writer, dir string) error {
 		}
 		took, _ := os.ReadFile(filepath.Join(dir, p.file+".seconds"))
 		f := r.Failures
-		fmt.Fprintf(tw, "%-38s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%.0f ms\t%.0f ms\t%s s\t\n", p.what, r.Requests, r.Failed,
+		fmt.Fprintf(tw, "%-46s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%.0f ms\t%.0f ms\t%s s\t\n", p.what, r.Requests, r.Failed,
 			f[loadgen.Refused], f[loadgen.Reset], f[loadgen.Closed], f[loadgen.Timeout], f[loadgen.Status],
 			r.LongestWait, r.Gap, strings.TrimSpace(string(took)))
 		load = fmt.Sprintf("%d clients on loopback, the command 1.5 s into the load", r.Clients)
