@@ -64,11 +64,17 @@ func Transient(u *unitfile.Unit, name, sub string, args ...string) ([]string, er
 	if i := slices.Index(flags, "--"); i >= 0 {
 		flags = flags[:i]
 	}
-	if slices.Contains(args, "--process") {
-		flags = withoutServer(flags)
-	}
 	if len(flags) > 0 && flags[0] == "serve" {
 		flags = flags[1:]
+	}
+	if slices.Contains(args, "--process") {
+		// A Procfile's command names its program: runapp refuses
+		// --server beside --process, and the unit's own process type
+		// gives way to the one asked for.
+		flags = without(flags, "server", "process")
+	} else {
+		// A command of its own: no process type, nor its Procfile.
+		flags = without(flags, "process", "procfile")
 	}
 	cmd := []string{"systemd-run", "--quiet", "--collect", "--wait", "--pipe", "--service-type=exec", "--unit=" + name}
 	for _, o := range u.Options {
@@ -97,14 +103,15 @@ func Transient(u *unitfile.Unit, name, sub string, args ...string) ([]string, er
 	return append(cmd, args...), nil
 }
 
-// withoutServer is flags less --server: a Procfile's command names its
-// program, and runapp refuses --server beside --process.
-func withoutServer(flags []string) []string {
+// without is flags less the flags called names, with their values: after
+// "=", or the next word, but for --procfile, whose value only ever
+// follows "=" (--procfile alone names the app directory's Procfile).
+func without(flags []string, names ...string) []string {
 	var kept []string
 	for i := 0; i < len(flags); i++ {
 		name, _, hasValue := strings.Cut(strings.TrimLeft(flags[i], "-"), "=")
-		if strings.HasPrefix(flags[i], "-") && name == "server" {
-			if !hasValue {
+		if strings.HasPrefix(flags[i], "-") && slices.Contains(names, name) {
+			if !hasValue && name != "procfile" {
 				i++ // its value is the next word
 			}
 			continue

@@ -73,4 +73,15 @@ func TestTransientProcess(t *testing.T) {
 	argv, err = Transient(u, "api-preflight-1.service", "exec", "--", "python")
 	require.NoError(t, err)
 	assert.Contains(t, argv, "uvicorn", "exec keeps --server")
+
+	// A unit that runs a Procfile's process type.
+	require.NoError(t, os.WriteFile(path, []byte("[Service]\nExecStart=/usr/bin/runapp --app-dir /srv/api --procfile --process web --env-file .env\n"), 0o644))
+	u, err = unitfile.LoadFile(path)
+	require.NoError(t, err)
+	argv, err = Transient(u, "api-release-1.service", "serve", "--process", "release")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"/usr/bin/runapp", "serve", "--app-dir", "/srv/api", "--procfile", "--env-file", ".env", "--process", "release"}, argv[len(argv)-9:])
+	argv, err = Transient(u, "api-preflight-1.service", "exec", "--", "python")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"/usr/bin/runapp", "exec", "--app-dir", "/srv/api", "--env-file", ".env", "--", "python"}, argv[len(argv)-8:])
 }
