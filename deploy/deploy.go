@@ -57,12 +57,14 @@ type Action struct {
 	Why          []string // the reasons, each a sentence without values
 }
 
-// Run deploys: it checks, decides, acts and waits, and reports each step on
-// stdout. A check that finds an error is a *launcher.Error with
-// launcher.ExitConfig, and the service is left untouched; a service that
-// does not come back is a plain error (exit status 1) with the unit's
-// state, status text and journal lines at priority err (else its last
-// lines).
+// Run deploys: with the unit's deploy lock held, it checks, decides, runs
+// the new code's pre-flight and the release command, acts and waits, and
+// reports each step on stdout. A check that finds an error is a
+// *launcher.Error with launcher.ExitConfig, and the service is left
+// untouched; so is a pre-flight or a release that fails, a plain error
+// (exit status 1); a service that does not come back, or answers the
+// health path with a 5xx, is a plain error with the unit's state, status
+// text and journal lines at priority err (else its last lines).
 func Run(ctx context.Context, o Options, stdout io.Writer) error {
 	say := func(format string, args ...any) { fmt.Fprintf(stdout, "deploy: "+format+"\n", args...) }
 	if o.Timeout == 0 {
