@@ -48,7 +48,7 @@ def django_checks():
     if not settings.configured:
         return
     from django.core import checks
-    errors = [m for m in checks.run_checks() if m.is_serious()]
+    errors = [m for m in checks.run_checks() if m.is_serious() and not m.is_silenced()]
     if errors:
         for m in errors:
             print(m, file=sys.stderr)

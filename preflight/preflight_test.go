@@ -20,7 +20,7 @@ func django(t *testing.T, dir, views string) {
 	t.Helper()
 	files := map[string]string{
 		"project/__init__.py": "",
-		"project/settings.py": "SECRET_KEY = 'x'\nALLOWED_HOSTS = ['127.0.0.1']\nROOT_URLCONF = 'project.urls'\nINSTALLED_APPS = []\nMIDDLEWARE = []\nDATABASES = {}\n",
+		"project/settings.py": djangoSettings,
 		"project/urls.py":     "from django.urls import path\nfrom project import views\nurlpatterns = [path('', views.index), path('other', views.other)]\n",
 		"project/wsgi.py":     "import os\nfrom django.core.wsgi import get_wsgi_application\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'project.settings')\napplication = get_wsgi_application()\n",
 		"project/asgi.py":     "import os\nfrom django.core.asgi import get_asgi_application\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', 'project.settings')\napplication = get_asgi_application()\n",
@@ -31,6 +31,8 @@ func django(t *testing.T, dir, views string) {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644))
 	}
 }
+
+const djangoSettings = "SECRET_KEY = 'x'\nALLOWED_HOSTS = ['127.0.0.1']\nROOT_URLCONF = 'project.urls'\nINSTALLED_APPS = []\nMIDDLEWARE = []\nDATABASES = {}\n"
 
 const goodViews = `from django.http import HttpResponse
 def index(request):
@@ -82,6 +84,12 @@ func TestCheck(t *testing.T) {
 			app: App{Spec: "project.wsgi", DefaultAttr: "application", Interface: "wsgi"}, failed: "GET / answered 500", line: "ZeroDivisionError: division by zero"},
 		// What no request reaches is not seen.
 		{name: "django other view fails", views: "from django.http import HttpResponse\ndef index(request):\n    return HttpResponse('')\ndef other(request):\n    return 1 / 0\n",
+			app: App{Spec: "project.wsgi", DefaultAttr: "application", Interface: "wsgi"}, status: "GET / answered 200"},
+		// A check error stops it, as it stops manage.py check, unless
+		// SILENCED_SYSTEM_CHECKS silences it.
+		{name: "django check error", files: map[string]string{"project/settings.py": djangoSettings + "MEDIA_URL = '/media'\n"},
+			app: App{Spec: "project.wsgi", DefaultAttr: "application", Interface: "wsgi"}, failed: "Django's system checks (manage.py check) found 1 error(s)", line: "?: (urls.E006) The MEDIA_URL setting must end with a slash."},
+		{name: "django check error silenced", files: map[string]string{"project/settings.py": djangoSettings + "MEDIA_URL = '/media'\nSILENCED_SYSTEM_CHECKS = ['urls.E006']\n"},
 			app: App{Spec: "project.wsgi", DefaultAttr: "application", Interface: "wsgi"}, status: "GET / answered 200"},
 		{name: "django settings missing", app: App{Spec: "project.wsgi:nothing", Interface: "wsgi"}, failed: "the application does not load", line: "AttributeError: module 'project.wsgi' has no attribute 'nothing'"},
 		{name: "module missing", app: App{Spec: "nowhere.wsgi", DefaultAttr: "application", Interface: "auto"}, failed: "the application does not load", line: "ModuleNotFoundError: No module named 'nowhere'"},
