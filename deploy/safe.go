@@ -41,7 +41,12 @@ func (o *Options) preflightCode(ctx context.Context, plan *launcher.Plan, networ
 		return nil
 	}
 	start := time.Now()
-	status, err := preflight.Check(ctx, exec.CommandContext(ctx, argv[0], argv[1:]...))
+	// An import that hangs (a database asked at import) must not hang the
+	// deploy: the pre-flight gets --timeout too.
+	pctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	status, err := preflight.Check(pctx, exec.CommandContext(pctx, argv[0], argv[1:]...))
+	stopTransient(pctx, name)
 	if err != nil {
 		return fmt.Errorf("%s left untouched, the old code serves on: the new code fails its pre-flight (%s imported as %s runs, in %s): %w", o.Unit, app.Spec, name, since(start), err)
 	}
@@ -94,7 +99,9 @@ func (o *Options) release(ctx context.Context, svc *running.Service, dir string,
 	}
 	say("release: running %s (%s) as %s runs, in %s", proc.Command, where, o.Unit, name)
 	start := time.Now()
-	if err := preflight.Release(ctx, argv, o.Unit, unit+"-release", stdout); err != nil {
+	err = preflight.Release(ctx, argv, o.Unit, unit+"-release", stdout)
+	stopTransient(ctx, name)
+	if err != nil {
 		return fmt.Errorf("%s left untouched, the old code serves on: the release command (%s) failed after %s: %w; fix it and deploy again (--no-release skips it)", o.Unit, where, since(start), err)
 	}
 	say("release: done in %s", since(start))
@@ -107,4 +114,15 @@ func planDir(plan *launcher.Plan, cfg launcher.Config) string {
 		return plan.Dir
 	}
 	return cfg.AppDir
+}
+
+// stopTransient stops the transient service name when ctx ended before it
+// did: killing systemd-run leaves the service running.
+func stopTransient(ctx context.Context, name string) {
+	if ctx.Err() == nil {
+		return
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, _ = running.Systemctl(sctx, "stop", name)
 }

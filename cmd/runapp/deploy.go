@@ -87,7 +87,7 @@ func deployFlags(fs *flag.FlagSet, _ *launcher.Config) runFunc {
 	var o deploy.Options
 	fs.BoolVar(&o.DryRun, "dry-run", false, "check and say what would be done, and do nothing")
 	fs.BoolVar(&o.Restart, "restart", false, "restart even when a reload would do (a virtualenv rebuilt in place that deploy cannot tell)")
-	fs.DurationVar(&o.Timeout, "timeout", 5*time.Minute, "the longest `DURATION` to wait for the service to serve again, and for another deploy of it to finish (e.g. 90s, 5m)")
+	fs.DurationVar(&o.Timeout, "timeout", 5*time.Minute, "the longest `DURATION` to wait for the service to serve again, for the pre-flight, and for another deploy of it to finish (e.g. 90s, 5m)")
 	fs.BoolVar(&o.NoRelease, "no-release", false, "do not run the Procfile's release command")
 	fs.StringVar(&o.Health, "health", "/", "the `PATH` the new code must answer without a 5xx, in the pre-flight and after the switch (e.g. /up)")
 	return func(_ []string, stdout, stderr io.Writer) error {
