@@ -116,7 +116,7 @@ func Run(ctx context.Context, o Options, stdout io.Writer) error {
 	if err := o.preflightCode(ctx, plan, network, addr, say); err != nil {
 		return err
 	}
-	if err := o.release(ctx, svc, planDir(plan, o.Check.Config), stdout, say); err != nil {
+	if err := o.release(ctx, svc.Inherited(), planDir(plan, o.Check.Config), stdout, say); err != nil {
 		return err
 	}
 	if o.DryRun {

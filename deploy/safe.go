@@ -60,9 +60,10 @@ func (o *Options) preflightCode(ctx context.Context, plan *launcher.Plan, networ
 // unit's user, environment, sandbox and writable paths, through runapp
 // serve --process release, its output to stdout and to the unit's
 // journal. An app with no Procfile, or none with a release process, has
-// nothing to run. A Procfile runapp refuses is a *launcher.Error (78); a
+// nothing to run. environ is the environment systemd gives the service. A
+// Procfile runapp refuses is a *launcher.Error (78); a
 // release that fails, a plain error (1): either way nothing was touched.
-func (o *Options) release(ctx context.Context, svc *running.Service, dir string, stdout io.Writer, say func(string, ...any)) error {
+func (o *Options) release(ctx context.Context, environ []string, dir string, stdout io.Writer, say func(string, ...any)) error {
 	cfg := o.Check.Config
 	path := launcher.ProcfilePath(dir, cfg)
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
@@ -84,7 +85,7 @@ func (o *Options) release(ctx context.Context, svc *running.Service, dir string,
 	// What runapp will run, checked here so that a command runapp refuses
 	// is told before anything starts.
 	cfg.Process, cfg.Server, cfg.Args, cfg.Command = "release", "", nil, false
-	if _, err := launcher.Build(cfg, svc.Inherited()); err != nil {
+	if _, err := launcher.Build(cfg, environ); err != nil {
 		return err
 	}
 	unit := strings.TrimSuffix(o.Unit, ".service")
