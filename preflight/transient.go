@@ -47,10 +47,11 @@ var execOptions = [...]string{
 // status (--wait).
 //
 // The values are passed as the unit file writes them: systemd-run parses
-// them as systemd parses the unit. Specifiers (%n, %i...) are not
-// expanded by systemd-run, and would mean the transient unit's name: a
-// value with one is an error, as is an ExecStart= that does not serve
-// with runapp.
+// them as systemd parses the unit. It does not expand specifiers, which
+// would mean the transient unit's name anyway: Transient expands those of
+// the service's name (%n, %N, %p, %i) as systemd does for u; a value with
+// another is an error, as is an ExecStart= that does not serve with
+// runapp.
 func Transient(u *unitfile.Unit, name, sub string, args ...string) ([]string, error) {
 	// %d (the credentials directory) is the transient unit's own.
 	words, _, err := (&unitfile.Unit{Name: name, Options: u.Options}).Command()
@@ -78,23 +79,20 @@ func Transient(u *unitfile.Unit, name, sub string, args ...string) ([]string, er
 	}
 	cmd := []string{"systemd-run", "--quiet", "--collect", "--wait", "--pipe", "--service-type=exec", "--unit=" + name}
 	for _, o := range u.Options {
-		if o.Section != "Service" {
+		if o.Section != "Service" || o.Name != "RuntimeDirectory" && !slices.Contains(execOptions[:], o.Name) {
 			continue
 		}
-		value := o.Value
-		switch {
-		case o.Name == "RuntimeDirectory":
+		value, ok := specifiers(o.Value, u.Name)
+		if !ok {
+			return nil, errors.New(o.Where() + ": " + o.Name + "= has a specifier other than %n, %N, %p, %i and %%, which deploy does not expand")
+		}
+		if o.Name == "RuntimeDirectory" {
 			// The running service's runtime directory, readable and
 			// writable as the service has it, not created or removed.
 			for _, d := range strings.Fields(value) {
 				cmd = append(cmd, "--property=ReadWritePaths=-/run/"+d)
 			}
 			continue
-		case !slices.Contains(execOptions[:], o.Name):
-			continue
-		}
-		if strings.Contains(strings.ReplaceAll(value, "%%", ""), "%") {
-			return nil, errors.New(o.Where() + ": " + o.Name + "= has a specifier, which a transient unit would expand to its own name")
 		}
 		cmd = append(cmd, "--property="+o.Name+"="+value)
 	}
@@ -119,4 +117,41 @@ func without(flags []string, names ...string) []string {
 		kept = append(kept, flags[i])
 	}
 	return kept
+}
+
+// specifiers expands the specifiers of the unit's name in value, as
+// systemd does in a unit file: %n the full name, %N without its suffix, %p
+// the part before "@", %i the instance after it, %% a %. ok is false for
+// any other.
+func specifiers(value, unit string) (string, bool) {
+	if !strings.Contains(value, "%") {
+		return value, true
+	}
+	base := strings.TrimSuffix(unit, filepath.Ext(unit))
+	prefix, instance, _ := strings.Cut(base, "@")
+	var b strings.Builder
+	for i := 0; i < len(value); i++ {
+		if value[i] != '%' {
+			b.WriteByte(value[i])
+			continue
+		}
+		if i++; i == len(value) {
+			return "", false
+		}
+		switch value[i] {
+		case '%':
+			b.WriteByte('%')
+		case 'n':
+			b.WriteString(unit)
+		case 'N':
+			b.WriteString(base)
+		case 'p':
+			b.WriteString(prefix)
+		case 'i':
+			b.WriteString(instance)
+		default:
+			return "", false
+		}
+	}
+	return b.String(), true
 }

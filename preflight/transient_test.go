@@ -40,7 +40,7 @@ func TestTransient(t *testing.T) {
 
 func TestTransientRefuses(t *testing.T) {
 	for name, unit := range map[string]string{
-		"specifier":  "[Service]\nUser=%i\nExecStart=/usr/bin/runapp -- app.wsgi\n",
+		"specifier":  "[Service]\nWorkingDirectory=%h\nExecStart=/usr/bin/runapp -- app.wsgi\n",
 		"not runapp": "[Service]\nExecStart=/usr/bin/gunicorn app.wsgi\n",
 	} {
 		path := filepath.Join(t.TempDir(), "app.service")
@@ -84,4 +84,24 @@ func TestTransientProcess(t *testing.T) {
 	argv, err = Transient(u, "api-preflight-1.service", "exec", "--", "python")
 	require.NoError(t, err)
 	assert.Equal(t, []string{"/usr/bin/runapp", "exec", "--app-dir", "/srv/api", "--env-file", ".env", "--", "python"}, argv[len(argv)-8:])
+}
+
+// The service's name in a value means the service, not the transient
+// unit: expanded as systemd expands it for the service.
+func TestSpecifiers(t *testing.T) {
+	for value, want := range map[string]string{
+		"/run/%N":      "/run/shop@blue",
+		"%n":           "shop@blue.service",
+		"/srv/%p/%i":   "/srv/shop/blue",
+		"100%% %p":     "100% shop",
+		"no specifier": "no specifier",
+	} {
+		got, ok := specifiers(value, "shop@blue.service")
+		assert.True(t, ok, value)
+		assert.Equal(t, want, got, value)
+	}
+	for _, value := range []string{"%h", "%u", "50%"} {
+		_, ok := specifiers(value, "shop.service")
+		assert.False(t, ok, value)
+	}
 }
