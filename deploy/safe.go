@@ -31,6 +31,10 @@ func (o *Options) preflightCode(ctx context.Context, plan *launcher.Plan, networ
 		say("warning: no pre-flight of the new code: %v", err)
 		return nil
 	}
+	if o.File == nil {
+		say("warning: no pre-flight of the new code: deploy found no file of %s to start it as the service starts", o.Unit)
+		return nil
+	}
 	name := strings.TrimSuffix(o.Unit, ".service") + "-preflight-" + strconv.Itoa(os.Getpid()) + ".service"
 	argv, err := preflight.Transient(o.File, name, "exec", append([]string{"--"}, app.Argv()...)...)
 	if err != nil {
@@ -87,6 +91,9 @@ func (o *Options) release(ctx context.Context, environ []string, dir string, std
 	cfg.Process, cfg.Server, cfg.Args, cfg.Command = "release", "", nil, false
 	if _, err := launcher.Build(cfg, environ); err != nil {
 		return err
+	}
+	if o.File == nil {
+		return launcher.Errorf(launcher.ExitConfig, "%s left untouched: deploy found no file of %s to run the release command (%s) as the service runs; --no-release skips it", o.Unit, o.Unit, where)
 	}
 	unit := strings.TrimSuffix(o.Unit, ".service")
 	name := unit + "-release-" + strconv.Itoa(os.Getpid()) + ".service"
