@@ -53,10 +53,16 @@ var execOptions = [...]string{
 // another is an error, as is an ExecStart= that does not serve with
 // runapp.
 func Transient(u *unitfile.Unit, name, sub string, args ...string) ([]string, error) {
-	// %d (the credentials directory) is the transient unit's own.
-	words, _, err := (&unitfile.Unit{Name: name, Options: u.Options}).Command()
-	if err != nil {
-		return nil, err
+	var words []string
+	if exec := u.List("Service", "ExecStart"); len(exec) > 0 {
+		// The service's name where ExecStart= says it (a template's
+		// --app-dir /srv/%i); %d, the credentials directory, is the
+		// transient unit's own.
+		var err error
+		words, err = unitfile.SplitCommand(expandName(exec[len(exec)-1].Value, u.Name), "/run/credentials/"+name)
+		if err != nil {
+			return nil, err
+		}
 	}
 	if len(words) == 0 || !strings.HasPrefix(filepath.Base(words[0]), "runapp") {
 		return nil, errors.New("its ExecStart= is not runapp [serve] FLAGS [-- SERVER-ARGS]")
@@ -120,27 +126,33 @@ func without(flags []string, names ...string) []string {
 }
 
 // specifiers expands the specifiers of the unit's name in value, as
-// systemd does in a unit file: %n the full name, %N without its suffix, %p
-// the part before "@", %i the instance after it, %% a %. ok is false for
-// any other.
+// systemd does in a unit file (see expandName), and %% to a %. ok is false
+// for any other specifier.
 func specifiers(value, unit string) (string, bool) {
+	value = expandName(value, unit)
+	if strings.Contains(strings.ReplaceAll(value, "%%", ""), "%") {
+		return "", false
+	}
+	return strings.ReplaceAll(value, "%%", "%"), true
+}
+
+// expandName expands in value the specifiers of the unit's name: %n the
+// full name, %N without its suffix, %p the part before "@", %i the
+// instance after it. It leaves %% and every other specifier as written.
+func expandName(value, unit string) string {
 	if !strings.Contains(value, "%") {
-		return value, true
+		return value
 	}
 	base := strings.TrimSuffix(unit, filepath.Ext(unit))
 	prefix, instance, _ := strings.Cut(base, "@")
 	var b strings.Builder
 	for i := 0; i < len(value); i++ {
-		if value[i] != '%' {
+		if value[i] != '%' || i+1 == len(value) {
 			b.WriteByte(value[i])
 			continue
 		}
-		if i++; i == len(value) {
-			return "", false
-		}
+		i++
 		switch value[i] {
-		case '%':
-			b.WriteByte('%')
 		case 'n':
 			b.WriteString(unit)
 		case 'N':
@@ -150,8 +162,9 @@ func specifiers(value, unit string) (string, bool) {
 		case 'i':
 			b.WriteString(instance)
 		default:
-			return "", false
+			b.WriteByte('%')
+			b.WriteByte(value[i])
 		}
 	}
-	return b.String(), true
+	return b.String()
 }

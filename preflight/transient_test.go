@@ -105,3 +105,17 @@ func TestSpecifiers(t *testing.T) {
 		assert.False(t, ok, value)
 	}
 }
+
+// A template's instance: the ExecStart= of shop@blue.service names its app
+// directory with %i, and the transient unit runs that one.
+func TestTransientTemplate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "shop@.service")
+	require.NoError(t, os.WriteFile(path, []byte("[Service]\nUser=%i\nExecStart=/usr/bin/runapp --app-dir /srv/%i --env-file 100%%.env -- %N.wsgi\n"), 0o644))
+	u, err := unitfile.LoadFile(path)
+	require.NoError(t, err)
+	u.Name = "shop@blue.service"
+	argv, err := Transient(u, "shop@blue-preflight-1.service", "exec", "--", "python")
+	require.NoError(t, err)
+	assert.Contains(t, argv, "--property=User=blue")
+	assert.Equal(t, []string{"/usr/bin/runapp", "exec", "--app-dir", "/srv/blue", "--env-file", "100%.env", "--", "python"}, argv[len(argv)-8:])
+}
