@@ -80,8 +80,12 @@ func e2eSafe(t *testing.T, res e2eResults) {
 				}
 			})
 			t.Run("good", func(t *testing.T) {
-				_, _, rc, _, body := scenario(t, "good")
+				out, _, rc, _, body := scenario(t, "good")
 				assert.Equal(t, "0", rc)
+				// The FastAPI and Flask apps refuse to import as root or
+				// without the .env, and Django's settings without its
+				// SECRET_KEY: the pre-flight ran as the service runs.
+				assert.Contains(t, out, "deploy: pre-flight: ")
 				assert.True(t, strings.HasPrefix(body, "v4 "), "the new code does not serve: %q", body)
 			})
 			procfile := "/srv/" + app.name + "/Procfile"
