@@ -102,9 +102,9 @@ lint: ## gofmt, go vet, staticcheck
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
-bench: build ## launch cost against the bash run script, Go benchmarks, deploys under load (BENCHMARKS.md)
+bench: build ## launch cost against the bash run script (COMPARE=BIN: and against another runapp), Go benchmarks, deploys under load (BENCHMARKS.md)
 	scripts/deps bench
-	$(GO) run ./bench/launch -runapp $(BIN)
+	$(GO) run ./bench/launch -runapp $(BIN) $(if $(COMPARE),-compare $(COMPARE))
 	$(GO) run ./bench/deploy
 
 # The fuzz target, and the package whose tests define it.
