@@ -35,7 +35,7 @@ func (o *Options) preflightCode(ctx context.Context, plan *launcher.Plan, networ
 		say("warning: no pre-flight of the new code: deploy found no file of %s to start it as the service starts", o.Unit)
 		return nil
 	}
-	name := strings.TrimSuffix(o.Unit, ".service") + "-preflight-" + strconv.Itoa(os.Getpid()) + ".service"
+	name := transientName("preflight", o.Unit)
 	argv, err := preflight.Transient(o.File, name, "exec", append([]string{"--"}, app.Argv()...)...)
 	if err != nil {
 		return launcher.Errorf(launcher.ExitConfig, "cannot run the pre-flight as %s runs: %v", o.Unit, err)
@@ -96,7 +96,7 @@ func (o *Options) release(ctx context.Context, environ []string, dir string, std
 		return launcher.Errorf(launcher.ExitConfig, "%s left untouched: deploy found no file of %s to run the release command (%s) as the service runs; --no-release skips it", o.Unit, o.Unit, where)
 	}
 	unit := strings.TrimSuffix(o.Unit, ".service")
-	name := unit + "-release-" + strconv.Itoa(os.Getpid()) + ".service"
+	name := transientName("release", o.Unit)
 	argv, err := preflight.Transient(o.File, name, "serve", "--process", "release")
 	if err != nil {
 		return launcher.Errorf(launcher.ExitConfig, "cannot run the release command as %s runs: %v", o.Unit, err)
@@ -114,6 +114,16 @@ func (o *Options) release(ctx context.Context, environ []string, dir string, std
 	}
 	say("release: done in %s", since(start))
 	return nil
+}
+
+// transientName is the name of the transient service that runs what
+// (preflight, release) for unit: runapp's, the unit's, this deploy's. An
+// "@" would make it an instance of the unit's template (tpl@dep's
+// pre-flight, of tpl@.service), which systemd refuses to create as a
+// transient unit.
+func transientName(what, unit string) string {
+	base := strings.ReplaceAll(strings.TrimSuffix(unit, ".service"), "@", "-")
+	return "runapp-" + what + "-" + base + "-" + strconv.Itoa(os.Getpid()) + ".service"
 }
 
 // planDir is the app directory: the plan's, else the configuration's.

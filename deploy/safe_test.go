@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -66,4 +67,13 @@ func TestReleaseSteps(t *testing.T) {
 			assert.Equal(t, tc.said, strings.ReplaceAll(said, dir, "DIR"))
 		})
 	}
+}
+
+// A transient unit named after a template's instance would be another
+// instance of the template, which systemd refuses to create (seen with
+// tpl@dep.service in the booted suite).
+func TestTransientName(t *testing.T) {
+	pid := strconv.Itoa(os.Getpid())
+	assert.Equal(t, "runapp-preflight-shop-"+pid+".service", transientName("preflight", "shop.service"))
+	assert.Equal(t, "runapp-release-tpl-dep-"+pid+".service", transientName("release", "tpl@dep.service"))
 }

@@ -102,7 +102,7 @@ func e2eSafe(t *testing.T, res e2eResults) {
 			t.Run("release", func(t *testing.T) {
 				out, _, rc, _, body := scenario(t, "release")
 				assert.Equal(t, "0", rc)
-				started := strings.Index(out, "deploy: release: running python release.py ("+procfile+":2) as "+app.name+".service runs, in "+app.name+"-release-")
+				started := strings.Index(out, "deploy: release: running python release.py ("+procfile+":2) as "+app.name+".service runs, in runapp-release-"+app.name+"-")
 				done := strings.Index(out, "release: done as "+app.name+"\n")
 				switched := strings.Index(out, "deploy: systemctl ")
 				require.True(t, started >= 0 && done >= 0 && switched >= 0, "release %d, its output %d, the switch %d", started, done, switched)
