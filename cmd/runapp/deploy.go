@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -25,14 +24,22 @@ The one command to run after changing code or configuration, as
 "nginx -t && systemctl reload nginx" is for nginx:
 
  1. runs every check of runapp check on the configuration the installed
-    unit's ExecStart= gives runapp; on an error it reports it, exits 78 and
-    leaves the running service untouched;
+    unit's ExecStart= gives runapp, as systemd runs it (a template's %i
+    expanded), in the environment systemd gives the service; on an error it
+    reports it, exits 78 and leaves the running service untouched;
  2. compares what a start would run (environment, program, arguments, unit)
     with the running server (its initial environment, /proc/MAINPID/environ;
-    its command line; the unit systemd loaded): when only code can have
-    changed it reloads (HUP: new workers, nothing dropped), else it restarts,
-    after systemctl daemon-reload when the unit file changed. It says which
-    and why, naming variables but never their values;
+    its command line; the unit systemd loaded). What a start would give is
+    built as systemd does: the manager's environment, what systemd sets and
+    PassEnvironment= passes, Environment=, the EnvironmentFile= files read
+    with systemd's rules, then UnsetEnvironment=. When only code can have
+    changed and ExecReload= sends HUP to $MAINPID it reloads (HUP: new
+    workers, nothing dropped), else it restarts, after systemctl
+    daemon-reload when the unit file changed. It says which and why, naming
+    variables but never their values. What it cannot compare (a process
+    title overwrites the server's command line and environment) is no
+    reason to restart: it says so. A second deploy with nothing changed
+    never restarts;
  3. runs the pre-flight of the new code: in a throwaway service with the
     unit's user, groups, environment, directory and sandbox (systemd-run),
     runapp exec imports the application as its server would, runs Django's
@@ -64,12 +71,14 @@ One deploy of a unit runs at a time: a second one waits for the first
 
 A restart of a unit without a socket unit refuses connections until the new
 server listens: deploy says so (runapp unit writes a socket unit by default).
-It talks to systemd with systemctl and needs root.
+It reads systemd's state over D-Bus, acts with systemctl and needs root.
 
-Exit status: 0 done; 78 a check found an error, or the unit is not one runapp
-runs, or its Procfile (nothing was touched); 1 the new code failed its
-pre-flight or the release command failed (nothing was reloaded or restarted),
-or the service did not come back or answers with a 5xx.
+Exit status: 0 done; 2 bad usage (a --timeout that is not more than 0); 78
+a check found an error, an EnvironmentFile= a start would fail on, the unit
+is not one runapp runs, or its Procfile is refused (nothing was touched); 1
+the new code failed its pre-flight or the release command failed (nothing
+was reloaded or restarted), or the service did not come back or answers
+with a 5xx.
 `
 
 var deployCommand = &command{
@@ -83,20 +92,20 @@ var deployCommand = &command{
 
 // deployFlags declares deploy's flags.
 func deployFlags(fs *flag.FlagSet, _ *launcher.Config) runFunc {
-	name := fs.String("unit", "", "the service unit `NAME` (default: the current directory's base name, as runapp unit names the unit of an app directory)")
+	name := fs.String("unit", "", "the service unit `NAME`, or NAME@INSTANCE of a template (default: the current directory's base name, as runapp unit names the unit of an app directory)")
 	var o deploy.Options
 	fs.BoolVar(&o.DryRun, "dry-run", false, "check and say what would be done, and do nothing")
 	fs.BoolVar(&o.Restart, "restart", false, "restart even when a reload would do (a virtualenv rebuilt in place that deploy cannot tell)")
-	fs.DurationVar(&o.Timeout, "timeout", 5*time.Minute, "the longest `DURATION` to wait for the service to serve again, for the pre-flight, and for another deploy of it to finish (e.g. 90s, 5m)")
+	fs.DurationVar(&o.Timeout, "timeout", 5*time.Minute, "the longest `DURATION` to wait for the service to serve again, for the pre-flight, and for another deploy of it to finish, more than 0 (e.g. 90s, 5m)")
 	fs.BoolVar(&o.NoRelease, "no-release", false, "do not run the Procfile's release command")
 	fs.StringVar(&o.Health, "health", "/", "the `PATH` the new code must answer without a 5xx, in the pre-flight and after the switch (e.g. /up)")
-	return func(_ []string, stdout, stderr io.Writer) error {
-		return runDeploy(*name, o, stdout, stderr)
+	return func(_ []string, stdout, _ io.Writer) error {
+		return runDeploy(*name, o, stdout)
 	}
 }
 
 // runDeploy checks what the unit will run, then reloads or restarts it.
-func runDeploy(name string, o deploy.Options, stdout, stderr io.Writer) error {
+func runDeploy(name string, o deploy.Options, stdout io.Writer) error {
 	if name == "" {
 		dir, err := os.Getwd()
 		if err != nil {
@@ -109,21 +118,26 @@ func runDeploy(name string, o deploy.Options, stdout, stderr io.Writer) error {
 		return usageErr("--health %q is not a path: it starts with / and has no spaces or control characters (e.g. /up)", o.Health)
 	}
 
+	if o.Timeout <= 0 {
+		return usageErr("deploy: --timeout must be more than 0, not %s", o.Timeout)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	// The unit systemd runs, as systemctl cat shows it (fragment and
-	// drop-ins), and the configuration its ExecStart= gives runapp: what
-	// deploy checks is what will start.
-	u, err := unitfile.Load(o.Unit, nil)
-	if err != nil {
-		return launcher.Errorf(launcher.ExitConfig, "cannot deploy %s: %v; write the unit with runapp unit --write /etc/systemd/system", o.Unit, err)
+	// The configuration the unit's ExecStart= gives runapp, as systemd
+	// runs it (specifiers expanded): what deploy checks is what will
+	// start.
+	o.Config = func(argv []string, credentials map[string]string) (launcher.Config, bool) {
+		cfg, ok := fromExec(argv, credentials)
+		if !ok {
+			return launcher.Config{}, false
+		}
+		return *cfg, true
 	}
-	cfg, ok := fromUnit(u)
-	if !ok {
-		return launcher.Errorf(launcher.ExitConfig, "cannot deploy %s: its ExecStart= (%s) does not serve with runapp", o.Unit, u.Fragment)
+	o.Check = check.Options{Name: strings.TrimSuffix(o.Unit, ".service"), NoSignalEntry: !captured()}
+	// The unit's file, whose user, environment and sandbox the pre-flight
+	// and the release command run with; deploy says so when there is none.
+	if u, err := unitfile.Load(o.Unit, nil); err == nil {
+		o.File = u
 	}
-	fmt.Fprintf(stderr, "runapp: deploy: checking the configuration ExecStart= of %s gives runapp\n", u.Fragment)
-	o.File = u
-	o.Check = check.Options{Config: *cfg, Name: strings.TrimSuffix(o.Unit, ".service"), NoSignalEntry: !captured()}
 	return deploy.Run(ctx, o, stdout)
 }

@@ -39,6 +39,7 @@ func init() {
 		deployCommand,
 		fmtCommand,
 		unitCommand,
+		kubeCommand,
 		versionCommand,
 		helpCommand,
 	}

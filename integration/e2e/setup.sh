@@ -62,6 +62,7 @@ printf '[Unit]\nDocumentation=https://example.invalid/every-service\n' >"$units/
 
 /e2e/asgi.sh setup # the ASGI servers' apps and units (issue 13)
 /e2e/safe.sh setup # deploys that cannot take the site down (issue 18)
+/e2e/idem.sh setup # runapp deploy's idempotence (issue 20)
 
 # ready.service is started by the checker, to watch it wait for READY=1.
 systemctl enable --quiet shop.service sock.socket broken.service vault.service
