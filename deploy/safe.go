@@ -126,14 +126,6 @@ func transientName(what, unit string) string {
 	return "runapp-" + what + "-" + base + "-" + strconv.Itoa(os.Getpid()) + ".service"
 }
 
-// planDir is the app directory: the plan's, else the configuration's.
-func planDir(plan *launcher.Plan, cfg launcher.Config) string {
-	if plan != nil {
-		return plan.Dir
-	}
-	return cfg.AppDir
-}
-
 // stopTransient stops the transient service name when ctx ended before it
 // did: killing systemd-run leaves the service running.
 func stopTransient(ctx context.Context, name string) {
