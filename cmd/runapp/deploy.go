@@ -117,7 +117,6 @@ func runDeploy(name string, o deploy.Options, stdout io.Writer) error {
 	if !strings.HasPrefix(o.Health, "/") || strings.ContainsFunc(o.Health, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
 		return usageErr("--health %q is not a path: it starts with / and has no spaces or control characters (e.g. /up)", o.Health)
 	}
-
 	if o.Timeout <= 0 {
 		return usageErr("deploy: --timeout must be more than 0, not %s", o.Timeout)
 	}
