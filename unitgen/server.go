@@ -12,16 +12,6 @@ import (
 	"github.com/runapp/runapp/server"
 )
 
-// stopMargin is how much longer than the server's graceful timeout systemd
-// waits after SIGTERM: gunicorn kills its workers itself at the graceful
-// timeout and then exits, which takes a moment more.
-const stopMargin = 10 * time.Second
-
-// unboundedGrace is how long a server whose graceful stop has no bound of
-// its own may let requests finish before systemd's timeout (stopMargin
-// later) kills it: gunicorn's default graceful timeout.
-const unboundedGrace = 30 * time.Second
-
 // readServer looks the server up in the table and reads its arguments,
 // when its version is given; else the unit knows nothing of the server.
 // Its configuration file and environment may say more than its arguments;
@@ -135,7 +125,7 @@ func Notice(o Options) (string, error) {
 		why + ", so the unit assumes only that it stays in the foreground:",
 		"readiness: Type=exec, so systemd deems it started once it runs, not once it listens",
 		"reload: no ExecReload=, so systemctl reload is refused: restart it instead (a signal it does not handle could kill it, and Restart= would hide that as a crash)",
-		fmt.Sprintf("graceful stop: TimeoutStopSec=%d lets requests finish for %d s after SIGTERM before systemd kills it", int((unboundedGrace+stopMargin)/time.Second), int(unboundedGrace/time.Second)),
+		fmt.Sprintf("graceful stop: TimeoutStopSec=%d lets requests finish for %d s after SIGTERM before systemd kills it", int((server.UnboundedGrace+server.StopMargin)/time.Second), int(server.UnboundedGrace/time.Second)),
 		"binds: " + binds,
 	}
 	return strings.Join(lines, "\n  ") + "\n", nil

@@ -126,17 +126,13 @@ func (u *units) service() []*unit.UnitOption {
 	s.add("KillMode", "mixed")
 	// A server whose graceful stop has no bound of its own (uvicorn 0.17),
 	// or is not known, gets systemd's timeout as the bound, as long as
-	// gunicorn's default lets requests finish.
-	graceful := unboundedGrace
-	switch {
-	case u.args != nil && !u.args.GracefulUnbounded:
-		graceful = u.args.Graceful
-	case u.Process != nil && u.Process.LongestTask > 0:
-		// A worker's warm shutdown waits for its running tasks, with no
-		// bound of its own: let the longest one finish.
-		graceful = u.Process.LongestTask
+	// gunicorn's default lets requests finish; a worker's, its longest task.
+	var longestTask time.Duration
+	if u.Process != nil {
+		longestTask = u.Process.LongestTask
 	}
-	s.add("TimeoutStopSec", strconv.Itoa(int((graceful+stopMargin+time.Second-1)/time.Second)))
+	graceful := server.GracefulStop(u.server, u.args, longestTask)
+	s.add("TimeoutStopSec", strconv.Itoa(int((graceful+server.StopMargin+time.Second-1)/time.Second)))
 	if !oneshot {
 		s.add("Restart", "on-failure")
 		codes := make([]string, len(restartPrevent))
