@@ -64,6 +64,15 @@ type Options struct {
 	// --process NAME, which reads the image's Procfile at each start;
 	// the type named release is a Job instead, to run before the rollout.
 	Procfile *procfile.File
+	// LongestTask is how long a worker's longest task may run (celery
+	// worker, rq worker): its warm shutdown waits for it, so its pods'
+	// grace period is it and server.StopMargin. 0: server.UnboundedGrace.
+	LongestTask time.Duration
+	// Every runs process types on a schedule, by type: a CronJob each
+	// instead of a Deployment. The schedule is systemd's OnCalendar=, as
+	// runapp unit --every takes it, in the forms cron writes exactly
+	// (see Cron).
+	Every map[string]string
 }
 
 // Defaults for the options' zero values.
@@ -75,16 +84,6 @@ const (
 	DefaultHealthHost  = "localhost"
 	DefaultPreStop     = 5 * time.Second
 )
-
-// stopMargin is how much longer than the server's graceful stop (and the
-// preStop pause) the kubelet waits after TERM before it kills: gunicorn
-// kills its workers itself at the graceful timeout and then exits, which
-// takes a moment more. As the unit's TimeoutStopSec=.
-const stopMargin = 10 * time.Second
-
-// unboundedGrace is the graceful stop assumed of a server whose stop has
-// no bound of its own, or that runapp does not know: gunicorn's default.
-const unboundedGrace = 30 * time.Second
 
 // secretsDir is where the Secret's keys are mounted, under a directory
 // named after the app.
@@ -102,6 +101,8 @@ type process struct {
 	args      []string // SERVER-ARGS, for the server
 	port      int      // the port it serves; 0 for none
 	grace     time.Duration
+	kind      server.Kind
+	schedule  string // cron's schedule, for a CronJob; "" for none
 }
 
 // releaseType is the process type Heroku runs once before a release, whose
@@ -141,8 +142,13 @@ func Manifests(o Options) (string, error) {
 		}
 	}
 	for _, p := range procs {
-		if p.name != releaseType {
+		if p.name != releaseType && p.schedule == "" {
 			objects = append(objects, m.deployment(p))
+		}
+	}
+	for _, p := range procs {
+		if p.schedule != "" {
+			objects = append(objects, m.cronJob(p))
 		}
 	}
 	for _, p := range procs {
@@ -206,6 +212,10 @@ func newManifests(o Options) (*manifests, error) {
 		return nil, usage("--run-as-user %d: the pods never run as root; want a user ID from 1", *m.RunAsUser)
 	case m.RunAsGroup != nil && *m.RunAsGroup < 0:
 		return nil, usage("--run-as-group %d: want a group ID", *m.RunAsGroup)
+	case m.LongestTask < 0:
+		return nil, usage("--longest-task %s: want a positive duration such as 10m", m.LongestTask)
+	case (m.LongestTask != 0 || len(m.Every) > 0) && c.Procfile == "" && c.Process == "":
+		return nil, usage("--longest-task and --every are about the processes of a Procfile: add --procfile")
 	}
 	m.labels = map[string]string{"app.kubernetes.io/name": m.Name}
 	m.resolveEnvFiles()
@@ -249,7 +259,8 @@ func (m *manifests) processes() ([]process, error) {
 	c := m.Config
 	if c.Procfile == "" && c.Process == "" {
 		p := process{component: "web", args: c.Args}
-		err := m.read(&p, cmp.Or(c.Server, launcher.DefaultServer), c.Args, true)
+		program := filepath.Base(cmp.Or(c.Server, launcher.DefaultServer))
+		err := m.read(&p, program, server.Lookup(program), c.Args, true)
 		return []process{p}, err
 	}
 	switch {
@@ -257,6 +268,11 @@ func (m *manifests) processes() ([]process, error) {
 		return nil, usage("no Procfile given to render")
 	case c.Server != "" || len(c.Args) > 0:
 		return nil, usage("with --procfile or --process the Procfile's commands name the programs and their arguments: drop --server and SERVER-ARGS")
+	}
+	for name := range m.Every {
+		if _, ok := m.Procfile.Lookup(name); !ok {
+			return nil, usage("--every %s: %s has no process %s (it has %s)", name, m.Procfile.Path, name, strings.Join(m.Procfile.Names(), ", "))
+		}
 	}
 	var procs []process
 	used := map[string]string{}
@@ -282,8 +298,23 @@ func (m *manifests) processes() ([]process, error) {
 		if err != nil {
 			return nil, launcher.Errorf(launcher.ExitConfig, "%s:%d: process %s: %v", m.Procfile.Path, pt.Line, pt.Name, err)
 		}
-		if err := m.read(&p, argv[0], argv[1:], pt.Name == "web"); err != nil {
+		srv, err := server.ForProcess(pt.Name, argv)
+		if err != nil {
+			return nil, launcher.Errorf(launcher.ExitConfig, "%s:%d: process %s: %v", m.Procfile.Path, pt.Line, pt.Name, err)
+		}
+		if err := m.read(&p, filepath.Base(argv[0]), srv, argv[1:], pt.Name == "web"); err != nil {
 			return nil, fmt.Errorf("%s:%d: process %s: %w", m.Procfile.Path, pt.Line, pt.Name, err)
+		}
+		if calendar, ok := m.Every[pt.Name]; ok {
+			switch {
+			case pt.Name == releaseType:
+				return nil, usage("--every %s: process release runs before the rollout, as a Job, not on a schedule", pt.Name)
+			case p.port != 0 || srv.Kind == server.Web:
+				return nil, usage("--every %s: process %s is a web server (%s), which runs as a Deployment: it takes no --every", pt.Name, pt.Name, srv.Name)
+			}
+			if p.schedule, err = Cron(calendar); err != nil {
+				return nil, usage("--every %s=%s: %v", pt.Name, calendar, err)
+			}
 		}
 		procs = append(procs, p)
 	}
@@ -294,17 +325,18 @@ func (m *manifests) processes() ([]process, error) {
 	return procs, nil
 }
 
-// read reads a process's program and arguments for how long its graceful
-// stop may take, and for a web process the port it serves (--port, else
-// its binds).
-func (m *manifests) read(p *process, program string, args []string, web bool) error {
-	p.grace = unboundedGrace
+// read reads a process's program (srv, nil when runapp does not know it)
+// and arguments for how long its graceful stop may take, and for a web
+// process the port it serves (--port, else its binds).
+func (m *manifests) read(p *process, program string, srv *server.Server, args []string, web bool) error {
+	p.grace = server.UnboundedGrace
 	if web {
 		p.port = m.Port
 	}
-	program = filepath.Base(program)
-	srv := server.Lookup(program)
-	if srv == nil {
+	if srv != nil {
+		p.kind = srv.Kind
+	}
+	if srv == nil || web && srv.Kind != server.Web {
 		if web && p.port == 0 {
 			return usage("runapp does not know the server %s, so cannot read the port it binds; give --port", program)
 		}
@@ -314,9 +346,7 @@ func (m *manifests) read(p *process, program string, args []string, web bool) er
 	if err != nil {
 		return usage("server arguments: %v", err)
 	}
-	if !a.GracefulUnbounded {
-		p.grace = a.Graceful
-	}
+	p.grace = server.GracefulStop(srv, &a, m.LongestTask)
 	if !web {
 		return nil
 	}
@@ -439,7 +469,7 @@ func (m *manifests) pod(p process) podTemplateSpec {
 			{Name: "tmp", MountPath: "/tmp"},
 		},
 	}
-	grace := p.grace + stopMargin
+	grace := p.grace + server.StopMargin
 	if p.port != 0 {
 		c.Ports = []containerPort{{Name: "http", ContainerPort: p.port, Protocol: "TCP"}}
 		// Ready once the app answers, not once the process runs: a
@@ -481,7 +511,7 @@ func (m *manifests) pod(p process) podTemplateSpec {
 			{Name: "tmp", EmptyDir: &emptyDirVolumeSource{Medium: "Memory"}},
 		},
 	}
-	if p.name == releaseType {
+	if p.name == releaseType || p.schedule != "" {
 		spec.RestartPolicy = "Never"
 	}
 	return podTemplateSpec{Metadata: objectMeta{Labels: m.objectLabels(p)}, Spec: spec}
@@ -489,14 +519,21 @@ func (m *manifests) pod(p process) podTemplateSpec {
 
 func (m *manifests) deployment(p process) deployment {
 	labels := m.objectLabels(p)
+	replicas := int32(m.Replicas)
+	// A new pod serves before an old one stops.
+	strat := &strategy{Type: "RollingUpdate", RollingUpdate: &rollingUpdate{MaxUnavailable: 0, MaxSurge: 1}}
+	if p.kind == server.Scheduler {
+		// Two celery beats send every task twice: one pod, the old one
+		// gone before the new one starts.
+		replicas, strat = 1, &strategy{Type: "Recreate"}
+	}
 	return deployment{
 		typeMeta: typeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
 		Metadata: objectMeta{Name: m.Name + "-" + p.component, Labels: labels},
 		Spec: deploymentSpec{
-			Replicas: int32(m.Replicas),
+			Replicas: replicas,
 			Selector: labelSelector{MatchLabels: labels},
-			// A new pod serves before an old one stops.
-			Strategy: &strategy{Type: "RollingUpdate", RollingUpdate: &rollingUpdate{MaxUnavailable: 0, MaxSurge: 1}},
+			Strategy: strat,
 			Template: m.pod(p),
 		},
 	}
@@ -510,6 +547,26 @@ func (m *manifests) job(p process) job {
 		typeMeta: typeMeta{APIVersion: "batch/v1", Kind: "Job"},
 		Metadata: objectMeta{Name: m.Name + "-" + p.component, Labels: m.objectLabels(p)},
 		Spec:     jobSpec{BackoffLimit: 0, Template: m.pod(p)},
+	}
+}
+
+// cronJob runs a scheduled process type. Forbid: a run still going when
+// the next is due is not started twice, as a timer does not start its
+// running service again; no retry, as the timer's oneshot service, which
+// fails until the next run.
+func (m *manifests) cronJob(p process) cronJob {
+	labels := m.objectLabels(p)
+	return cronJob{
+		typeMeta: typeMeta{APIVersion: "batch/v1", Kind: "CronJob"},
+		Metadata: objectMeta{Name: m.Name + "-" + p.component, Labels: labels},
+		Spec: cronJobSpec{
+			Schedule:          p.schedule,
+			ConcurrencyPolicy: "Forbid",
+			JobTemplate: jobTemplateSpec{
+				Metadata: objectMeta{Labels: labels},
+				Spec:     jobSpec{BackoffLimit: 0, Template: m.pod(p)},
+			},
+		},
 	}
 }
 

@@ -37,6 +37,24 @@ release: python manage.py migrate
 	return f
 }()
 
+// kindsProcfile has a process type of each kind the table knows: a web
+// server, the two workers, celery's scheduler, a plain program as a
+// service and as a scheduled job, and the release command.
+var kindsProcfile = func() *procfile.File {
+	f, err := procfile.Parse("Procfile", []byte(`web: gunicorn --bind 0.0.0.0:$PORT project.wsgi
+worker: celery -A project worker --loglevel INFO
+beat: celery -A project beat
+rqworker: rq worker --url redis://redis:6379/0 high default
+bot: python bot.py
+clearsessions: python manage.py clearsessions
+release: python manage.py migrate
+`))
+	if err != nil {
+		panic(err)
+	}
+	return f
+}()
+
 func ptr[T any](v T) *T { return &v }
 
 // base is the example image's configuration: the web server on every
@@ -68,6 +86,15 @@ var cases = []struct {
 		o.Config.Procfile = launcher.DefaultProcfile
 		o.Procfile = testProcfile
 	}, 0, map[string]time.Duration{"web": 20 * time.Second, "worker": 30 * time.Second, "release": 30 * time.Second}},
+	// A worker's grace is its longest task; a scheduled program is a
+	// CronJob.
+	{"procfile-kinds", func(o *Options) {
+		o.Config.Args = nil
+		o.Config.Procfile = launcher.DefaultProcfile
+		o.Procfile = kindsProcfile
+		o.LongestTask = 10 * time.Minute
+		o.Every = map[string]string{"clearsessions": "Mon..Fri *-*-* 03:00"}
+	}, 0, map[string]time.Duration{"web": 30 * time.Second, "worker": 10 * time.Minute, "beat": 30 * time.Second, "rqworker": 10 * time.Minute, "bot": 30 * time.Second, "clearsessions": 30 * time.Second, "release": 30 * time.Second}},
 	{"procfile-process", func(o *Options) {
 		o.Config.Args = nil
 		o.Config.Procfile = "deploy/Procfile"
@@ -128,6 +155,7 @@ func TestGolden(t *testing.T) {
 type decoded struct {
 	deployments []appsv1.Deployment
 	jobs        []batchv1.Job
+	cronJobs    []batchv1.CronJob
 	services    []corev1.Service
 }
 
@@ -139,6 +167,9 @@ func (d decoded) pods() []corev1.PodTemplateSpec {
 	}
 	for _, x := range d.deployments {
 		pods = append(pods, x.Spec.Template)
+	}
+	for _, x := range d.cronJobs {
+		pods = append(pods, x.Spec.JobTemplate.Spec.Template)
 	}
 	return pods
 }
@@ -162,6 +193,10 @@ func decode(t *testing.T, out string) decoded {
 			var x batchv1.Job
 			err = yaml.UnmarshalStrict([]byte(doc), &x)
 			d.jobs = append(d.jobs, x)
+		case "CronJob":
+			var x batchv1.CronJob
+			err = yaml.UnmarshalStrict([]byte(doc), &x)
+			d.cronJobs = append(d.cronJobs, x)
 		case "Service":
 			var x corev1.Service
 			err = yaml.UnmarshalStrict([]byte(doc), &x)
@@ -190,10 +225,24 @@ func TestStrictDecode(t *testing.T) {
 			require.NotEmpty(t, d.pods())
 			for _, dep := range d.deployments {
 				assert.Equal(t, dep.Spec.Selector.MatchLabels, dep.Spec.Template.Labels)
+				if dep.Labels["app.kubernetes.io/component"] == "beat" {
+					// celery beat: one at a time, or tasks go twice.
+					assert.Equal(t, int32(1), *dep.Spec.Replicas)
+					assert.Equal(t, appsv1.RecreateDeploymentStrategyType, dep.Spec.Strategy.Type)
+				}
 			}
 			for _, j := range d.jobs {
 				assert.Equal(t, corev1.RestartPolicyNever, j.Spec.Template.Spec.RestartPolicy)
 				assert.Equal(t, int32(0), *j.Spec.BackoffLimit, "a failed release is not retried")
+			}
+			for _, cj := range d.cronJobs {
+				// As the timer: one run at a time, none retried.
+				assert.Equal(t, batchv1.ForbidConcurrent, cj.Spec.ConcurrencyPolicy)
+				assert.Equal(t, corev1.RestartPolicyNever, cj.Spec.JobTemplate.Spec.Template.Spec.RestartPolicy)
+				assert.Equal(t, int32(0), *cj.Spec.JobTemplate.Spec.BackoffLimit)
+				want, err := Cron(o.Every[cj.Labels["app.kubernetes.io/component"]])
+				require.NoError(t, err)
+				assert.Equal(t, want, cj.Spec.Schedule)
 			}
 			for _, tmpl := range d.pods() {
 				grace := c.grace
@@ -221,7 +270,8 @@ func checkPod(t *testing.T, o Options, serverGrace time.Duration, tmpl corev1.Po
 	if web {
 		want += o.PreStop
 	}
-	assert.Greater(t, grace, want, "terminationGracePeriodSeconds")
+	// The margin is unitgen's, TimeoutStopSec= = graceful stop + 10 s.
+	assert.Equal(t, want+10*time.Second, grace, "terminationGracePeriodSeconds")
 	if o.PreStop > 0 && web {
 		require.NotNil(t, ctr.Lifecycle)
 		assert.Equal(t, int64(o.PreStop/time.Second), ctr.Lifecycle.PreStop.Sleep.Seconds)

@@ -166,6 +166,24 @@ type jobSpec struct {
 	Template     podTemplateSpec `json:"template"`
 }
 
+// cronJob is batch/v1's CronJob.
+type cronJob struct {
+	typeMeta
+	Metadata objectMeta  `json:"metadata"`
+	Spec     cronJobSpec `json:"spec"`
+}
+
+type cronJobSpec struct {
+	Schedule          string          `json:"schedule"`
+	ConcurrencyPolicy string          `json:"concurrencyPolicy"`
+	JobTemplate       jobTemplateSpec `json:"jobTemplate"`
+}
+
+type jobTemplateSpec struct {
+	Metadata objectMeta `json:"metadata"`
+	Spec     jobSpec    `json:"spec"`
+}
+
 type service struct {
 	typeMeta
 	Metadata objectMeta  `json:"metadata"`

@@ -27,7 +27,10 @@ every capability dropped; /tmp is an in-memory emptyDir.
 With --procfile, a Deployment per process type of the Procfile (the web one
 with the probe and the Service), each running runapp --process NAME, and a
 Job for the release type, to run before the rest; --process NAME renders
-that type alone. The Procfile is read here, relative to the current
+that type alone. --every TYPE=CALENDAR makes that type a CronJob (one run
+at a time), with runapp unit's calendar in the forms cron writes exactly;
+--longest-task sets the workers' grace period, as TimeoutStopSec= for
+runapp unit. The Procfile is read here, relative to the current
 directory (the app's checkout), to learn the types and what each runs; the
 pods read the image's at each start.
 `
@@ -56,6 +59,9 @@ func kubeFlags(fs *flag.FlagSet, cfg *launcher.Config) runFunc {
 	fs.DurationVar(&o.PreStop, "pre-stop", kube.DefaultPreStop, "how long a stopping pod serves on before the server gets TERM, while endpoints drop it: whole seconds, `DURATION`; 0 for none")
 	fs.Func("run-as-user", "the `UID` the pods run as (default: the image's USER, which must be numeric)", idFlag(&o.RunAsUser))
 	fs.Func("run-as-group", "the `GID` the pods run as (default: the image's)", idFlag(&o.RunAsGroup))
+	fs.DurationVar(&o.LongestTask, "longest-task", 0, "with --procfile: how long a worker's longest task runs (e.g. 10m): its pods' grace period lets it finish (default: 30s, as a web server's requests)")
+	var every []string
+	fs.Var(listFlag{&every}, "every", "with --procfile: run process `TYPE=CALENDAR` on a schedule by a CronJob, not a Deployment: systemd's OnCalendar= syntax, as runapp unit --every, in the forms cron writes exactly (daily, Mon..Fri *-*-* 03:00); repeatable")
 	return func(_ []string, stdout, _ io.Writer) error {
 		o.Config = *cfg
 		if cfg.Procfile != "" || cfg.Process != "" {
@@ -65,6 +71,11 @@ func kubeFlags(fs *flag.FlagSet, cfg *launcher.Config) runFunc {
 				return err
 			}
 			o.Procfile = f
+			if o.Every, err = typeFlags(f, "--every", every); err != nil {
+				return err
+			}
+		} else if len(every) > 0 {
+			return usageErr("--every is about the processes of a Procfile: add --procfile")
 		}
 		out, err := kube.Manifests(o)
 		if err != nil {

@@ -114,7 +114,7 @@ _runapp() {
 	deploy) flags='--dry-run --health --no-release --restart --timeout --unit --help' ;;
 	fmt) flags='--app-dir --d --env-file --from --l --no-backup --process --procfile --pythonpath --server --venv --w --help' ;;
 	unit) flags='--after --app-dir --credential --description --env-file --environment-file --every --group --gunicorn-version --hardening --longest-task --name --process --procfile --pythonpath --runapp --scale --server --socket --user --venv --wants --writable --write --help' ;;
-	kube) flags='--app-dir --env-file --health-host --health-path --image --name --port --pre-stop --process --procfile --pythonpath --replicas --run-as-group --run-as-user --runapp --server --service-port --venv --help' ;;
+	kube) flags='--app-dir --env-file --every --health-host --health-path --image --longest-task --name --port --pre-stop --process --procfile --pythonpath --replicas --run-as-group --run-as-user --runapp --server --service-port --venv --help' ;;
 	version) flags='--help' ;;
 	help) flags='--help' ;;
 	*) return ;;
