@@ -20,9 +20,10 @@ import (
 // reaches it), a grace period no longer than the server's graceful stop,
 // no readiness probe, root, a writable root file system. A file is a
 // manifest when its name ends in .yaml, .yml or .json, else a
-// Containerfile.
-func Container(files []string) *Report {
-	c := &checker{}
+// Containerfile. longestTask, when not 0, is how long a worker's longest
+// task runs, which a worker's grace period must exceed.
+func Container(files []string, longestTask time.Duration) *Report {
+	c := &checker{opts: Options{LongestTask: longestTask}}
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
@@ -250,7 +251,7 @@ func (c *checker) checkPod(file, kind string, name, spec *blockyaml.Node) {
 		if len(argv) > 0 {
 			c.checkShellArgv(at(ctr.Get("command")), cname+": command", argv)
 		}
-		if srv, graceful, ok := serverStop(argv); ok {
+		if what, graceful, ok := serverStop(argv, c.opts.LongestTask); ok {
 			var pause time.Duration
 			if s := ctr.Path("lifecycle", "preStop", "sleep", "seconds"); s != nil {
 				n, _ := strconv.Atoi(s.Value)
@@ -259,9 +260,9 @@ func (c *checker) checkPod(file, kind string, name, spec *blockyaml.Node) {
 			if grace <= graceful+pause {
 				where := at(graceNode)
 				c.add(Error, IDKubeGrace, where,
-					fmt.Sprintf("%s: terminationGracePeriodSeconds %d is not longer than %s's graceful stop (%d s) and the preStop pause (%d s): the kubelet kills requests still running",
-						cname, int(grace/time.Second), srv, int(graceful/time.Second), int(pause/time.Second)),
-					fmt.Sprintf("make it at least %d (runapp kube writes it)", int((graceful+pause+10*time.Second)/time.Second)))
+					fmt.Sprintf("%s: terminationGracePeriodSeconds %d is not longer than %s (%d s) and the preStop pause (%d s): the kubelet kills what still runs",
+						cname, int(grace/time.Second), what, int(graceful/time.Second), int(pause/time.Second)),
+					fmt.Sprintf("make it at least %d (runapp kube writes it)", int((graceful+pause+server.StopMargin)/time.Second)))
 			}
 		}
 		if ctr.Get("ports") != nil && ctr.Get("readinessProbe") == nil && kind != "Job" && kind != "CronJob" {
@@ -299,17 +300,19 @@ func boolAt(n *blockyaml.Node, key string) bool {
 }
 
 // serverStop reads a container's command for the server it runs and how
-// long its graceful stop may take: runapp with SERVER-ARGS after "--" (and
-// --server), or a server of runapp's table run directly. ok is false for
-// anything else, runapp --process among them (its command is in the
-// image's Procfile).
-func serverStop(argv []string) (name string, graceful time.Duration, ok bool) {
+// long its graceful stop may take (what says which): runapp with
+// SERVER-ARGS after "--" (and --server), or a program of runapp's table
+// run directly: a server, or a worker, whose stop is its longest task,
+// when longestTask says how long that is. ok is false for anything else,
+// runapp --process among them (its command is in the image's Procfile).
+func serverStop(argv []string, longestTask time.Duration) (what string, graceful time.Duration, ok bool) {
 	if len(argv) == 0 {
 		return "", 0, false
 	}
-	program, args := argv[0], argv[1:]
-	if strings.HasPrefix(filepath.Base(program), "runapp") {
-		program = "gunicorn"
+	args := argv[1:]
+	var srv *server.Server
+	if strings.HasPrefix(filepath.Base(argv[0]), "runapp") {
+		program := "gunicorn"
 		args = nil
 		for i := 1; i < len(argv); i++ {
 			switch a := argv[i]; {
@@ -326,17 +329,23 @@ func serverStop(argv []string) (name string, graceful time.Duration, ok bool) {
 				_, program, _ = strings.Cut(a, "=")
 			}
 		}
+		srv = server.Lookup(program)
+	} else if s, err := server.ForArgv(argv); err == nil {
+		srv = s
 	}
-	srv := server.Lookup(program)
-	if srv == nil {
+	switch {
+	case srv == nil || srv.Kind == server.Program || srv.Kind == server.Release:
 		return "", 0, false
+	case srv.Kind == server.Worker && longestTask == 0:
+		return "", 0, false // no figure to compare with
 	}
 	a, err := srv.ReadArgs(args)
 	if err != nil {
 		return "", 0, false
 	}
-	if a.GracefulUnbounded {
-		return srv.Name, 30 * time.Second, true
+	graceful = server.GracefulStop(srv, &a, longestTask)
+	if srv.Kind == server.Worker {
+		return srv.Name + "'s longest task (--longest-task)", graceful, true
 	}
-	return srv.Name, a.Graceful, true
+	return srv.Name + "'s graceful stop", graceful, true
 }

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -15,7 +16,7 @@ func TestContainerClean(t *testing.T) {
 	files, err := filepath.Glob("../kube/testdata/*.yaml")
 	require.NoError(t, err)
 	require.NotEmpty(t, files)
-	r := Container(append(files, "../example/Containerfile"))
+	r := Container(append(files, "../example/Containerfile"), 10*time.Minute)
 	assert.Empty(t, r.Problems)
 }
 
@@ -97,10 +98,46 @@ spec:
 			"warning kube.readonly app.yaml:9",
 			"warning kube.root app.yaml:9",
 		}},
+		// A worker's grace must outlast its longest task: 10 min here.
+		{"worker", "worker.yaml", `apiVersion: apps/v1
+kind: Deployment
+spec:
+  template:
+    spec:
+      terminationGracePeriodSeconds: 300
+      securityContext:
+        runAsNonRoot: true
+      containers:
+      - name: worker
+        command: [celery, -A, project, worker]
+        securityContext:
+          readOnlyRootFilesystem: true
+      - name: rq
+        command: [python3, -m, rq, worker]
+        securityContext:
+          readOnlyRootFilesystem: true
+---
+apiVersion: apps/v1
+kind: Deployment
+spec:
+  template:
+    spec:
+      terminationGracePeriodSeconds: 610
+      securityContext:
+        runAsNonRoot: true
+      containers:
+      - name: worker
+        command: [celery, -A, project, worker]
+        securityContext:
+          readOnlyRootFilesystem: true
+`, []string{
+			"error kube.grace worker.yaml:6",
+			"error kube.grace worker.yaml:6",
+		}},
 		{"unreadable YAML", "bad.yml", "kind: Pod\nspec: {containers: []}\n", []string{"error container.read bad.yml:2"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			r := Container([]string{write(c.file, c.text)})
+			r := Container([]string{write(c.file, c.text)}, 10*time.Minute)
 			assert.Equal(t, c.want, found(r))
 		})
 	}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/runapp/runapp/check"
 	"github.com/runapp/runapp/internal/startsig"
@@ -65,8 +66,9 @@ With --container FILE, checks the Containerfiles and Kubernetes manifests
 named instead: a shell as PID 1 that does not exec the server (a shell-form
 ENTRYPOINT or CMD, sh -c without exec), a shell-form CMD after an
 ENTRYPOINT, root, and in each workload's pods a terminationGracePeriodSeconds
-not longer than the server's graceful stop and preStop pause, a server with
-no readinessProbe, root, a writable root file system.
+not longer than the server's graceful stop and preStop pause (a celery or
+rq worker's: than --longest-task, when given), a server with no
+readinessProbe, root, a writable root file system.
 
 Exit status: 0 when there is no error (warnings allowed), 78 when there is.
 
@@ -109,7 +111,7 @@ func checkFlags(fs *flag.FlagSet, cfg *launcher.Config) runFunc {
 	fs.Var(listFlag{&container}, "container", "check this Containerfile, or Kubernetes manifest `FILE` (.yaml, .yml), instead of the configuration; repeatable")
 	return func(_ []string, stdout, stderr io.Writer) error {
 		if len(container) > 0 {
-			return runCheckContainer(fs, cfg, container, *format, stdout)
+			return runCheckContainer(fs, cfg, container, opts.LongestTask, *format, stdout)
 		}
 		return runCheck(fs, cfg, opts, *format, stdout, stderr)
 	}
@@ -163,14 +165,14 @@ func runCheck(fs *flag.FlagSet, cfg *launcher.Config, opts check.Options, format
 }
 
 // runCheckContainer checks the files of --container, and nothing else.
-func runCheckContainer(fs *flag.FlagSet, cfg *launcher.Config, files []string, format string, stdout io.Writer) error {
+func runCheckContainer(fs *flag.FlagSet, cfg *launcher.Config, files []string, longestTask time.Duration, format string, stdout io.Writer) error {
 	if !slices.Contains(checkFormats, format) {
 		return usageErr("check: --format must be text or json, not %q", format)
 	}
 	if commonGiven(fs) || len(cfg.Args) > 0 {
 		return usageErr("check: --container checks the files it names; the configuration flags and SERVER-ARGS are for the configuration, checked without it")
 	}
-	report := check.Container(files)
+	report := check.Container(files, longestTask)
 	return writeReport(report, format, stdout)
 }
 
