@@ -111,7 +111,7 @@ bench: build ## launch cost against the bash run script, Go benchmarks, deploys 
 FUZZTARGET = $(or $(FUZZ),FuzzParse)
 FUZZPKG    = $(or $(patsubst %/,%,$(dir $(shell grep -rl --include='*_test.go' --exclude-dir=.venv '^func $(FUZZTARGET)\b' .))),$(error no fuzz target $(FUZZTARGET)))
 
-fuzz: ## fuzz one target (FUZZ=FuzzParse, FuzzDifferential, FuzzFmt, FuzzWriteJSON or FuzzListen; FUZZTIME=1m)
+fuzz: ## fuzz one target (FUZZ=FuzzParse, FuzzDifferential, FuzzFmt, FuzzWriteJSON, FuzzListen or FuzzArgv; FUZZTIME=1m)
 	$(GO) test -run '^$$' -fuzz '^$(FUZZTARGET)$$' -fuzztime $(or $(FUZZTIME),1m) $(FUZZPKG)
 
 demo: build ## serve the example Django app through runapp on http://127.0.0.1:8000/

@@ -21,24 +21,36 @@ import (
 func (p *Plan) command(cfg *Config, e *env, search searchPath, checkScript bool, stop func(Step, error) bool) bool {
 	name := cfg.Server
 	args := cfg.Args
-	if cfg.Command {
+	switch {
+	case cfg.Process != "":
+		argv, err := p.process(cfg, e)
+		if err != nil {
+			return stop(StepProcfile, err)
+		}
+		name, args = argv[0], argv[1:]
+	case cfg.Command:
 		if len(args) == 0 {
 			return stop(StepProgram, Errorf(ExitUsage, "no command given; usage: runapp exec [FLAGS] [--] COMMAND [ARGS...]"))
 		}
 		name, args = args[0], args[1:]
-	} else if name == "" {
+	case name == "":
 		name = DefaultServer
 	}
 	path, err := resolve(name, p.Dir, p.Venv, e)
 	if err == nil && checkScript {
 		err = interpreter(path)
 	}
+	if err != nil && p.Process != "" {
+		err = p.at(0, err)
+	}
 	if err != nil && stop(StepProgram, err) {
 		return true
 	}
 	p.Program = path
 	p.Argv = append([]string{name}, args...)
-	if cfg.Command {
+	// A Procfile's command that runs a server of the table gets the
+	// server's rules, as serve gives them (the application found).
+	if cfg.Command && cfg.Process == "" {
 		return false
 	}
 	srv := server.Lookup(name)

@@ -6,6 +6,9 @@ package launcher
 // DefaultServer is the program serve runs when --server is not given.
 const DefaultServer = "gunicorn"
 
+// DefaultProcfile is the Procfile read when Config.Procfile is not given.
+const DefaultProcfile = "Procfile"
+
 // Config is what the command line says. The zero value of each field means
 // the documented default.
 type Config struct {
@@ -18,6 +21,14 @@ type Config struct {
 	// Command makes the plan run Args[0] with Args[1:] instead of the server
 	// (runapp exec).
 	Command bool
+	// Procfile is the Procfile's path, relative to AppDir; default
+	// DefaultProcfile. Read only when Process is set.
+	Procfile string
+	// Process makes the plan run this process type of the Procfile instead
+	// of the server: its command, split and expanded by procfile.Argv in
+	// the planned environment, then resolved and, for a server of the
+	// table, completed as serve completes the server's (see Build).
+	Process string
 	// NoEnvFiles reads no env file at all, not even the default .env, and
 	// leaves EnvFiles unused: for a caller that has dealt with the files
 	// itself (runapp check, when it has refused every one). The command line

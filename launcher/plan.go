@@ -52,6 +52,12 @@ type Plan struct {
 	Dir     string   // absolute working directory
 	Venv    string   // absolute virtualenv path, "" when none
 	Env     []Var    // inherited variables as they came, then new ones in env-file order
+	// Process is the Procfile process type the plan runs (Config.Process),
+	// "" when it runs the server or a command; Procfile is then the
+	// Procfile's absolute path and Line the process's line in it.
+	Process  string
+	Procfile string
+	Line     int
 
 	// replaced holds, by name, the definitions each variable overrides. Not
 	// in Var: few variables have any, and with a 10,000-line env file every
@@ -125,8 +131,9 @@ const (
 	StepEnvFiles   Step = "envfile"
 	StepVenv       Step = "venv"
 	StepPythonPath Step = "pythonpath"
-	StepProgram    Step = "program" // not found, or found but cannot be run
-	StepApp        Step = "app"     // no application given and none (or several) found
+	StepProcfile   Step = "procfile" // the Procfile, its process or its command
+	StepProgram    Step = "program"  // not found, or found but cannot be run
+	StepApp        Step = "app"      // no application given and none (or several) found
 )
 
 // Failure is what stopped one step of building a plan.
@@ -141,8 +148,10 @@ type Failure struct {
 // accepted; an unusable virtualenv is left out; a --pythonpath that is not a
 // directory leaves PYTHONPATH as inherited; a program that cannot be run is
 // still named in Program, one that is not found leaves Program empty; the
-// WSGI module is looked for either way. The plan is nil only when the app
-// directory is unusable.
+// WSGI module is looked for either way; a Procfile or process that cannot
+// be read or split leaves Program empty. The plan is nil only when the app
+// directory is unusable or the configuration contradicts itself (--process
+// with --server or arguments).
 func Inspect(cfg Config, environ []string) (*Plan, []Failure) {
 	return build(&cfg, environ, true)
 }
@@ -152,6 +161,9 @@ func build(cfg *Config, environ []string, keepGoing bool) (*Plan, []Failure) {
 	stop := func(step Step, err error) bool {
 		failures = append(failures, Failure{step, err})
 		return !keepGoing
+	}
+	if err := cfg.usage(); err != nil {
+		return nil, []Failure{{StepProcfile, err}}
 	}
 	appDir, err := appDirectory(cfg.AppDir)
 	if err != nil {

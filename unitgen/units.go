@@ -151,6 +151,14 @@ func (u *units) argv() (argv []string, credential map[int]bool) {
 	if c.Server != "" {
 		argv = append(argv, "--server", c.Server)
 	}
+	// The Procfile is read again at each start, as Heroku does: a changed
+	// command takes a restart, not a new unit.
+	if c.Procfile != "" && c.Procfile != launcher.DefaultProcfile {
+		argv = append(argv, "--procfile="+c.Procfile)
+	}
+	if c.Process != "" {
+		argv = append(argv, "--process", c.Process)
+	}
 	credential = map[int]bool{}
 	for _, f := range u.envFiles {
 		if f.credential != "" {

@@ -31,6 +31,9 @@ var envCommand = &command{
 
 // runEnv prints the plan serve would carry out.
 func runEnv(cfg *launcher.Config, show bool, stdout io.Writer) error {
+	if err := procfileAlone(cfg); err != nil {
+		return err
+	}
 	plan, err := launcher.Build(*cfg, os.Environ())
 	if err == nil {
 		err = plan.Verify()

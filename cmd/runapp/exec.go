@@ -22,6 +22,9 @@ var execCommand = &command{
 // runExec runs any command with the environment and directory serve would
 // use; it returns only on error.
 func runExec(cfg *launcher.Config) error {
+	if err := procfileAlone(cfg); err != nil {
+		return err
+	}
 	cfg.Command = true
 	plan, err := launcher.Build(*cfg, os.Environ())
 	if err != nil {

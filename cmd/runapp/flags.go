@@ -79,6 +79,11 @@ func (c *command) parse(args []string, stdout io.Writer) (*flag.FlagSet, *launch
 	if err := parse(fs, args); err != nil {
 		return nil, nil, nil, err
 	}
+	// --procfile is a boolean flag to package flag, so "--procfile FILE"
+	// leaves FILE the first argument: say how to write it.
+	if i := len(args) - fs.NArg(); fs.NArg() > 0 && i > 0 && (args[i-1] == "--procfile" || args[i-1] == "-procfile") {
+		return nil, nil, nil, usageErr("--procfile takes its FILE after an equals sign: --procfile=%s (--procfile alone names the app directory's %s)", fs.Arg(0), launcher.DefaultProcfile)
+	}
 	switch {
 	case fs.NArg() == 0 || c.args == anyArgs:
 	case c.args == noArgs:
@@ -158,7 +163,7 @@ func (l listFlag) Set(s string) error {
 }
 
 // configFlags are the names of the flags addCommon registers.
-var configFlags = []string{"app-dir", "env-file", "venv", "pythonpath", "server"}
+var configFlags = []string{"app-dir", "env-file", "venv", "pythonpath", "server", "process", "procfile"}
 
 // addCommon registers the flags every command that builds a plan shares.
 func addCommon(fs *flag.FlagSet) *launcher.Config {
@@ -168,5 +173,44 @@ func addCommon(fs *flag.FlagSet) *launcher.Config {
 	fs.StringVar(&cfg.Venv, "venv", "", "the virtualenv `DIR` (default: VIRTUAL_ENV after the env files, else .venv or venv in the app directory)")
 	fs.Var(listFlag{&cfg.PythonPath}, "pythonpath", "`DIR` to put in front of PYTHONPATH; repeatable (default: src in the app directory, if it exists)")
 	fs.StringVar(&cfg.Server, "server", "", "the server `NAME` or PATH (default "+launcher.DefaultServer+")")
+	fs.StringVar(&cfg.Process, "process", "", "run the Procfile's process type `NAME` instead of the server: its command, expanded as sh would with the environment runapp builds (PORT 5000, +100 per process type before it, unless set)")
+	fs.Var(procfileFlag{cfg}, "procfile", "the Procfile: --procfile for the app directory's "+launcher.DefaultProcfile+", --procfile=FILE for another, relative to the app directory; unit and check then cover every process type")
 	return cfg
+}
+
+// procfileAlone refuses --procfile without --process, for the commands
+// that run one process (serve, exec, env): it would change nothing.
+func procfileAlone(cfg *launcher.Config) error {
+	if cfg.Procfile != "" && cfg.Process == "" {
+		return usageErr("--procfile names the Procfile of a process: add --process NAME (one of the Procfile's process types)")
+	}
+	return nil
+}
+
+// procfileFlag is --procfile[=FILE]: a flag alone names the app
+// directory's Procfile, as runapp unit --procfile writes the whole app;
+// with =FILE, another. Being a boolean flag to package flag, it takes its
+// value only after "=": "--procfile FILE" leaves FILE an argument, which
+// the command refuses.
+type procfileFlag struct{ cfg *launcher.Config }
+
+func (f procfileFlag) IsBoolFlag() bool { return true }
+
+func (f procfileFlag) String() string {
+	if f.cfg == nil {
+		return ""
+	}
+	return f.cfg.Procfile
+}
+
+func (f procfileFlag) Set(s string) error {
+	switch s {
+	case "true":
+		f.cfg.Procfile = launcher.DefaultProcfile
+	case "false", "":
+		f.cfg.Procfile = ""
+	default:
+		f.cfg.Procfile = s
+	}
+	return nil
 }

@@ -23,6 +23,9 @@ var serveCommand = &command{
 
 // runServe builds the plan and execs the server; it returns only on error.
 func runServe(cfg *launcher.Config) error {
+	if err := procfileAlone(cfg); err != nil {
+		return err
+	}
 	plan, err := launcher.Build(*cfg, os.Environ())
 	if err != nil {
 		return err
