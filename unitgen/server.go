@@ -22,6 +22,20 @@ const stopMargin = 10 * time.Second
 // later) kills it: gunicorn's default graceful timeout.
 const unboundedGrace = 30 * time.Second
 
+// StopTimeout is how long a unit lets its server stop after SIGTERM before
+// systemd kills it (TimeoutStopSec=), given the server's arguments; nil
+// when the server is not known. A server whose graceful stop has no bound
+// of its own (uvicorn 0.17), or is not known, gets systemd's timeout as the
+// bound, as long as gunicorn's default lets requests finish. runapp start
+// gives each process as long.
+func StopTimeout(args *server.Args) time.Duration {
+	graceful := unboundedGrace
+	if args != nil && !args.GracefulUnbounded {
+		graceful = args.Graceful
+	}
+	return graceful + stopMargin
+}
+
 // readServer looks the server up in the table and reads its arguments,
 // when its version is given; else the unit knows nothing of the server.
 // Its configuration file and environment may say more than its arguments;
