@@ -69,7 +69,7 @@ var flagValues = []flagValue{
 	}},
 	{names: []string{"format"}, kind: valueWord, words: func() []string { return checkFormats }},
 	{names: []string{"from"}, kind: valueWord, words: envfmt.ReaderNames},
-	{names: []string{"name", "description", "socket", "after", "wants", "gunicorn-version", "timeout", "process"}, kind: valueText},
+	{names: []string{"name", "description", "socket", "after", "wants", "gunicorn-version", "timeout", "process", "port"}, kind: valueText},
 }
 
 func lookupFlagValue(name string) (flagValue, bool) {
