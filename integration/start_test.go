@@ -15,6 +15,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
+
+	"github.com/runapp/runapp/internal/testenv"
 )
 
 // startWorker is a worker-like Python process for the runapp start tests:
@@ -190,4 +192,82 @@ func TestStartNamed(t *testing.T) {
 	p = start(t, app, baseEnv(), bin, "start", "--no-color", "release")
 	assert.Equal(t, 0, p.wait(t, bootTimeout))
 	assert.Contains(t, p.log.String(), "release | release ran")
+}
+
+// startTasks is a celery app for the start tests: its one task sleeps, then
+// writes SITE_NAME from the environment to a file, saying when it starts and
+// when it is done.
+const startTasks = `import os, time
+from celery import Celery
+
+app = Celery("tasks", broker=os.environ["CELERY_BROKER_URL"])
+
+@app.task
+def slow(seconds, path):
+    print("task started", flush=True)
+    time.sleep(seconds)
+    with open(path, "w") as f:
+        f.write(os.environ.get("SITE_NAME", ""))
+    print("task done", flush=True)
+`
+
+// redisForStart starts a redis-server on a unix socket in dir, with
+// nothing saved, and stops it when the test ends; it returns the socket's
+// path once redis accepts connections on it.
+func redisForStart(t *testing.T, dir string) string {
+	t.Helper()
+	bin := testenv.LookPath(t, "redis-server")
+	sock := filepath.Join(dir, "redis.sock")
+	p := start(t, dir, baseEnv(), bin, "--port", "0", "--unixsocket", sock,
+		"--save", "", "--appendonly", "no", "--daemonize", "no")
+	p.log.waitCount(t, "ready to accept connections", 1, bootTimeout)
+	t.Cleanup(func() {
+		if !p.exited() {
+			p.signal(t, unix.SIGTERM)
+			p.wait(t, bootTimeout)
+		}
+	})
+	return sock
+}
+
+// TestStartCelery: runapp start runs a celery worker as its unit does:
+// Ctrl-C sends SIGTERM to the worker's main process alone, whose warm
+// shutdown lets the running task finish (SIGTERM to its pool child would
+// lose the task: WorkerLostError), and the task sees the .env values.
+func TestStartCelery(t *testing.T) {
+	bin := needRunapp(t)
+	app := newApp(t)
+	appVenv(t, app)
+	sock := redisForStart(t, t.TempDir())
+	f, err := os.OpenFile(filepath.Join(app, ".env"), os.O_APPEND|os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = fmt.Fprintf(f, "CELERY_BROKER_URL=redis+socket://%s\n", sock)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	writeFile(t, filepath.Join(app, "src", "tasks.py"), startTasks, 0o644)
+	writeFile(t, filepath.Join(app, "Procfile"), "web: gunicorn --bind 127.0.0.1:$PORT\n"+
+		"worker: python -m celery -A tasks worker --loglevel INFO --concurrency 1 --pool prefork\n", 0o644)
+
+	base := freePorts(t)
+	p := start(t, app, baseEnv(), bin, "start", "--no-color", "--port", strconv.Itoa(base))
+	p.waitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/", base))
+	p.log.waitCount(t, " ready.", 1, bootTimeout)
+
+	result := filepath.Join(t.TempDir(), "result")
+	enqueue := start(t, app, baseEnv(), bin, "exec", "python", "-c",
+		fmt.Sprintf("from tasks import slow; slow.delay(3, %q)", result))
+	require.Equal(t, 0, enqueue.wait(t, bootTimeout), enqueue.log.String())
+	p.log.waitCount(t, "task started", 1, bootTimeout)
+
+	require.NoError(t, unix.Kill(-p.pid, unix.SIGINT))
+	assert.Equal(t, 130, p.wait(t, bootTimeout))
+	out := p.log.String()
+	assert.Regexp(t, `runapp \| sending SIGTERM to worker \(main process \d+\)`, out)
+	assert.Contains(t, out, "task done")
+	assert.NotContains(t, out, "WorkerLostError")
+	assert.Contains(t, out, "runapp | worker exited with status 0")
+	data, err := os.ReadFile(result)
+	require.NoError(t, err, "the task finished")
+	assert.Equal(t, "runapp example site", string(data))
+	assertSessionsGone(t, startedPIDs(out))
 }
