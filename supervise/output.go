@@ -26,6 +26,9 @@ type printer struct {
 	width  int // of the longest name: the "|" line up
 	colour bool
 	buf    []byte
+	// broken is set once a write has failed: the output is gone (a
+	// closed pipe), and the lines after it are dropped.
+	broken bool
 }
 
 func newPrinter(opts Options, procs []Process) *printer {
@@ -63,6 +66,9 @@ func (pr *printer) system(format string, args ...any) {
 func (pr *printer) line(name, colour string, text []byte) {
 	pr.mu.Lock()
 	defer pr.mu.Unlock()
+	if pr.broken {
+		return
+	}
 	b := pr.buf[:0]
 	if pr.colour {
 		b = append(b, "\x1b["...)
@@ -80,8 +86,10 @@ func (pr *printer) line(name, colour string, text []byte) {
 	b = append(b, text...)
 	b = append(b, '\n')
 	// A failed write has no better place to be told: runapp's output is
-	// where it would go. (A closed pipe ends runapp with SIGPIPE, and
-	// each process then gets its stop signal: see start.)
-	_, _ = pr.w.Write(b)
+	// where it would go. Run stops the processes on the SIGPIPE that a
+	// closed pipe also brings.
+	if _, err := pr.w.Write(b); err != nil {
+		pr.broken = true
+	}
 	pr.buf = b
 }

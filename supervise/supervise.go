@@ -82,7 +82,8 @@ func (e *ExitError) Error() string {
 // or SIGHUP: each gets its StopSignal, then SIGKILL to its process group
 // after its StopTimeout; the same signal again kills them all at once, as
 // hivemind does. Once a process has exited, what is left of its process
-// group is killed.
+// group is killed. When the output is a pipe that closes (runapp start |
+// head), they are stopped too, as on Ctrl-C, and their output is dropped.
 //
 // Run returns nil when the first process to exit did so with status 0; an
 // *ExitError when it exited otherwise or a signal stopped runapp; another
@@ -95,8 +96,11 @@ func Run(procs []Process, opts Options) error {
 	out := newPrinter(opts, procs)
 	// Before the first start, so that a Ctrl-C at any time stops what
 	// runs rather than killing runapp and leaving its children behind.
+	// SIGPIPE too: unless told, the Go runtime lets a write to a closed
+	// stdout kill runapp, leaving behind a process that ignores its stop
+	// signal; told, the write fails with EPIPE.
 	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP)
+	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGPIPE)
 	defer signal.Stop(sigs)
 
 	exits := make(chan *child, len(procs))
@@ -138,6 +142,11 @@ func Run(procs []Process, opts Options) error {
 			}
 		case s := <-sigs:
 			sig := s.(syscall.Signal)
+			// Once stopping, a SIGPIPE changes nothing: the
+			// output is gone, and no reason to hurry.
+			if sig == unix.SIGPIPE && stopping {
+				continue
+			}
 			if stopping {
 				out.system("%s received again: killing every process", unix.SignalName(sig))
 				for _, c := range children {

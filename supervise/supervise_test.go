@@ -67,8 +67,9 @@ func supervisor() {
 // playChild is a process Run supervises. It prints -lines lines first (through
 // a small buffer, so that its writes end mid-line), then "ready PID" once its
 // signal handlers are in place; -long prints that many bytes without a
-// newline and exits. SIGTERM makes it exit 0, or only say so with
-// -ignore-term; SIGUSR1 makes it exit -usr1-exit. -grandchild starts a
+// newline and exits; -tick prints a line every 20 ms after. SIGTERM makes
+// it exit 0, or only say so with -ignore-term, or nothing with -deaf (whose
+// write could fail); SIGUSR1 makes it exit -usr1-exit. -grandchild starts a
 // grandchild in its process group first; with -await-grandchild, the child
 // stops on SIGTERM only once the grandchild has said it got one too, so that
 // the grandchild's line is not lost to the SIGKILL its group gets then.
@@ -78,8 +79,10 @@ func playChild(args []string) {
 	lines := fs.Int("lines", 0, "")
 	long := fs.Int("long", 0, "")
 	ignore := fs.Bool("ignore-term", false, "")
+	deaf := fs.Bool("deaf", false, "")
 	usr1 := fs.Int("usr1-exit", 0, "")
 	grand := fs.Bool("grandchild", false, "")
+	tick := fs.Bool("tick", false, "")
 	await := fs.Bool("await-grandchild", false, "")
 	_ = fs.Parse(args)
 	sigs := make(chan os.Signal, 8)
@@ -103,10 +106,19 @@ func playChild(args []string) {
 	}
 	fmt.Fprintln(w, ready)
 	w.Flush()
+	if *tick {
+		go func() {
+			for i := 0; ; i++ {
+				fmt.Println("tick", i)
+				time.Sleep(20 * time.Millisecond)
+			}
+		}()
+	}
 	for s := range sigs {
 		switch {
 		case s == unix.SIGUSR1:
 			os.Exit(*usr1)
+		case *deaf:
 		case *ignore:
 			fmt.Println("got SIGTERM, ignored")
 		default:
@@ -544,4 +556,55 @@ func TestColour(t *testing.T) {
 	assert.Contains(t, out, "\x1b[36mweb    | \x1b[0mready ")
 	assert.Contains(t, out, "\x1b[33mworker | \x1b[0mgot SIGTERM")
 	assert.Contains(t, out, "\x1b[1mrunapp | \x1b[0mweb exited with status 0")
+}
+
+// TestClosedOutput: when runapp's output closes (runapp start | head), the
+// processes are stopped as on Ctrl-C, rather than runapp dying of SIGPIPE
+// and leaving behind one that ignores its stop signal.
+func TestClosedOutput(t *testing.T) {
+	slow := helper(t, "slow", "-deaf")
+	slow.StopTimeout = 100 * time.Millisecond
+	data, err := json.Marshal([]Process{helper(t, "web", "-tick"), slow})
+	require.NoError(t, err)
+	self, err := os.Executable()
+	require.NoError(t, err)
+	r, w, err := os.Pipe()
+	require.NoError(t, err)
+	cmd := exec.Command(self)
+	cmd.Env = append(os.Environ(), roleEnv+"=supervisor", procsEnv+"="+string(data))
+	cmd.Stdout = w
+	cmd.Stderr = os.Stderr
+	require.NoError(t, cmd.Start())
+	w.Close()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+
+	var out []string
+	sc := bufio.NewScanner(r)
+	for ready := 0; ready < 2 && sc.Scan(); {
+		out = append(out, sc.Text())
+		if strings.Contains(sc.Text(), "| ready ") {
+			ready++
+		}
+	}
+	require.NoError(t, r.Close())
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(waitTimeout):
+		t.Fatal("the supervisor did not exit")
+	}
+	assert.Equal(t, 128+int(unix.SIGPIPE), cmd.ProcessState.ExitCode(), "stopped on SIGPIPE, not killed by it")
+	var pids []int
+	for _, m := range regexp.MustCompile(`(?m)^runapp +\| \S+ started \(pid (\d+)\)$`).FindAllStringSubmatch(strings.Join(out, "\n"), -1) {
+		pid, _ := strconv.Atoi(m[1])
+		pids = append(pids, pid)
+	}
+	require.Len(t, pids, 2, "%s", out)
+	assertNoneLeft(t, pids)
 }
