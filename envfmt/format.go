@@ -109,8 +109,8 @@ func (f *formatter) emit(line int, s string) {
 
 func (f *formatter) format() {
 	n := len(f.lines)
-	if strings.HasSuffix(f.text, "\n") {
-		n-- // no line after the last newline
+	if f.text == "" || strings.HasSuffix(f.text, "\n") {
+		n-- // no line after the last newline, and none in an empty file
 	}
 	for line := 1; line <= n; {
 		var at [nReaders][]reading
@@ -185,107 +185,136 @@ func (f *formatter) plainLine(line int) {
 	f.emit(line, t)
 }
 
-// statement converts the statement on lines [line, end].
+// view is one reader's reading of a statement that gives a value: one
+// assignment, or several (bash reads A=1 B=2 as two).
+type view struct {
+	reader  Reader
+	several bool
+	rd      reading // the assignment; with several, only where they start and end
+}
+
+// same says whether two views read a statement alike: both several
+// assignments, or the same name and value, ending on the same line.
+func (f *formatter) same(a, b view) bool {
+	return a.several == b.several && a.rd.name == b.rd.name && a.rd.value == b.rd.value &&
+		f.endLine(a.rd) == f.endLine(b.rd)
+}
+
+// settlers are the readers whose value --from could take: those that read
+// one assignment.
+func settlers(values []view) []Reader {
+	var from []Reader
+	for _, v := range values {
+		if !v.several {
+			from = append(from, v.reader)
+		}
+	}
+	return from
+}
+
+// statement converts the statement on lines [line, end], or asks about it.
 func (f *formatter) statement(line, end int, at [nReaders][]reading) {
-	original := f.text[f.lines[line-1]:lineEnd(f.text, f.lines[end-1])]
-	var agreed *reading
+	name := firstName(at)
+	values, asks, none := f.take(at)
+	switch {
+	case len(asks) > 0:
+		f.askDepends(line, name, asks, values)
+	case len(values) == 0:
+		msg := "no reader gives a value: " + strings.Join(none, "; ")
+		if f.opts.From != nil {
+			msg = f.opts.From.String() + " gives no value: " + strings.Join(none, "; ")
+		}
+		f.ask(line, name, msg, nil)
+	case !f.agree(values):
+		from := settlers(values)
+		f.ask(line, name, f.describe(values)+"; say which is meant with --from "+readerNames(from)+", or write the value by hand", from)
+	case values[0].several:
+		f.ask(line, name, "bash sets several variables on this line; write one NAME=value a line", nil)
+	default:
+		f.assign(line, end, at, values)
+	}
+}
+
+// firstName is the variable the statement sets, as the first reader that
+// names one reads it.
+func firstName(at [nReaders][]reading) string {
+	for r := range nReaders {
+		for _, rd := range at[r] {
+			if rd.name != "" {
+				return rd.name
+			}
+		}
+	}
+	return ""
+}
+
+// take sorts what each reader in play (all, or the one --from names)
+// makes of a statement: a value, a question (asks: the value depends on
+// what the reader cannot decide alone), or no reading (none: why).
+func (f *formatter) take(at [nReaders][]reading) (values []view, asks, none []string) {
 	readers := []Reader{Bash, Dotenv, Compose}
 	if f.opts.From != nil {
 		readers = []Reader{*f.opts.From}
 	}
-	name := ""
-	for r := range nReaders {
-		for _, rd := range at[r] {
-			if rd.name != "" {
-				name = rd.name
-				break
-			}
-		}
-		if name != "" {
-			break
-		}
-	}
-	// Why each reader gives no reading, or its value.
-	var asks []string
-	var values []struct {
-		r  Reader
-		rd reading
-	}
-	var none []string
 	for _, r := range readers {
 		rs := at[r]
 		switch {
 		case len(rs) == 0:
 			none = append(none, r.String()+" reads no assignment here")
 		case len(rs) > 1:
-			values = append(values, struct {
-				r  Reader
-				rd reading
-			}{r, reading{name: "\x00several", start: rs[0].start, end: rs[len(rs)-1].end}})
+			values = append(values, view{reader: r, several: true, rd: reading{start: rs[0].start, end: rs[len(rs)-1].end}})
 		case rs[0].fail != "":
 			none = append(none, rs[0].fail)
 		case rs[0].ask != "":
 			asks = append(asks, rs[0].ask)
 		default:
-			values = append(values, struct {
-				r  Reader
-				rd reading
-			}{r, rs[0]})
+			values = append(values, view{reader: r, rd: rs[0]})
 		}
 	}
-	if len(asks) > 0 {
-		msg := strings.Join(asks, "; ")
-		var from []Reader
-		for _, v := range values {
-			if v.rd.name != "\x00several" {
-				msg += fmt.Sprintf("; %s reads a value of %d characters without the environment", v.r, len([]rune(v.rd.value)))
-				from = append(from, v.r)
-			}
+	return values, asks, none
+}
+
+// askDepends asks about a statement whose value some reader cannot decide
+// alone, naming the readers that can as --from's choices.
+func (f *formatter) askDepends(line int, name string, asks []string, values []view) {
+	msg := strings.Join(asks, "; ")
+	for _, v := range values {
+		if !v.several {
+			msg += fmt.Sprintf("; %s reads a value of %d characters without the environment", v.reader, len([]rune(v.rd.value)))
 		}
-		if len(from) > 0 {
-			msg += "; say which is meant with --from " + readerNames(from) + ", or write the value itself"
-		} else {
-			msg += "; write the value itself"
-		}
-		f.ask(line, name, msg, from)
-		return
 	}
-	if len(values) == 0 {
-		msg := "no reader gives a value: " + strings.Join(none, "; ")
-		if f.opts.From != nil {
-			msg = f.opts.From.String() + " gives no value: " + strings.Join(none, "; ")
-		}
-		f.ask(line, name, msg, nil)
-		return
+	from := settlers(values)
+	if len(from) > 0 {
+		msg += "; say which is meant with --from " + readerNames(from) + ", or write the value itself"
+	} else {
+		msg += "; write the value itself"
 	}
-	same := true
+	f.ask(line, name, msg, from)
+}
+
+// agree says whether every reader in play reads the statement alike.
+func (f *formatter) agree(values []view) bool {
 	for _, v := range values[1:] {
-		if v.rd.name != values[0].rd.name || v.rd.value != values[0].rd.value ||
-			f.endLine(v.rd) != f.endLine(values[0].rd) {
-			same = false
+		if !f.same(v, values[0]) {
+			return false
 		}
 	}
-	if !same {
-		var from []Reader
-		for _, v := range values {
-			if v.rd.name != "\x00several" {
-				from = append(from, v.r)
-			}
-		}
-		f.ask(line, name, describe(values, f.endLine)+"; say which is meant with --from "+readerNames(from)+", or write the value by hand", from)
-		return
-	}
-	agreed = &values[0].rd
-	if agreed.name == "\x00several" {
-		f.ask(line, name, "bash sets several variables on this line; write one NAME=value a line", nil)
-		return
-	}
+	return true
+}
+
+// assign writes the one assignment the readers in play agree on: as it is
+// when every reader reads it alike already, else in the portable form,
+// with the inline comment a reader skipped on a line of its own above.
+func (f *formatter) assign(line, end int, at [nReaders][]reading, values []view) {
+	agreed := values[0].rd
 	if !envfile.ValidName(agreed.name) {
 		f.ask(line, agreed.name, "bash cannot set this name or treats it specially, so runapp refuses it; rename the variable", nil)
 		return
 	}
-	// Kept as it is when every reader reads it alike already.
-	if len(values) == int(nReaders) && agreed.comment == "" {
+	// Kept as it is when every reader reads it alike already, whichever
+	// --from says: --from settles disagreements, and there is none.
+	if f.readAlike(at) && agreed.comment == "" {
+		original := f.text[f.lines[line-1]:lineEnd(f.text, f.lines[end-1])]
 		if ef, err := envfile.Parse("", []byte(original+"\n")); err == nil && len(ef.Entries) == 1 &&
 			ef.Entries[0].Name == agreed.name && ef.Entries[0].Value == agreed.value {
 			f.emit(line, original)
@@ -297,20 +326,7 @@ func (f *formatter) statement(line, end int, at [nReaders][]reading) {
 		f.ask(line, agreed.name, "no form of the value is read alike by every reader: "+p+"; change the value", nil)
 		return
 	}
-	comment := agreed.comment
-	for _, v := range values {
-		if comment == "" {
-			comment = v.rd.comment
-		}
-	}
-	for r := range nReaders {
-		for _, rd := range at[r] {
-			if comment == "" {
-				comment = rd.comment
-			}
-		}
-	}
-	if comment != "" {
+	if comment := inlineComment(values, at); comment != "" {
 		if f.out.Len() == 0 && strings.HasPrefix(comment, "#!") {
 			comment = "# " + comment[1:] // not a #! line that calls the file a script
 		}
@@ -318,6 +334,39 @@ func (f *formatter) statement(line, end int, at [nReaders][]reading) {
 	}
 	f.emit(line, agreed.name+"="+envfile.Quote(agreed.value))
 	f.want = append(f.want, envfile.Entry{Name: agreed.name, Value: agreed.value, Line: line})
+}
+
+// inlineComment is the comment a reader skipped on the statement's line:
+// the agreed reading's, else the first another reader skipped.
+func inlineComment(values []view, at [nReaders][]reading) string {
+	for _, v := range values {
+		if v.rd.comment != "" {
+			return v.rd.comment
+		}
+	}
+	for r := range nReaders {
+		for _, rd := range at[r] {
+			if rd.comment != "" {
+				return rd.comment
+			}
+		}
+	}
+	return ""
+}
+
+// readAlike says whether every reader reads the statement as one clean
+// assignment, the same one.
+func (f *formatter) readAlike(at [nReaders][]reading) bool {
+	for r := range nReaders {
+		rs := at[r]
+		if len(rs) != 1 || !rs[0].ok() {
+			return false
+		}
+		if first := at[0][0]; rs[0].name != first.name || rs[0].value != first.value || f.endLine(rs[0]) != f.endLine(first) {
+			return false
+		}
+	}
+	return true
 }
 
 // readerNames lists readers as --from takes them: "bash or compose".
@@ -330,40 +379,37 @@ func readerNames(rs []Reader) string {
 }
 
 // describe says which readers read what, without the values.
-func describe(values []struct {
-	r  Reader
-	rd reading
-}, endLine func(reading) int) string {
-	var groups [][]int
-	for i, v := range values {
+func (f *formatter) describe(values []view) string {
+	var groups [][]view
+	for _, v := range values {
 		placed := false
-		for g, idx := range groups {
-			w := values[idx[0]].rd
-			if v.rd.name == w.name && v.rd.value == w.value && endLine(v.rd) == endLine(w) {
-				groups[g] = append(groups[g], i)
+		for g := range groups {
+			if f.same(v, groups[g][0]) {
+				groups[g] = append(groups[g], v)
 				placed = true
 				break
 			}
 		}
 		if !placed {
-			groups = append(groups, []int{i})
+			groups = append(groups, []view{v})
 		}
 	}
+	first := groups[0][0]
 	var parts []string
 	for gi, g := range groups {
 		var names []string
-		for _, i := range g {
-			names = append(names, values[i].r.String())
+		for _, v := range g {
+			names = append(names, v.reader.String())
 		}
-		rd := values[g[0]].rd
-		what := fmt.Sprintf("a value of %d characters", len([]rune(rd.value)))
+		v := g[0]
+		what := fmt.Sprintf("a value of %d characters", len([]rune(v.rd.value)))
 		switch {
-		case rd.name == "\x00several":
+		case v.several:
 			what = "several assignments"
-		case gi > 0 && rd.name != values[groups[0][0]].rd.name:
-			what = "the name " + rd.name
-		case gi > 0 && endLine(rd) != endLine(values[groups[0][0]].rd):
-			what = fmt.Sprintf("a value ending on line %d", endLine(rd))
+		case gi > 0 && (first.several || v.rd.name != first.rd.name):
+			what = "the name " + v.rd.name
+		case gi > 0 && f.endLine(v.rd) != f.endLine(first.rd):
+			what = fmt.Sprintf("a value ending on line %d", f.endLine(v.rd))
 		}
 		parts = append(parts, strings.Join(names, " and ")+" read "+what)
 	}

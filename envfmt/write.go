@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/runapp/runapp/internal/atomicfile"
 )
@@ -16,35 +17,97 @@ import (
 // the ".env.*" patterns some tools load).
 const BackupSuffix = "~"
 
-// WriteFile replaces path with data atomically, keeping its mode, owner and
-// group (internal/atomicfile), after keeping the original as path~ unless
-// backup is false. The backup is a hard link to the original file, so it
-// has the original's content, mode, owner and times exactly, and no
-// second copy of the secrets is written. It returns the backup's path, or
-// "".
-func WriteFile(path string, data []byte, backup bool) (string, error) {
-	fi, err := os.Lstat(path)
-	if err != nil {
-		return "", err
-	}
-	if !fi.Mode().IsRegular() {
-		return "", &fs.PathError{Op: "write", Path: path, Err: errors.New("not a regular file")}
-	}
-	saved := ""
-	if backup {
-		saved = path + BackupSuffix
-		tmp := filepath.Join(filepath.Dir(path), fmt.Sprintf(".%s.fmt-backup-%d", filepath.Base(path), os.Getpid()))
-		os.Remove(tmp)
-		if err := os.Link(path, tmp); err != nil {
-			return "", fmt.Errorf("cannot keep the original as %s: %w", saved, err)
+// Unique returns paths with each file once, under the first name it is
+// given: ".env ./.env", a symlink to a file named too, or a second hard
+// link are the same file, formatted once. Written twice, the second write
+// would keep the first one's output as the backup, and the original would
+// be lost. A path that cannot be looked at stays, for reading it to say
+// why.
+func Unique(paths []string) []string {
+	type id struct{ dev, ino uint64 }
+	seen := map[id]bool{}
+	var unique []string
+	for _, p := range paths {
+		if fi, err := os.Stat(p); err == nil {
+			if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+				k := id{uint64(st.Dev), st.Ino}
+				if seen[k] {
+					continue
+				}
+				seen[k] = true
+			}
 		}
-		if err := os.Rename(tmp, saved); err != nil {
-			os.Remove(tmp)
-			return "", fmt.Errorf("cannot keep the original as %s: %w", saved, err)
+		unique = append(unique, p)
+	}
+	return unique
+}
+
+// Rewrite is a file to replace with Data.
+type Rewrite struct {
+	Path string
+	Data []byte
+}
+
+// Written is a file WriteFiles replaced.
+type Written struct {
+	Path string // as it was named
+	// Target is the file replaced: Path, or, when Path is a symlink, the
+	// file it leads to.
+	Target string
+	Backup string // the original, or ""
+}
+
+// Name is Path, and where it leads when it is a symlink.
+func (w Written) Name() string {
+	if w.Target != w.Path {
+		return w.Path + " (a link to " + w.Target + ")"
+	}
+	return w.Path
+}
+
+// WriteFiles replaces the files with their data, all or none: atomically
+// (internal/atomicfile), each keeping its mode, owner and group, and,
+// with backup, its original as FILE~, a hard link to it, so it has the
+// original's content, mode, owner and times exactly and no second copy of
+// the secrets is written. A symlink is written through: the file it leads
+// to is replaced, in its own directory, its backup beside it, and the
+// link stays a link.
+//
+// Every file is made ready (written to a temporary file beside it, its
+// owner given back) before any is replaced, so a file that cannot be
+// written stops them all and leaves nothing behind. Only a rename that
+// fails once others succeeded (a failing disk, an immutable file) leaves
+// some written: WriteFiles returns the files written, with the error.
+func WriteFiles(files []Rewrite, backup bool) ([]Written, error) {
+	var todo []atomicfile.File
+	var written []Written
+	for _, f := range files {
+		w := Written{Path: f.Path, Target: f.Path}
+		if fi, err := os.Lstat(f.Path); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+			if w.Target, err = filepath.EvalSymlinks(f.Path); err != nil {
+				return nil, fmt.Errorf("cannot write %s: %w", f.Path, err)
+			}
+		}
+		if backup {
+			w.Backup = w.Target + BackupSuffix
+		}
+		written = append(written, w)
+		// Perm is for a file gone since it was read: made again, private.
+		todo = append(todo, atomicfile.File{Path: w.Target, Data: f.Data, Perm: 0o600, Backup: w.Backup})
+	}
+	err := atomicfile.WriteAll(todo)
+	if err == nil {
+		return written, nil
+	}
+	var e *atomicfile.Error
+	if !errors.As(err, &e) {
+		return written, fmt.Errorf("rewrote every file, but could not flush its directory to disk: %w", err)
+	}
+	name := e.Path
+	for i, f := range todo {
+		if f.Path == e.Path {
+			name = written[i].Name()
 		}
 	}
-	if err := atomicfile.Write(path, data, fi.Mode().Perm()); err != nil {
-		return saved, err
-	}
-	return saved, nil
+	return written[:len(e.Written)], fmt.Errorf("cannot write %s: %w", name, e.Err)
 }

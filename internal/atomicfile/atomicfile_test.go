@@ -35,7 +35,7 @@ func names(t *testing.T, dir string) []string {
 func TestWriteNew(t *testing.T) {
 	dir := t.TempDir()
 	a, b := filepath.Join(dir, "a.service"), filepath.Join(dir, "b.socket")
-	require.NoError(t, WriteAll([]File{{a, []byte("A\n"), 0o644}, {b, []byte("B\n"), 0o600}}))
+	require.NoError(t, WriteAll([]File{{Path: a, Data: []byte("A\n"), Perm: 0o644}, {Path: b, Data: []byte("B\n"), Perm: 0o600}}))
 	assert.Equal(t, "A\n", read(t, a))
 	assert.Equal(t, "B\n", read(t, b))
 	for path, mode := range map[string]os.FileMode{a: 0o644, b: 0o600} {
@@ -86,7 +86,7 @@ func TestWriteNothingOnFailure(t *testing.T) {
 			require.NoError(t, os.WriteFile(a, []byte("old\n"), 0o644))
 			b := bad(dir)
 			before := names(t, dir)
-			err := WriteAll([]File{{a, []byte("new\n"), 0o644}, {b, []byte("B"), 0o644}})
+			err := WriteAll([]File{{Path: a, Data: []byte("new\n"), Perm: 0o644}, {Path: b, Data: []byte("B"), Perm: 0o644}})
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), b)
 			assert.Equal(t, "old\n", read(t, a))
@@ -150,4 +150,47 @@ func TestWriteReplacesSymlink(t *testing.T) {
 	assert.True(t, fi.Mode().IsRegular())
 	assert.Equal(t, os.FileMode(0o644), fi.Mode())
 	assert.Equal(t, "new\n", read(t, link))
+}
+
+// TestWriteRenameFails: a rename that fails (over an immutable file: root
+// may not either) names the file being written, not the temporary file,
+// says which files were written already, and leaves no temporary file.
+func TestWriteRenameFails(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	require.NoError(t, os.WriteFile(a, []byte("old\n"), 0o644))
+	require.NoError(t, os.WriteFile(b, []byte("old\n"), 0o644))
+	testenv.Immutable(t, b)
+	err := WriteAll([]File{{Path: a, Data: []byte("new\n"), Perm: 0o644}, {Path: b, Data: []byte("new\n"), Perm: 0o644}})
+	require.Error(t, err)
+	assert.Equal(t, "write "+b+": cannot rename the new content over it: operation not permitted (written already: "+a+")", err.Error())
+	var e *Error
+	require.ErrorAs(t, err, &e)
+	assert.Equal(t, []string{a}, e.Written)
+	assert.Equal(t, "new\n", read(t, a))
+	assert.Equal(t, "old\n", read(t, b))
+	assert.Equal(t, []string{"a", "b"}, names(t, dir))
+}
+
+// TestWriteBackup: the backup is the original file itself, a hard link
+// made only once every file is ready: a file that cannot be written
+// leaves no backup of the ones before it.
+func TestWriteBackup(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	require.NoError(t, os.WriteFile(a, []byte("old\n"), 0o600))
+	require.NoError(t, os.Mkdir(b, 0o755))
+	files := []File{{Path: a, Data: []byte("new\n"), Backup: a + "~"}, {Path: b, Data: []byte("B"), Backup: b + "~"}}
+	require.Error(t, WriteAll(files))
+	assert.Equal(t, []string{"a", "b"}, names(t, dir))
+
+	before, err := os.Stat(a)
+	require.NoError(t, err)
+	require.NoError(t, WriteAll(files[:1]))
+	assert.Equal(t, "new\n", read(t, a))
+	bak, err := os.Stat(a + "~")
+	require.NoError(t, err)
+	assert.True(t, os.SameFile(before, bak))
+	assert.Equal(t, "old\n", read(t, a+"~"))
+	assert.Equal(t, []string{"a", "a~", "b"}, names(t, dir))
 }
