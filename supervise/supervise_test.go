@@ -608,3 +608,17 @@ func TestClosedOutput(t *testing.T) {
 	require.Len(t, pids, 2, "%s", out)
 	assertNoneLeft(t, pids)
 }
+
+// BenchmarkOutput measures the prefixing of one process's output: lines of
+// 100 bytes, read in the pieces a pipe gives, written whole.
+func BenchmarkOutput(b *testing.B) {
+	line := strings.Repeat("x", 99) + "\n"
+	data := []byte(strings.Repeat(line, 10000))
+	p := &Process{Name: "worker"}
+	pr := newPrinter(Options{Output: io.Discard, Colour: true}, []Process{*p, {Name: "web"}})
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		pr.copy(p, bytes.NewReader(data))
+	}
+}
