@@ -91,7 +91,14 @@ func (u *units) service() []*unit.UnitOption {
 	// which stops its workers gracefully; SIGKILL to whatever is left when
 	// the timeout ends.
 	s.add("KillMode", "mixed")
-	s.add("TimeoutStopSec", strconv.Itoa(int(StopTimeout(u.args)/time.Second)))
+	// A server whose graceful stop has no bound of its own (uvicorn 0.17),
+	// or is not known, gets systemd's timeout as the bound, as long as
+	// gunicorn's default lets requests finish.
+	graceful := unboundedGrace
+	if u.args != nil && !u.args.GracefulUnbounded {
+		graceful = u.args.Graceful
+	}
+	s.add("TimeoutStopSec", strconv.Itoa(int((graceful+stopMargin)/time.Second)))
 	s.add("Restart", "on-failure")
 	codes := make([]string, len(restartPrevent))
 	for i, c := range restartPrevent {
