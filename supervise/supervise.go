@@ -4,7 +4,8 @@
 // them stopped when one exits or when runapp is told to stop.
 //
 // It is the one place runapp stays a parent, so the only one with signal
-// handlers and goroutines of its own: serve and exec never import it.
+// handlers and goroutines of its own. Nothing of it runs before Run is
+// called: serve and exec, which never call it, pay nothing for it.
 package supervise
 
 import (
