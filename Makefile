@@ -102,16 +102,16 @@ lint: ## gofmt, go vet, staticcheck
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
-bench: build ## launch cost against the bash run script, Go benchmarks, deploys under load (BENCHMARKS.md)
+bench: build ## launch cost against the bash run script (COMPARE=BIN: and against another runapp), Go benchmarks, deploys under load (BENCHMARKS.md)
 	scripts/deps bench
-	$(GO) run ./bench/launch -runapp $(BIN)
+	$(GO) run ./bench/launch -runapp $(BIN) $(if $(COMPARE),-compare $(COMPARE))
 	$(GO) run ./bench/deploy
 
 # The fuzz target, and the package whose tests define it.
 FUZZTARGET = $(or $(FUZZ),FuzzParse)
 FUZZPKG    = $(or $(patsubst %/,%,$(dir $(shell grep -rl --include='*_test.go' --exclude-dir=.venv '^func $(FUZZTARGET)\b' .))),$(error no fuzz target $(FUZZTARGET)))
 
-fuzz: ## fuzz one target (FUZZ=FuzzParse, FuzzDifferential, FuzzFmt, FuzzWriteJSON, FuzzListen or FuzzArgv; FUZZTIME=1m)
+fuzz: ## fuzz one target (FUZZ=FuzzParse, FuzzDifferential, FuzzFmt, FuzzWriteJSON, FuzzListen, FuzzArgv or FuzzBlockYAML; FUZZTIME=1m)
 	$(GO) test -run '^$$' -fuzz '^$(FUZZTARGET)$$' -fuzztime $(or $(FUZZTIME),1m) $(FUZZPKG)
 
 demo: build ## serve the example Django app through runapp on http://127.0.0.1:8000/

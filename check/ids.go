@@ -81,4 +81,14 @@ const (
 	IDServerSupervisor = "server.supervisor" // --workers: a supervisor in MainPID, signals differ
 	IDGunicornWorker   = "gunicorn.worker"   // an ASGI application under a WSGI worker class
 	IDUnitReload       = "unit.reload"       // ExecReload= signals a server that has no reload
+
+	// Containers and Kubernetes manifests (runapp check --container).
+	IDContainerRead       = "container.read"       // a Containerfile or manifest cannot be read
+	IDContainerEntrypoint = "container.entrypoint" // a shell as PID 1 that does not exec the server
+	IDContainerCmd        = "container.cmd"        // a shell-form CMD passed to an exec-form ENTRYPOINT
+	IDContainerUser       = "container.user"       // the image runs as root
+	IDKubeGrace           = "kube.grace"           // terminationGracePeriodSeconds not longer than the graceful stop
+	IDKubeReadiness       = "kube.readiness"       // a server with no readinessProbe
+	IDKubeRoot            = "kube.root"            // the pod may run as root
+	IDKubeReadOnly        = "kube.readonly"        // a writable root file system
 )

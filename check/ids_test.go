@@ -69,6 +69,14 @@ var catalogue = []struct{ name, id string }{
 	{"IDServerSupervisor", "server.supervisor"},
 	{"IDGunicornWorker", "gunicorn.worker"},
 	{"IDUnitReload", "unit.reload"},
+	{"IDContainerRead", "container.read"},
+	{"IDContainerEntrypoint", "container.entrypoint"},
+	{"IDContainerCmd", "container.cmd"},
+	{"IDContainerUser", "container.user"},
+	{"IDKubeGrace", "kube.grace"},
+	{"IDKubeReadiness", "kube.readiness"},
+	{"IDKubeRoot", "kube.root"},
+	{"IDKubeReadOnly", "kube.readonly"},
 }
 
 // The constants of ids.go are exactly the catalogue, in its order.

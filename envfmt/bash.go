@@ -234,10 +234,21 @@ func (b *bashReader) dollar(quoted bool) (value, fail, ask string) {
 		b.pos = i
 		return "$", "", ""
 	}
+	// bash removes a backslash-newline before it reads words, so one
+	// after the $ or inside the name joins the next line into the
+	// expansion ($\<newline>NAME is $NAME): fmt does not follow that.
+	const joined = "bash joins the next line into the expansion after a backslash-newline, which fmt does not follow"
 	switch c := t[i]; {
+	case strings.HasPrefix(t[i:], "\\\n"):
+		b.pos = i + 2
+		return "", "", joined
 	case isNameStart(c):
 		e := nameEnd(t, i)
 		b.pos = e
+		if strings.HasPrefix(t[e:], "\\\n") {
+			b.pos = e + 2
+			return "", "", joined
+		}
 		v, a := b.vars.lookup(Bash, t[i:e], "$NAME")
 		return v, "", a
 	case c == '{':

@@ -28,6 +28,7 @@ var baseEnv = []string{
 
 type options struct {
 	runapp             string
+	compare            string
 	goCmd              string
 	goBench            bool
 	rounds, bigRounds  int
@@ -40,6 +41,7 @@ type options struct {
 func main() {
 	var o options
 	flag.StringVar(&o.runapp, "runapp", "bin/runapp", "the runapp binary to measure")
+	flag.StringVar(&o.compare, "compare", "", "a second runapp `binary` (built before a change, say) launched in the same interleaved rounds, so that the two are compared on one machine state")
 	flag.StringVar(&o.goCmd, "go", "go", "the go command")
 	flag.BoolVar(&o.goBench, "gobench", true, "run the Go benchmarks of envfile and launcher")
 	flag.IntVar(&o.rounds, "rounds", 500, "interleaved rounds with the realistic .env")
@@ -114,6 +116,12 @@ func run(o options, w io.Writer) (err error) {
 	if err := install(runapp, installed, o.dropCache); err != nil {
 		return err
 	}
+	var cmp *compared
+	if o.compare != "" {
+		if cmp, err = installCompare(o.compare, filepath.Join(tmp, "runapp-compare"), o.dropCache); err != nil {
+			return err
+		}
+	}
 	small, err := newApp(tmp, "app", appEnv, "")
 	if err != nil {
 		return err
@@ -128,6 +136,15 @@ func run(o options, w io.Writer) (err error) {
 	runappL := launcher{"runapp exec -- /bin/true", []string{installed, "exec", "--", "/bin/true"}}
 	smallSet := []launcher{direct, floorL, {"seed bash script", []string{small.runTrue}}, runappL}
 	bigSet := []launcher{direct, {"seed bash script", []string{big.runTrue}}, runappL}
+	smallAt := sets{floor: 1, script: 2, runapp: 3, compare: -1}
+	bigAt := sets{floor: -1, script: 1, runapp: 2, compare: -1}
+	traceSet := []launcher{floorL, runappL}
+	if cmp != nil {
+		cmpL := launcher{"-compare exec -- /bin/true", []string{cmp.path, "exec", "--", "/bin/true"}}
+		smallAt.compare, smallSet = len(smallSet), append(smallSet, cmpL)
+		bigAt.compare, bigSet = len(bigSet), append(bigSet, cmpL)
+		traceSet = append(traceSet, cmpL)
+	}
 
 	progress("launch, %d-line .env: %d interleaved rounds", lines(appEnv), o.rounds)
 	smallTimes, err := interleave(smallSet, small.dir, baseEnv, o.rounds/10+5, o.rounds)
@@ -138,6 +155,16 @@ func run(o options, w io.Writer) (err error) {
 	bigTimes, err := interleave(bigSet, big.dir, baseEnv, 2, o.bigRounds)
 	if err != nil {
 		return err
+	}
+
+	progress("package initialisation: GODEBUG=inittrace=1")
+	var traced []inits
+	for _, l := range traceSet {
+		in, err := traceInits(l, small.dir, baseEnv)
+		if err != nil {
+			return err
+		}
+		traced = append(traced, in)
 	}
 
 	progress("peak memory: %d runs each under %s", o.rssRuns, gnuTime)
@@ -192,16 +219,36 @@ func run(o options, w io.Writer) (err error) {
 	}
 
 	r := report{w: w}
-	r.header(runapp, o.dropCache)
+	r.header(runapp, cmp, o.dropCache)
 	r.goBenches(benches)
-	r.launch(fmt.Sprintf("Launch with a %d-line .env: %d interleaved rounds", lines(appEnv), o.rounds), smallSet, smallTimes, true, 1.2)
-	r.launch(fmt.Sprintf("Launch with a %d-line .env: %d interleaved rounds", o.bigLines, o.bigRounds), bigSet, bigTimes, false, 0.05)
-	r.memory(rss, rssErr, o.rssRuns, o.bigLines, runappInfo.Size(), floorInfo.Size())
+	r.launch(fmt.Sprintf("Launch with a %d-line .env: %d interleaved rounds", lines(appEnv), o.rounds), smallSet, smallTimes, smallAt, 1.2)
+	r.launch(fmt.Sprintf("Launch with a %d-line .env: %d interleaved rounds", o.bigLines, o.bigRounds), bigSet, bigTimes, bigAt, 0.05)
+	r.memory(rss, rssErr, o.rssRuns, o.bigLines, runappInfo.Size(), floorInfo.Size(), cmp)
+	r.inits(traceSet, traced)
 	r.ready(servers, ready, checks)
 	return r.err
 }
 
 func lines(b []byte) int { return strings.Count(string(b), "\n") }
+
+// compared is the copy of -compare's binary, and what it says it is.
+type compared struct {
+	path, version string
+	size          int64
+}
+
+func installCompare(src, dst string, drop bool) (*compared, error) {
+	info, err := os.Stat(src)
+	if err != nil {
+		return nil, fmt.Errorf("-compare: %w", err)
+	}
+	if err := install(src, dst, drop); err != nil {
+		return nil, err
+	}
+	version, _ := exec.Command(dst, "version").Output()
+	v, _, _ := strings.Cut(string(version), "\n")
+	return &compared{path: dst, version: v, size: info.Size()}, nil
+}
 
 // install puts a copy of the binary src at dst in the state the programs it
 // is compared with are in: read from disk into the page cache. /bin/bash,
@@ -254,7 +301,7 @@ func verdict(ok bool) string {
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
 
-func (r *report) header(runapp string, dropCache bool) {
+func (r *report) header(runapp string, cmp *compared, dropCache bool) {
 	var u unix.Utsname
 	_ = unix.Uname(&u)
 	version, _ := exec.Command(runapp, "version").Output()
@@ -262,6 +309,9 @@ func (r *report) header(runapp string, dropCache bool) {
 	r.printf("machine: %d CPUs, %s, Linux %s, %s, %s, %s\n",
 		runtime.NumCPU(), cpuModel(), unix.ByteSliceToString(u.Release[:]), runtime.Version(),
 		strings.TrimSpace(string(version)), bashVersion())
+	if cmp != nil {
+		r.printf("-compare: %s\n", cmp.version)
+	}
 	if dropCache {
 		r.printf("runapp and the floor: copies read back from disk, as bash and libc were\n")
 	} else {
@@ -318,11 +368,14 @@ func humanNs(ns float64) string {
 	return fmt.Sprintf("%.0f ns", ns)
 }
 
-// launch prints one launch table. ls[0] is the direct run, the script is
-// the one before runapp (the last), and with floor ls[1] is the floor.
-// guard is the most runapp's overhead may be as a share of the script's:
-// launch cost is a guard (issue 10), not a goal to push further.
-func (r *report) launch(title string, ls []launcher, times [][]time.Duration, floor bool, guard float64) {
+// sets says where each launcher is in a launch table's set: ls[0] is the
+// direct run; floor and compare are -1 where the set has none.
+type sets struct{ floor, script, runapp, compare int }
+
+// launch prints one launch table. guard is the most runapp's overhead may
+// be as a share of the script's: launch cost is a guard (issue 10), not a
+// goal to push further.
+func (r *report) launch(title string, ls []launcher, times [][]time.Duration, at sets, guard float64) {
 	r.printf("%s (median, p10-p90)\n", title)
 	r.printf("  %-28s %-38s %s\n", "", "wall time", "overhead over direct")
 	ovh := make([]dist, len(ls))
@@ -335,19 +388,28 @@ func (r *report) launch(title string, ls []launcher, times [][]time.Duration, fl
 		}
 		r.printf("  %-28s %-38s %s\n", l.name, fmt.Sprintf("%s (%s to %s)", ms(d.p50), ms(d.p10), ms(d.p90)), o)
 	}
-	n := len(ls)
-	script, runapp := ovh[n-2].p50, ovh[n-1].p50
+	script, runapp := ovh[at.script].p50, ovh[at.runapp].p50
 	ratio := float64(runapp) / float64(script)
 	r.printf("  runapp overhead / script overhead: %.2f   guard <= %.2f: %s\n", ratio, guard, verdict(ratio <= guard))
-	if floor {
-		f := float64(ovh[1].p50)
+	compare := at.compare >= 0
+	if compare {
+		r.printf("  -compare overhead / script overhead: %.2f\n", float64(ovh[at.compare].p50)/float64(script))
+	}
+	if at.floor >= 0 {
+		f := float64(ovh[at.floor].p50)
 		r.printf("  floor overhead / script overhead:  %.2f   (the least a Go launcher costs here)\n", f/float64(script))
 		r.printf("  runapp overhead / floor overhead:  %.2f\n", float64(runapp)/f)
+		if compare {
+			r.printf("  -compare overhead / floor overhead: %.2f\n", float64(ovh[at.compare].p50)/f)
+		}
+	}
+	if compare {
+		r.printf("  runapp overhead / -compare overhead: %.2f\n", float64(runapp)/float64(ovh[at.compare].p50))
 	}
 	r.printf("\n")
 }
 
-func (r *report) memory(rss map[string]int, err error, runs, bigLines int, runappSize, floorSize int64) {
+func (r *report) memory(rss map[string]int, err error, runs, bigLines int, runappSize, floorSize int64, cmp *compared) {
 	r.printf("Peak memory: ru_maxrss, median of %d runs under GNU time, /bin/true as the final program\n", runs)
 	if err != nil {
 		r.printf("  not measured: %v\n\n", err)
@@ -359,7 +421,19 @@ func (r *report) memory(rss map[string]int, err error, runs, bigLines int, runap
 		r.printf("  %-28s %-14s %d-line .env: %s\n", "runapp exec -- /bin/true", mib(rss["runapp"]), bigLines, mib(rss["runapp-big"]))
 		r.printf("  runapp <= script: %s\n", verdict(rss["runapp"] <= rss["script"] && rss["runapp-big"] <= rss["script-big"]))
 	}
-	r.printf("Static binary: runapp %.2f MB, floor %.2f MB\n\n", float64(runappSize)/1e6, float64(floorSize)/1e6)
+	r.printf("Static binary: runapp %.2f MB, floor %.2f MB", float64(runappSize)/1e6, float64(floorSize)/1e6)
+	if cmp != nil {
+		r.printf(", -compare %.2f MB", float64(cmp.size)/1e6)
+	}
+	r.printf("\n\n")
+}
+
+func (r *report) inits(ls []launcher, traced []inits) {
+	r.printf("Package initialisation at launch: GODEBUG=inittrace=1, one launch each\n")
+	for i, in := range traced {
+		r.printf("  %-28s %s\n", ls[i].name, in)
+	}
+	r.printf("\n")
 }
 
 func (r *report) ready(servers []launcher, times [][]time.Duration, checks []procCheck) {

@@ -15,7 +15,7 @@ import (
 	"github.com/runapp/runapp/unitfile"
 )
 
-const checkSynopsis = "runapp check [FLAGS] [--user USER] [--unit FILE] [--format text|json] [--import] [-- SERVER-ARGS...]"
+const checkSynopsis = "runapp check [FLAGS] [--user USER] [--unit FILE] [--format text|json] [--import] [--container FILE] [-- SERVER-ARGS...]"
 
 const checkHelp = `
 Checks the env files (syntax, duplicates, who may read and write them), the
@@ -37,6 +37,13 @@ Access is judged from the mode bits for the user's uid and the groups systemd
 gives the service (Group= instead of the user's primary group, the groups
 that list the user, SupplementaryGroups=); ACLs are not evaluated (a problem says so when one is in the way). No value from an
 env file is ever printed.
+
+With --container FILE, checks the Containerfiles and Kubernetes manifests
+named instead: a shell as PID 1 that does not exec the server (a shell-form
+ENTRYPOINT or CMD, sh -c without exec), a shell-form CMD after an
+ENTRYPOINT, root, and in each workload's pods a terminationGracePeriodSeconds
+not longer than the server's graceful stop and preStop pause, a server with
+no readinessProbe, root, a writable root file system.
 
 Exit status: 0 when there is no error (warnings allowed), 78 when there is.
 
@@ -74,7 +81,12 @@ func checkFlags(fs *flag.FlagSet, cfg *launcher.Config) runFunc {
 	fs.StringVar(&opts.Name, "name", "", "the unit `NAME` to look for when --unit is not given (default: the app directory's base name)")
 	fs.BoolVar(&opts.Import, "import", false, "ask the virtualenv's Python to find the WSGI module (imports its parent packages, not the module)")
 	format := fs.String("format", checkFormats[0], "output `FORMAT`: text or json")
+	var container []string
+	fs.Var(listFlag{&container}, "container", "check this Containerfile, or Kubernetes manifest `FILE` (.yaml, .yml), instead of the configuration; repeatable")
 	return func(_ []string, stdout, stderr io.Writer) error {
+		if len(container) > 0 {
+			return runCheckContainer(fs, cfg, container, *format, stdout)
+		}
 		return runCheck(fs, cfg, opts, *format, stdout, stderr)
 	}
 }
@@ -98,7 +110,23 @@ func runCheck(fs *flag.FlagSet, cfg *launcher.Config, opts check.Options, format
 	opts.Config = *cfg
 	opts.Environ = os.Environ()
 	opts.NoSignalEntry = !captured()
-	report := check.Run(opts)
+	return writeReport(check.Run(opts), format, stdout)
+}
+
+// runCheckContainer checks the files of --container, and nothing else.
+func runCheckContainer(fs *flag.FlagSet, cfg *launcher.Config, files []string, format string, stdout io.Writer) error {
+	if !slices.Contains(checkFormats, format) {
+		return usageErr("check: --format must be text or json, not %q", format)
+	}
+	if commonGiven(fs) || len(cfg.Args) > 0 {
+		return usageErr("check: --container checks the files it names; the configuration flags and SERVER-ARGS are for the configuration, checked without it")
+	}
+	report := check.Container(files)
+	return writeReport(report, format, stdout)
+}
+
+// writeReport writes report in format; an error when it holds one.
+func writeReport(report *check.Report, format string, stdout io.Writer) error {
 	write := report.WriteText
 	if format == "json" {
 		write = report.WriteJSON

@@ -56,7 +56,7 @@ type flagValue struct {
 var flagValues = []flagValue{
 	{names: []string{"env-file"}, kind: valueEnvFile},
 	{names: []string{"app-dir", "venv", "pythonpath", "write"}, kind: valueDir},
-	{names: []string{"unit", "runapp", "writable"}, kind: valueFile},
+	{names: []string{"unit", "runapp", "writable", "container"}, kind: valueFile},
 	{names: []string{"user"}, kind: valueUser},
 	{names: []string{"group"}, kind: valueGroup},
 	{names: []string{"server"}, kind: valueWord, words: server.Names},
@@ -69,7 +69,8 @@ var flagValues = []flagValue{
 	}},
 	{names: []string{"format"}, kind: valueWord, words: func() []string { return checkFormats }},
 	{names: []string{"from"}, kind: valueWord, words: envfmt.ReaderNames},
-	{names: []string{"name", "description", "socket", "after", "wants", "gunicorn-version", "timeout", "process", "port"}, kind: valueText},
+	{names: []string{"name", "description", "socket", "after", "wants", "gunicorn-version", "timeout", "process",
+		"image", "replicas", "port", "service-port", "health-path", "health-host", "pre-stop", "run-as-user", "run-as-group"}, kind: valueText},
 }
 
 func lookupFlagValue(name string) (flagValue, bool) {

@@ -40,6 +40,7 @@ func init() {
 		deployCommand,
 		fmtCommand,
 		unitCommand,
+		kubeCommand,
 		versionCommand,
 		helpCommand,
 	}

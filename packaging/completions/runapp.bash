@@ -35,7 +35,7 @@ _runapp() {
 		cmd=${COMP_WORDS[1]} i=2
 	fi
 	if ((COMP_CWORD == 1)) && [[ ${COMP_WORDS[1]} != -* ]]; then
-		mapfile -t COMPREPLY < <(compgen -W "serve exec start env check deploy fmt unit version help" -- "$cur")
+		mapfile -t COMPREPLY < <(compgen -W "serve exec start env check deploy fmt unit kube version help" -- "$cur")
 		return
 	fi
 
@@ -46,7 +46,7 @@ _runapp() {
 		w=${COMP_WORDS[i]}
 		case $w in
 		--) positional=after-dashes; break ;;
-		-env-file|--env-file|-app-dir|--app-dir|-pythonpath|--pythonpath|-venv|--venv|-write|--write|-unit|--unit|-runapp|--runapp|-writable|--writable|-user|--user|-group|--group|-server|--server|-format|--format|-from|--from|-hardening|--hardening|-process|--process|-port|--port|-name|--name|-timeout|--timeout|-after|--after|-description|--description|-gunicorn-version|--gunicorn-version|-socket|--socket|-wants|--wants)
+		-env-file|--env-file|-app-dir|--app-dir|-pythonpath|--pythonpath|-venv|--venv|-write|--write|-container|--container|-unit|--unit|-runapp|--runapp|-writable|--writable|-user|--user|-group|--group|-server|--server|-format|--format|-from|--from|-hardening|--hardening|-process|--process|-port|--port|-name|--name|-timeout|--timeout|-after|--after|-description|--description|-gunicorn-version|--gunicorn-version|-socket|--socket|-wants|--wants|-health-host|--health-host|-health-path|--health-path|-image|--image|-pre-stop|--pre-stop|-replicas|--replicas|-run-as-group|--run-as-group|-run-as-user|--run-as-user|-service-port|--service-port)
 			[[ $w == -app-dir || $w == --app-dir ]] && appdir=${COMP_WORDS[i + 1]}
 			((i++)) ;;
 		-*) ;;
@@ -79,7 +79,7 @@ _runapp() {
 		_runapp_files -d
 		COMPREPLY=("${COMPREPLY[@]/#/$prefix}")
 		return ;;
-	-unit|--unit|-runapp|--runapp|-writable|--writable)
+	-container|--container|-unit|--unit|-runapp|--runapp|-writable|--writable)
 		_runapp_files
 		COMPREPLY=("${COMPREPLY[@]/#/$prefix}")
 		return ;;
@@ -101,7 +101,7 @@ _runapp() {
 	-hardening|--hardening)
 		mapfile -t COMPREPLY < <(compgen -P "$prefix" -W 'strict basic none' -- "$cur")
 		return ;;
-	-process|--process|-port|--port|-name|--name|-timeout|--timeout|-after|--after|-description|--description|-gunicorn-version|--gunicorn-version|-socket|--socket|-wants|--wants)
+	-process|--process|-port|--port|-name|--name|-timeout|--timeout|-after|--after|-description|--description|-gunicorn-version|--gunicorn-version|-socket|--socket|-wants|--wants|-health-host|--health-host|-health-path|--health-path|-image|--image|-pre-stop|--pre-stop|-replicas|--replicas|-run-as-group|--run-as-group|-run-as-user|--run-as-user|-service-port|--service-port)
 		return ;;
 	esac
 
@@ -111,16 +111,17 @@ _runapp() {
 	exec) flags='--app-dir --env-file --process --procfile --pythonpath --server --venv --help' ;;
 	start) flags='--app-dir --env-file --no-color --port --process --procfile --pythonpath --server --venv --help' ;;
 	env) flags='--app-dir --env-file --process --procfile --pythonpath --server --show-values --venv --help' ;;
-	check) flags='--app-dir --env-file --format --import --name --process --procfile --pythonpath --server --unit --user --venv --help' ;;
+	check) flags='--app-dir --container --env-file --format --import --name --process --procfile --pythonpath --server --unit --user --venv --help' ;;
 	deploy) flags='--dry-run --restart --timeout --unit --help' ;;
 	fmt) flags='--app-dir --d --env-file --from --l --no-backup --process --procfile --pythonpath --server --venv --w --help' ;;
 	unit) flags='--after --app-dir --credential --description --env-file --environment-file --group --gunicorn-version --hardening --name --process --procfile --pythonpath --runapp --server --socket --user --venv --wants --writable --write --help' ;;
+	kube) flags='--app-dir --env-file --health-host --health-path --image --name --port --pre-stop --process --procfile --pythonpath --replicas --run-as-group --run-as-user --runapp --server --service-port --venv --help' ;;
 	version) flags='--help' ;;
 	help) flags='--help' ;;
 	*) return ;;
 	esac
 	case $cmd,$cur in
-	help,[!-]* | help,) mapfile -t COMPREPLY < <(compgen -W "serve exec start env check deploy fmt unit version help" -- "$cur") ;;
+	help,[!-]* | help,) mapfile -t COMPREPLY < <(compgen -W "serve exec start env check deploy fmt unit kube version help" -- "$cur") ;;
 	exec,[!-]* | exec,) mapfile -t COMPREPLY < <(compgen -c -- "$cur") ;;
 	*) mapfile -t COMPREPLY < <(compgen -W "$flags" -- "$cur") ;;
 	esac
