@@ -677,6 +677,18 @@ func TestUnit(t *testing.T) {
 			},
 		},
 		{
+			// gunicorn's documented form sends the same HUP (issue 20).
+			name:  "ExecReload= in another form of kill",
+			files: good,
+			unit:  edit("ExecReload=/bin/kill -HUP $MAINPID", "ExecReload=/bin/kill -s HUP $MAINPID"),
+		},
+		{
+			name:  "ExecReload= with another signal",
+			files: good,
+			unit:  edit("ExecReload=/bin/kill -HUP $MAINPID", "ExecReload=/bin/kill -s USR2 $MAINPID"),
+			want:  []want{{Warning, "unit.drift", "$UNIT@ExecReload=", []string{"ExecReload=/bin/kill -s USR2 $MAINPID differs", "ExecReload=/bin/kill -HUP $MAINPID"}}},
+		},
+		{
 			name:  "Type= is not judged without gunicorn's version",
 			files: with(".venv/bin/gunicorn", "#!/bin/sh\nexit 1\n"),
 			setup: chmod(".venv/bin/gunicorn", 0o755),

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/runapp/runapp/internal/running"
 	"github.com/runapp/runapp/launcher"
 	"github.com/runapp/runapp/server"
 	"github.com/runapp/runapp/unitfile"
@@ -42,10 +43,14 @@ func normalise(opts []unitfile.Option) (m, written unitOptions, order [][2]strin
 		}
 		v := strings.TrimSpace(o.Value)
 		if !listOption(o.Name) || v == "" {
-			if o.Name == "WorkingDirectory" && filepath.IsAbs(v) {
+			written[k] = v
+			switch {
+			case o.Name == "WorkingDirectory" && filepath.IsAbs(v):
 				v = filepath.Clean(v) // a trailing slash means the same
+			case o.Name == "ExecReload" && sendsHUP(v):
+				v = "kill -HUP $MAINPID" // in any of kill's forms, as deploy reads it
 			}
-			m[k], written[k] = v, v
+			m[k] = v
 			continue
 		}
 		words := strings.Fields(m[k] + " " + v)
@@ -276,6 +281,13 @@ func (c *checker) unitgenOptions() (o unitgen.Options, versionUnknown, ok bool) 
 		}
 	}
 	return o, versionUnknown, true
+}
+
+// sendsHUP says whether an ExecReload= value sends HUP to the main
+// process, as deploy judges it.
+func sendsHUP(v string) bool {
+	argv, err := unitfile.SplitCommand(v, "%d")
+	return err == nil && len(argv) > 0 && running.SendsHUP(argv[0], argv)
 }
 
 // execProgram is the program of an ExecStart= value, split and unquoted

@@ -47,11 +47,20 @@ func (c *checker) checkPending() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	unit := c.unit.name + ".service"
-	svc, err := running.Load(ctx, unit)
-	if err != nil || !svc.Active() || svc.Props["FragmentPath"] != c.unit.Fragment {
+	sys, err := running.Connect(ctx)
+	if err != nil {
 		return
 	}
-	plan, err := launcher.Build(c.opts.Config, svc.Inherited())
+	defer sys.Close()
+	svc, err := sys.Load(ctx, unit)
+	if err != nil || !svc.Active() || svc.FragmentPath != c.unit.Fragment || svc.EnvironReadable() != nil {
+		return
+	}
+	inherited, err := svc.Inherited()
+	if err != nil {
+		return // a start fails on it, or runapp may not read it: nothing to tell
+	}
+	plan, err := launcher.Build(c.opts.Config, inherited)
 	if err != nil {
 		return // reported by the other checks
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -58,13 +59,13 @@ func TestEnvPending(t *testing.T) {
 	defer func(r string) { running.ProcRoot = r }(running.ProcRoot)
 	running.ProcRoot = proc
 	require.NoError(t, os.MkdirAll(filepath.Join(proc, "42"), 0o755))
-	defer func(f func(context.Context, ...string) ([]byte, error)) { running.Systemctl = f }(running.Systemctl)
+	defer func(f func(context.Context) (running.Systemd, error)) { running.Connect = f }(running.Connect)
 	var fragment string // the installed unit, as systemd names it
-	running.Systemctl = func(_ context.Context, args ...string) ([]byte, error) {
-		if args[0] == "show-environment" {
-			return []byte("PATH=/usr/bin:/bin\nLANG=C.UTF-8\n"), nil
-		}
-		return []byte("LoadState=loaded\nActiveState=active\nMainPID=42\nFragmentPath=" + fragment + "\n"), nil
+	running.Connect = func(context.Context) (running.Systemd, error) {
+		return loader(func() *running.Service {
+			return &running.Service{LoadState: "loaded", ActiveState: "active", MainPID: 42, FragmentPath: fragment,
+				Manager: []string{"PATH=/usr/bin:/bin", "LANG=C.UTF-8"}}
+		}), nil
 	}
 	// started writes the main process's environment: the plan's, with the
 	// given SECRET_KEY.
@@ -87,4 +88,23 @@ func TestEnvPending(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) { runCase(t, tc) })
 	}
+}
+
+// loader stands in for systemd: Load reads the service it returns, and its
+// main process from running.ProcRoot.
+type loader func() *running.Service
+
+func (l loader) Load(context.Context, string) (*running.Service, error) {
+	s := l()
+	s.Environ = proc(s.MainPID, "environ")
+	s.Cmdline = proc(s.MainPID, "cmdline")
+	return s, nil
+}
+func (loader) State(context.Context, string) (running.State, error) { return running.State{}, nil }
+func (loader) Listen(context.Context, string) ([]string, error)     { return nil, nil }
+func (loader) Close()                                               {}
+
+func proc(pid int, file string) []string {
+	data, _ := os.ReadFile(filepath.Join(running.ProcRoot, strconv.Itoa(pid), file))
+	return strings.Split(strings.TrimSuffix(string(data), "\x00"), "\x00")
 }

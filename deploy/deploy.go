@@ -3,6 +3,13 @@
 // what will run first and leaves the service alone when that fails, then
 // reloads when a reload applies the change and restarts when only a restart
 // does, and waits until the service is up again.
+//
+// A deploy is steps, each its own function: Load reads the service and
+// builds the plan a start would run, Inspect compares them into Findings,
+// Decide (pure) says what applies the change, Act runs the systemctl
+// commands, and a Waiter waits until the service serves again (or says
+// why it did not). Run strings them together, with runapp check before
+// Decide, and reports each step.
 package deploy
 
 import (
@@ -26,18 +33,61 @@ import (
 type Options struct {
 	// Unit is the service, NAME.service.
 	Unit string
-	// Check is what runapp check runs first: the configuration the unit's
-	// ExecStart= gives runapp, and the unit.
+	// Config turns the unit's ExecStart= command line (specifiers
+	// expanded, as systemd runs it) into the configuration it gives
+	// runapp, credentials mapping the path a LoadCredential= is read at to
+	// its source; ok is false when the command is not runapp serving.
+	Config func(argv []string, credentials map[string]string) (cfg launcher.Config, ok bool)
+	// Check is what runapp check runs first; its Config, Environ and User
+	// are the unit's, as systemd would start it.
 	Check check.Options
 	// Restart restarts even when a reload would do (a rebuilt virtualenv
 	// that deploy cannot tell from a code change, say).
 	Restart bool
 	// DryRun says what would be done, and does nothing.
 	DryRun bool
-	// Timeout bounds the wait for the service to be up again (default 5
-	// minutes: systemd's own start timeout is 90 s, the stop's the
-	// unit's).
+	// Timeout bounds the wait for the service to be up again (0: 5
+	// minutes; systemd's own start timeout is 90 s, the stop's the
+	// unit's). It must not be negative.
 	Timeout time.Duration
+}
+
+// Target is the service as it runs and what a start would run now.
+type Target struct {
+	Service *running.Service
+	// Plan is what a start would run: the configuration ExecStart= gives
+	// runapp, in the environment systemd would give it.
+	Plan *launcher.Plan
+}
+
+// Load reads the service over D-Bus and builds what a start would run.
+// Its errors are *launcher.Error with launcher.ExitConfig, before anything
+// was touched.
+func Load(ctx context.Context, sys running.Systemd, o *Options) (*Target, error) {
+	svc, err := sys.Load(ctx, o.Unit)
+	if err != nil {
+		return nil, launcher.Errorf(launcher.ExitConfig, "cannot deploy %s: %v", o.Unit, err)
+	}
+	var argv []string
+	if len(svc.ExecStart) > 0 {
+		argv = svc.ExecStart[len(svc.ExecStart)-1].Argv
+	}
+	cfg, ok := o.Config(argv, svc.Credentials)
+	if !ok {
+		return nil, launcher.Errorf(launcher.ExitConfig, "cannot deploy %s: its ExecStart= (%s) does not serve with runapp", o.Unit, svc.FragmentPath)
+	}
+	inherited, err := svc.Inherited()
+	if err != nil {
+		return nil, launcher.Errorf(launcher.ExitConfig, "cannot deploy %s: cannot tell the environment a start would give it: %v", o.Unit, err)
+	}
+	o.Check.Config, o.Check.Environ = cfg, inherited
+	if o.Check.User == "" {
+		o.Check.User = svc.User
+	}
+	t := &Target{Service: svc}
+	// An error here is one check reports too, with more to say.
+	t.Plan, _ = launcher.Build(cfg, inherited)
+	return t, nil
 }
 
 // Action is what deploy does to the service.
@@ -47,97 +97,104 @@ type Action struct {
 	Why          []string // the reasons, each a sentence without values
 }
 
-// Run deploys: it checks, decides, acts and waits, and reports each step on
-// stdout. A check that finds an error is a *launcher.Error with
-// launcher.ExitConfig, and the service is left untouched; a service that
-// does not come back is a plain error (exit status 1) with the unit's
-// state, status text and journal lines at priority err (else its last
-// lines).
-func Run(ctx context.Context, o Options, stdout io.Writer) error {
-	say := func(format string, args ...any) { fmt.Fprintf(stdout, "deploy: "+format+"\n", args...) }
-	if o.Timeout == 0 {
-		o.Timeout = 5 * time.Minute
-	}
-
-	svc, err := running.Load(ctx, o.Unit)
-	if err != nil {
-		return launcher.Errorf(launcher.ExitConfig, "cannot deploy: %v", err)
-	}
-
-	// 1. Test what will run, in the environment systemd gives it.
-	if o.Check.Environ == nil {
-		o.Check.Environ = svc.Inherited()
-	}
-	report := check.Run(o.Check)
-	if len(report.Problems) > 0 {
-		if err := report.WriteText(stdout); err != nil {
-			return err
-		}
-	}
-	if report.Errors > 0 {
-		return launcher.Errorf(launcher.ExitConfig, "%s left untouched: runapp check found %d error(s) in what it would run; fix them and deploy again", o.Unit, report.Errors)
-	}
-	say("check: no errors in the configuration %s would run", o.Unit)
-
-	// 2. Decide.
-	act, err := Decide(svc, o.Check.Config, o.Restart)
-	if err != nil {
-		return err
-	}
-	say("%s: %s: %s", o.Unit, act.Verb, strings.Join(act.Why, "; "))
-	if act.Verb != "reload" && svc.Socket() == "" && svc.Active() {
-		say("warning: %s has no socket unit: from the moment the server stops listening until the new one listens, connections are refused; with a socket unit (runapp unit --socket) they wait instead", o.Unit)
-	}
-	steps := act.commands(o.Unit)
-	if o.DryRun {
-		for _, s := range steps {
-			say("would run: systemctl %s", strings.Join(s, " "))
-		}
-		return nil
-	}
-
-	// 3. Act and wait until it serves again.
-	plan, _ := launcher.Build(o.Check.Config, svc.Inherited())
-	network, addr := address(ctx, svc, plan)
-	wctx, cancel := context.WithTimeout(ctx, o.Timeout)
-	defer cancel()
-	var workers []int
-	pid := 0
-	if act.Verb == "reload" {
-		workers, pid = children(svc.MainPID), svc.MainPID
-	}
-	start := time.Now()
-	invocation := ""
-	if act.Verb == "reload" {
-		invocation = svc.Props["InvocationID"]
-	}
-	for _, s := range steps {
-		say("systemctl %s", strings.Join(s, " "))
-		if _, err := running.Systemctl(wctx, s...); err != nil {
-			return failed(ctx, o.Unit, start, invocation, err)
-		}
-	}
-	how := "it has stayed up for " + settle.String() + " (deploy knows no address to ask it on)"
-	if addr != "" {
-		how = "it answers on " + addr
-	}
-	pid, err = waitServing(wctx, o.Unit, pid, workers, network, addr, &invocation)
-	if err != nil {
-		return failed(ctx, o.Unit, start, invocation, err)
-	}
-	if act.Verb == "reload" {
-		n, _ := fresh(pid, workers)
-		say("reloaded in %s: %d new workers serve, the old ones are gone, and %s (MainPID %d)", since(start), n, how, pid)
-		return nil
-	}
-	say("%s serves again after %s: active, and %s (MainPID %d)", o.Unit, since(start), how, pid)
-	return nil
+// Findings are what Decide weighs, found by Inspect.
+type Findings struct {
+	Active       bool
+	State        string // ActiveState
+	MainPID      int
+	DaemonReload bool     // NeedDaemonReload=
+	UnitChanged  []string // the unit's files modified after the server started
+	// CommandDiffers says that the server runs another program or other
+	// arguments than planned.
+	CommandDiffers bool
+	Env            []running.Change // how the planned environment differs
+	// Unknown are what cannot be compared, each a phrase saying why: no
+	// change is claimed for them.
+	Unknown        []string
+	VenvChanged    []string // pyvenv.cfg or the server script, newer than the server
+	Preload        bool     // gunicorn's preload_app is on
+	ReloadSendsHUP bool     // an ExecReload= sends the main process HUP
 }
 
-func since(t time.Time) string { return time.Since(t).Round(time.Millisecond).String() }
+// Inspect compares what t.Plan would run with the running service.
+func Inspect(t *Target) Findings {
+	svc, plan := t.Service, t.Plan
+	f := Findings{Active: svc.Active(), State: svc.ActiveState, MainPID: svc.MainPID, DaemonReload: svc.NeedDaemonReload}
+	if !f.Active {
+		return f
+	}
+	if !f.DaemonReload {
+		f.UnitChanged = svc.ChangedSince(svc.UnitFiles()...)
+	}
+	if same, err := svc.SameCommand(plan); err != nil {
+		f.Unknown = append(f.Unknown, fmt.Sprintf("the server's arguments (%v)", err))
+	} else {
+		f.CommandDiffers = !same
+	}
+	if err := svc.EnvironReadable(); err != nil {
+		f.Unknown = append(f.Unknown, fmt.Sprintf("the server's environment (%v)", err))
+	} else {
+		f.Env = svc.EnvChanges(plan)
+	}
+	if plan.Venv != "" {
+		f.VenvChanged = svc.ChangedSince(filepath.Join(plan.Venv, "pyvenv.cfg"), plan.Program)
+	}
+	f.Preload = preload(plan)
+	f.ReloadSendsHUP = svc.ReloadSendsHUP()
+	return f
+}
 
-// commands are the systemctl commands act takes.
-func (a Action) commands(unit string) [][]string {
+// Decide says what applies the change f found: a reload (HUP: new workers
+// with the new code, nothing dropped) when nothing but code can have
+// changed, else a restart, with the reasons; a start when the service does
+// not run. restart forces a restart.
+func Decide(f Findings, restart bool) Action {
+	if !f.Active {
+		return Action{Verb: "start", Why: []string{fmt.Sprintf("it is not running (%s)", f.State)}, DaemonReload: f.DaemonReload}
+	}
+	var why []string
+	if f.DaemonReload {
+		why = append(why, "the unit file changed since systemd loaded it (daemon-reload first)")
+	} else if len(f.UnitChanged) > 0 {
+		why = append(why, fmt.Sprintf("the unit changed after the server started (%s)", strings.Join(f.UnitChanged, ", ")))
+	}
+	if f.CommandDiffers {
+		why = append(why, "the server's program or arguments differ from the running server's")
+	}
+	if len(f.Env) > 0 {
+		names := make([]string, len(f.Env))
+		for i, c := range f.Env {
+			names[i] = c.String()
+		}
+		why = append(why, "the environment differs from the running server's: "+strings.Join(names, ", ")+"; a reload keeps the old one")
+	}
+	if len(f.VenvChanged) > 0 {
+		why = append(why, fmt.Sprintf("the virtualenv was rebuilt after the server started (%s); the server's own process would keep the old one", strings.Join(f.VenvChanged, ", ")))
+	}
+	if f.Preload {
+		why = append(why, "gunicorn's preload_app is on: its master process loaded the application once, and a HUP starts workers from it with the old code")
+	}
+	if !f.ReloadSendsHUP {
+		why = append(why, "the unit has no ExecReload= that sends HUP to $MAINPID")
+	}
+	if restart {
+		why = append(why, "--restart")
+	}
+	if len(why) > 0 {
+		return Action{Verb: "restart", DaemonReload: f.DaemonReload, Why: why}
+	}
+	why = []string{fmt.Sprintf("only code can have changed: the environment, arguments and unit are those the running server (MainPID %d) started with; HUP starts new workers with the new code and drops nothing", f.MainPID)}
+	if len(f.Unknown) > 0 {
+		why = []string{fmt.Sprintf("no change found that a reload does not apply: the unit is the one the running server (MainPID %d) started with; HUP starts new workers with the new code and drops nothing", f.MainPID)}
+		for _, u := range f.Unknown {
+			why = append(why, "cannot compare "+u+": a reload keeps them; runapp deploy --restart applies a change to them")
+		}
+	}
+	return Action{Verb: "reload", Why: why}
+}
+
+// Commands are the systemctl commands that take act on unit.
+func (a Action) Commands(unit string) [][]string {
 	var c [][]string
 	if a.DaemonReload {
 		c = append(c, []string{"daemon-reload"})
@@ -145,66 +202,83 @@ func (a Action) commands(unit string) [][]string {
 	return append(c, []string{a.Verb, unit})
 }
 
-// Decide says what applies the change between the running service and
-// what cfg plans: a reload (HUP: new workers with the new code, nothing
-// dropped) when nothing but code can have changed, else a restart, with
-// the reasons. restart forces a restart.
-func Decide(svc *running.Service, cfg launcher.Config, restart bool) (Action, error) {
-	if !svc.Active() {
-		return Action{Verb: "start", Why: []string{fmt.Sprintf("it is not running (%s)", svc.Props["ActiveState"])},
-			DaemonReload: svc.Props["NeedDaemonReload"] == "yes"}, nil
-	}
-	plan, err := launcher.Build(cfg, svc.Inherited())
-	if err != nil {
-		return Action{}, err
-	}
-	var why []string
-	daemonReload := svc.Props["NeedDaemonReload"] == "yes"
-	if daemonReload {
-		why = append(why, "the unit file changed since systemd loaded it (daemon-reload first)")
-	} else if changed := svc.ChangedSince(unitFiles(svc)...); len(changed) > 0 {
-		why = append(why, fmt.Sprintf("the unit changed after the server started (%s)", strings.Join(changed, ", ")))
-	}
-	if same, err := svc.SameCommand(plan); err != nil {
-		why = append(why, fmt.Sprintf("cannot compare the server's arguments (%v)", err))
-	} else if !same {
-		why = append(why, "the server's program or arguments differ from the running server's")
-	}
-	if changes := svc.EnvChanges(plan); len(changes) > 0 {
-		names := make([]string, len(changes))
-		for i, c := range changes {
-			names[i] = c.String()
-		}
-		why = append(why, "the environment differs from the running server's: "+strings.Join(names, ", ")+"; a reload keeps the old one")
-	}
-	if plan.Venv != "" {
-		if changed := svc.ChangedSince(filepath.Join(plan.Venv, "pyvenv.cfg"), plan.Program); len(changed) > 0 {
-			why = append(why, fmt.Sprintf("the virtualenv was rebuilt after the server started (%s); the server's own process would keep the old one", strings.Join(changed, ", ")))
+// Act runs act's systemctl commands, saying each first.
+func Act(ctx context.Context, unit string, act Action, say func(string, ...any)) error {
+	for _, s := range act.Commands(unit) {
+		say("systemctl %s", strings.Join(s, " "))
+		if _, err := running.Systemctl(ctx, s...); err != nil {
+			return err
 		}
 	}
-	if preload(plan) {
-		why = append(why, "gunicorn's preload_app is on: its master process loaded the application once, and a HUP starts workers from it with the old code")
-	}
-	if !strings.Contains(svc.Props["ExecReload"], "-HUP") {
-		why = append(why, "the unit has no ExecReload= that sends HUP")
-	}
-	if restart {
-		why = append(why, "--restart")
-	}
-	if len(why) > 0 {
-		return Action{Verb: "restart", DaemonReload: daemonReload, Why: why}, nil
-	}
-	return Action{Verb: "reload", Why: []string{fmt.Sprintf("only code can have changed: the environment, arguments and unit are those the running server (MainPID %d) started with; HUP starts new workers with the new code and drops nothing", svc.MainPID)}}, nil
+	return nil
 }
 
-// unitFiles are the files systemd read the unit from.
-func unitFiles(svc *running.Service) []string {
-	files := strings.Fields(svc.Props["DropInPaths"])
-	if f := svc.Props["FragmentPath"]; f != "" {
-		files = append([]string{f}, files...)
+// Run deploys: it loads, checks, decides, acts and waits, and reports each
+// step on stdout. A check that finds an error is a *launcher.Error with
+// launcher.ExitConfig, and the service is left untouched; a service that
+// does not come back is a plain error (exit status 1) with the unit's
+// state, status text and journal lines at priority err (else its last
+// lines).
+func Run(ctx context.Context, o Options, stdout io.Writer) error {
+	say := func(format string, args ...any) { fmt.Fprintf(stdout, "deploy: "+format+"\n", args...) }
+	switch {
+	case o.Timeout == 0:
+		o.Timeout = 5 * time.Minute
+	case o.Timeout < 0:
+		return launcher.Errorf(launcher.ExitUsage, "deploy: the timeout must be more than 0, not %s", o.Timeout)
 	}
-	return files
+	sys, err := running.Connect(ctx)
+	if err != nil {
+		return launcher.Errorf(launcher.ExitConfig, "cannot deploy %s: %v", o.Unit, err)
+	}
+	defer sys.Close()
+	t, err := Load(ctx, sys, &o)
+	if err != nil {
+		return err
+	}
+
+	// 1. Test what will run, in the environment systemd gives it.
+	say("checking the configuration ExecStart= of %s gives runapp", t.Service.FragmentPath)
+	report := check.Run(o.Check)
+	if len(report.Problems) > 0 {
+		if err := report.WriteText(stdout); err != nil {
+			return err
+		}
+	}
+	if report.Errors > 0 || t.Plan == nil {
+		return launcher.Errorf(launcher.ExitConfig, "%s left untouched: runapp check found %d error(s) in what it would run; fix them and deploy again", o.Unit, max(report.Errors, 1))
+	}
+	say("check: no errors in the configuration %s would run", o.Unit)
+
+	// 2. Decide.
+	act := Decide(Inspect(t), o.Restart)
+	say("%s: %s: %s", o.Unit, act.Verb, strings.Join(act.Why, "; "))
+	if act.Verb != "reload" && len(t.Service.Sockets()) == 0 && t.Service.Active() {
+		say("warning: %s has no socket unit: from the moment the server stops listening until the new one listens, connections are refused; with a socket unit (runapp unit --socket) they wait instead", o.Unit)
+	}
+	if o.DryRun {
+		for _, s := range act.Commands(o.Unit) {
+			say("would run: systemctl %s", strings.Join(s, " "))
+		}
+		return nil
+	}
+
+	// 3. Act, and wait until it serves again.
+	w := NewWaiter(ctx, sys, t, act)
+	wctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	if err := Act(wctx, o.Unit, act, say); err != nil {
+		return w.Failed(ctx, err)
+	}
+	res, err := w.Wait(wctx)
+	if err != nil {
+		return w.Failed(ctx, err)
+	}
+	say("%s", res)
+	return nil
 }
+
+func since(t time.Time) string { return time.Since(t).Round(time.Millisecond).String() }
 
 // children are pid's child processes.
 func children(pid int) []int {
@@ -222,37 +296,24 @@ func children(pid int) []int {
 	return pids
 }
 
-// fresh says how many of the master pid's workers are new, none of
-// before, and whether they have replaced all of them: as many as before,
-// and none of the old ones left.
-func fresh(pid int, before []int) (n int, replaced bool) {
-	now := children(pid)
-	for _, p := range now {
-		if !slices.Contains(before, p) {
-			n++
-		}
-	}
-	return n, n == len(now) && n >= max(len(before), 1)
-}
-
 // failed is the error for a service that did not come back: why, its
 // state and status text now, and the journal of the invocation that failed
 // (since start, when it is not known): its lines at priority err, else its
 // last lines.
-func failed(ctx context.Context, unit string, start time.Time, invocation string, cause error) error {
+func failed(ctx context.Context, sys running.Systemd, unit string, start time.Time, invocation string, cause error) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s did not come back after %s", unit, since(start))
 	if cause != nil {
 		fmt.Fprintf(&b, ": %v", cause)
 	}
-	if props, err := running.Show(ctx, unit, "ActiveState", "SubState", "Result", "StatusText", "NRestarts"); err == nil {
-		fmt.Fprintf(&b, "\n%s is now %s (%s, result %s", unit, props["ActiveState"], props["SubState"], props["Result"])
-		if n := props["NRestarts"]; n != "" && n != "0" {
-			fmt.Fprintf(&b, ", restarted by systemd %s times", n)
+	if st, err := sys.State(ctx, unit); err == nil {
+		fmt.Fprintf(&b, "\n%s is now %s (%s, result %s", unit, st.ActiveState, st.SubState, st.Result)
+		if st.NRestarts > 0 {
+			fmt.Fprintf(&b, ", restarted by systemd %d times", st.NRestarts)
 		}
 		b.WriteString(")")
-		if st := props["StatusText"]; st != "" {
-			fmt.Fprintf(&b, "\nstatus: %s", st)
+		if st.StatusText != "" {
+			fmt.Fprintf(&b, "\nstatus: %s", st.StatusText)
 		}
 	}
 	// What the server wrote last may still be on its way to the journal.

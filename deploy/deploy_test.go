@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -45,86 +46,147 @@ func app(t *testing.T, env string) launcher.Config {
 }
 
 // started is the service running cfg's plan as systemd would have
-// started it, before any change.
-func started(t *testing.T, cfg launcher.Config) *running.Service {
+// started it, before any change; unit, when not nil, sets the unit's
+// properties first.
+func started(t *testing.T, cfg launcher.Config, unit func(*running.Service)) *Target {
 	t.Helper()
 	svc := &running.Service{
-		Unit: "shop.service",
-		Props: map[string]string{
-			"ActiveState": "active", "NeedDaemonReload": "no",
-			"ExecReload": "{ path=/bin/kill ; argv[]=/bin/kill -HUP $MAINPID ; ignore_errors=no }",
-		},
-		MainPID: 42,
-		Manager: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8"},
-		Started: time.Now().Add(time.Hour), // after every file the test wrote
+		Unit:        "shop.service",
+		ActiveState: "active",
+		ExecReload:  []running.Command{{Path: "/bin/kill", Argv: []string{"/bin/kill", "-HUP", "$MAINPID"}}},
+		MainPID:     42,
+		Manager:     []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8"},
+		Environ:     []string{"INVOCATION_ID=abc", "HOME=/srv/shop", "USER=shop", "container=systemd-nspawn"},
+		Started:     time.Now().Add(time.Hour), // after every file the test wrote
 	}
-	inherited := append(svc.Manager, "INVOCATION_ID=abc", "HOME=/srv/shop", "USER=shop")
+	if unit != nil {
+		unit(svc)
+	}
+	inherited, err := svc.Inherited()
+	require.NoError(t, err)
 	plan, err := launcher.Build(cfg, inherited)
 	require.NoError(t, err)
 	svc.Environ = plan.Environ()
 	svc.Cmdline = append([]string{"/usr/bin/python3", plan.Program}, plan.Argv[1:]...)
-	return svc
+	return &Target{Service: svc}
+}
+
+// planned builds what a start of t's service would run now.
+func planned(t *testing.T, tg *Target, cfg launcher.Config) {
+	t.Helper()
+	inherited, err := tg.Service.Inherited()
+	require.NoError(t, err)
+	tg.Plan, err = launcher.Build(cfg, inherited)
+	require.NoError(t, err)
 }
 
 func TestDecide(t *testing.T) {
 	cfg := app(t, "SITE_NAME='Shop'\nSECRET_KEY='"+secret+"'\nOLD=1\n")
+	defaults := filepath.Join(t.TempDir(), "shop")
+	require.NoError(t, os.WriteFile(defaults, []byte("EXTRA=\"from /etc/default\"\n"), 0o600))
 	for _, tc := range []struct {
 		name    string
-		change  func(*running.Service, *launcher.Config)
+		unit    func(*running.Service)                               // the unit the server started with
+		change  func(*testing.T, *running.Service, *launcher.Config) // what changed since
 		verb    string
 		why     string
 		restart bool
 		daemon  bool
 	}{
-		{name: "code only", change: func(*running.Service, *launcher.Config) {}, verb: "reload", why: "only code"},
-		{name: "not running", change: func(s *running.Service, _ *launcher.Config) {
-			s.Props["ActiveState"], s.MainPID = "failed", 0
+		{name: "code only", verb: "reload", why: "only code"},
+		{name: "not running", change: func(t *testing.T, s *running.Service, _ *launcher.Config) {
+			s.ActiveState, s.MainPID = "failed", 0
 		}, verb: "start", why: "not running (failed)"},
-		{name: "env changed", change: func(_ *running.Service, c *launcher.Config) {
+		{name: "env changed", change: func(t *testing.T, _ *running.Service, c *launcher.Config) {
 			writeEnv(t, c, "SITE_NAME='Shop'\nSECRET_KEY='other"+secret+"'\nOLD=1\n")
 		}, verb: "restart", why: "SECRET_KEY changed (.env:2)"},
-		{name: "env removed", change: func(_ *running.Service, c *launcher.Config) {
+		{name: "env removed", change: func(t *testing.T, _ *running.Service, c *launcher.Config) {
 			writeEnv(t, c, "SITE_NAME='Shop'\nSECRET_KEY='"+secret+"'\n")
 		}, verb: "restart", why: "OLD removed"},
-		{name: "env added", change: func(_ *running.Service, c *launcher.Config) {
+		{name: "env added", change: func(t *testing.T, _ *running.Service, c *launcher.Config) {
 			writeEnv(t, c, "SITE_NAME='Shop'\nSECRET_KEY='"+secret+"'\nOLD=1\nNEW=2\n")
 		}, verb: "restart", why: "NEW added (.env:4)"},
-		{name: "arguments", change: func(_ *running.Service, c *launcher.Config) {
+		{name: "arguments", change: func(t *testing.T, _ *running.Service, c *launcher.Config) {
 			c.Args = []string{"--workers", "3", "project.wsgi"}
 		}, verb: "restart", why: "arguments differ"},
-		{name: "daemon-reload", change: func(s *running.Service, _ *launcher.Config) {
-			s.Props["NeedDaemonReload"] = "yes"
+		{name: "daemon-reload", change: func(t *testing.T, s *running.Service, _ *launcher.Config) {
+			s.NeedDaemonReload = true
 		}, verb: "restart", why: "unit file changed", daemon: true},
-		{name: "unit newer", change: func(s *running.Service, _ *launcher.Config) {
-			s.Props["FragmentPath"] = filepath.Join(t.TempDir(), "shop.service")
-			require.NoError(t, os.WriteFile(s.Props["FragmentPath"], nil, 0o644))
+		{name: "unit newer", change: func(t *testing.T, s *running.Service, _ *launcher.Config) {
+			s.FragmentPath = filepath.Join(t.TempDir(), "shop.service")
+			require.NoError(t, os.WriteFile(s.FragmentPath, nil, 0o644))
 			s.Started = time.Now().Add(-time.Hour)
 		}, verb: "restart", why: "unit changed after the server started"},
-		{name: "virtualenv rebuilt", change: func(s *running.Service, c *launcher.Config) {
+		{name: "virtualenv rebuilt", change: func(t *testing.T, s *running.Service, c *launcher.Config) {
 			s.Started = time.Now().Add(-time.Hour)
 		}, verb: "restart", why: "virtualenv was rebuilt"},
-		{name: "no ExecReload", change: func(s *running.Service, _ *launcher.Config) {
-			delete(s.Props, "ExecReload")
-		}, verb: "restart", why: "no ExecReload="},
-		{name: "preload_app", change: func(s *running.Service, c *launcher.Config) {
+		{name: "no ExecReload", change: func(t *testing.T, s *running.Service, _ *launcher.Config) {
+			s.ExecReload = nil
+		}, verb: "restart", why: "no ExecReload= that sends HUP"},
+		{name: "preload_app", change: func(t *testing.T, s *running.Service, c *launcher.Config) {
 			c.Args = []string{"--preload", "--workers", "2", "project.wsgi"}
-			plan, err := launcher.Build(*c, s.Inherited())
+			inherited, err := s.Inherited()
+			require.NoError(t, err)
+			plan, err := launcher.Build(*c, inherited)
 			require.NoError(t, err)
 			s.Cmdline = append([]string{"/usr/bin/python3", plan.Program}, plan.Argv[1:]...)
 		}, verb: "restart", why: "preload_app is on"},
-		{name: "preload_app in gunicorn.conf.py", change: func(_ *running.Service, c *launcher.Config) {
+		{name: "preload_app in gunicorn.conf.py", change: func(t *testing.T, _ *running.Service, c *launcher.Config) {
 			require.NoError(t, os.WriteFile(filepath.Join(c.AppDir, "gunicorn.conf.py"), []byte("preload_app = True\n"), 0o644))
 			t.Cleanup(func() { os.Remove(filepath.Join(c.AppDir, "gunicorn.conf.py")) })
 		}, verb: "restart", why: "preload_app is on"},
-		{name: "forced", change: func(*running.Service, *launcher.Config) {}, restart: true, verb: "restart", why: "--restart"},
+		{name: "forced", restart: true, verb: "restart", why: "--restart"},
+
+		// What systemd gives the service, read as values (issue 20): each
+		// was a restart, on a reason that was not true, on every deploy.
+		{name: "$ and backquote in Environment=", unit: func(s *running.Service) {
+			s.Environment = []string{"PRICE=costs $5", "TICK=a`date`b", "PLAIN=1"}
+		}, verb: "reload", why: "only code"},
+		{name: "manager environment with a space", unit: func(s *running.Service) {
+			s.Manager = append(s.Manager, "TZ_NOTE=UTC here")
+		}, verb: "reload", why: "only code"},
+		{name: "EnvironmentFile= from a drop-in", unit: func(s *running.Service) {
+			s.EnvironmentFiles = []running.EnvFile{{Path: defaults}, {Path: defaults + ".missing", Optional: true}}
+		}, verb: "reload", why: "only code"},
+		{name: "UnsetEnvironment=", unit: func(s *running.Service) {
+			s.UnsetEnvironment = []string{"LANG"}
+		}, verb: "reload", why: "only code"},
+		{name: "PassEnvironment=", unit: func(s *running.Service) {
+			s.PassEnvironment = []string{"container"}
+		}, verb: "reload", why: "only code"},
+		{name: "ExecReload=/bin/kill -s HUP $MAINPID", unit: func(s *running.Service) {
+			s.ExecReload = []running.Command{{Path: "/bin/kill", Argv: []string{"/bin/kill", "-s", "HUP", "$MAINPID"}}}
+		}, verb: "reload", why: "only code"},
+		{name: "ExecReload=/bin/kill -SIGHUP $MAINPID", unit: func(s *running.Service) {
+			s.ExecReload = []running.Command{{Path: "/bin/kill", Argv: []string{"/bin/kill", "-SIGHUP", "$MAINPID"}}}
+		}, verb: "reload", why: "only code"},
+		// What cannot be compared is no reason to restart, and is said.
+		{name: "process title", change: func(t *testing.T, s *running.Service, _ *launcher.Config) {
+			s.Cmdline = []string{"gunicorn: master [project.wsgi]"}
+			s.Environ = []string{"gunicorn: master [project.wsgi]", "", ""}
+		}, verb: "reload", why: "cannot compare the server's arguments (the running process has rewritten its command line (a process title)): a reload keeps them; runapp deploy --restart applies a change to them; cannot compare the server's environment (its process title overwrote it"},
+		// A true change in what systemd gives is still one.
+		{name: "EnvironmentFile= changed", unit: func(s *running.Service) {
+			s.EnvironmentFiles = []running.EnvFile{{Path: defaults}}
+		}, change: func(t *testing.T, s *running.Service, _ *launcher.Config) {
+			require.NoError(t, os.WriteFile(defaults, []byte("EXTRA=other\n"), 0o600))
+			t.Cleanup(func() { require.NoError(t, os.WriteFile(defaults, []byte("EXTRA=\"from /etc/default\"\n"), 0o600)) })
+		}, verb: "restart", why: "EXTRA changed (inherited)"},
+		{name: "set-environment changed", unit: func(s *running.Service) {
+			s.Manager = append(s.Manager, "TZ_NOTE=UTC here")
+		}, change: func(t *testing.T, s *running.Service, _ *launcher.Config) {
+			s.Manager = append(s.Manager, "TZ_NOTE=UTC there")
+		}, verb: "restart", why: "TZ_NOTE changed (inherited)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := cfg
 			writeEnv(t, &c, "SITE_NAME='Shop'\nSECRET_KEY='"+secret+"'\nOLD=1\n")
-			svc := started(t, c)
-			tc.change(svc, &c)
-			act, err := Decide(svc, c, tc.restart)
-			require.NoError(t, err)
+			tg := started(t, c, tc.unit)
+			if tc.change != nil {
+				tc.change(t, tg.Service, &c)
+			}
+			planned(t, tg, c)
+			act := Decide(Inspect(tg), tc.restart)
 			assert.Equal(t, tc.verb, act.Verb)
 			assert.Equal(t, tc.daemon, act.DaemonReload)
 			why := strings.Join(act.Why, "; ")
@@ -139,76 +201,173 @@ func writeEnv(t *testing.T, c *launcher.Config, env string) {
 	require.NoError(t, os.WriteFile(filepath.Join(c.AppDir, ".env"), []byte(env), 0o640))
 }
 
-// A check that fails leaves the service untouched: systemctl is asked,
+// fakeSystemd stands in for systemd's D-Bus API.
+type fakeSystemd struct {
+	svc    *running.Service
+	state  running.State
+	listen []string
+}
+
+func (f *fakeSystemd) Load(context.Context, string) (*running.Service, error) { return f.svc, nil }
+func (f *fakeSystemd) State(context.Context, string) (running.State, error)   { return f.state, nil }
+func (f *fakeSystemd) Listen(context.Context, string) ([]string, error)       { return f.listen, nil }
+func (f *fakeSystemd) Close()                                                 {}
+
+// systemd makes running.Connect return f, and running.Systemctl record
+// what it is told, for the test.
+func systemd(t *testing.T, f *fakeSystemd) *[]string {
+	t.Helper()
+	connect, systemctl := running.Connect, running.Systemctl
+	t.Cleanup(func() { running.Connect, running.Systemctl = connect, systemctl })
+	running.Connect = func(context.Context) (running.Systemd, error) { return f, nil }
+	var told []string
+	running.Systemctl = func(_ context.Context, args ...string) ([]byte, error) {
+		told = append(told, strings.Join(args, " "))
+		return nil, nil
+	}
+	return &told
+}
+
+// asConfig is what cmd/runapp gives Options.Config: the app directory of
+// --app-dir, the arguments after "--".
+func asConfig(argv []string, _ map[string]string) (launcher.Config, bool) {
+	var cfg launcher.Config
+	for i := 1; i < len(argv); i++ {
+		switch argv[i] {
+		case "--app-dir":
+			i++
+			cfg.AppDir = argv[i]
+		case "--":
+			cfg.Args = argv[i+1:]
+			return cfg, true
+		}
+	}
+	return cfg, len(argv) > 0
+}
+
+// A check that fails leaves the service untouched: systemd is asked,
 // never told.
 func TestRunLeavesServiceUntouchedOnError(t *testing.T) {
 	cfg := app(t, "DB_PASSWORD=\"a$b\"\n")
-	var calls []string
-	defer func(f func(context.Context, ...string) ([]byte, error)) { running.Systemctl = f }(running.Systemctl)
-	running.Systemctl = func(_ context.Context, args ...string) ([]byte, error) {
-		calls = append(calls, strings.Join(args, " "))
-		switch args[0] {
-		case "show":
-			return []byte("LoadState=loaded\nActiveState=active\nMainPID=0\n"), nil
-		case "show-environment":
-			return []byte("PATH=/usr/bin:/bin\n"), nil
-		}
-		t.Errorf("systemctl %v", args)
-		return nil, nil
-	}
+	told := systemd(t, &fakeSystemd{svc: &running.Service{
+		Unit: "shop.service", ActiveState: "active",
+		ExecStart: []running.Command{{Path: "/usr/bin/runapp", Argv: []string{"/usr/bin/runapp", "--app-dir", cfg.AppDir, "--", "project.wsgi"}}},
+		Manager:   []string{"PATH=/usr/bin:/bin"},
+	}})
 	var out bytes.Buffer
-	err := Run(context.Background(), Options{Unit: "shop.service", Check: check.Options{Config: cfg, Unit: "/nonexistent.service"}}, &out)
+	err := Run(context.Background(), Options{Unit: "shop.service", Config: asConfig, Check: check.Options{Unit: "/nonexistent.service"}}, &out)
 	require.Error(t, err)
 	assert.Equal(t, launcher.ExitConfig, launcher.ExitCode(err))
 	assert.Contains(t, err.Error(), "left untouched")
 	assert.Contains(t, out.String(), ".env:1")
-	for _, c := range calls {
-		assert.True(t, strings.HasPrefix(c, "show"), c)
-	}
+	assert.Empty(t, *told)
+}
+
+// Template instances: the configuration is the one of ExecStart= as
+// systemd runs it, its specifiers expanded (--app-dir /srv/%i is
+// /srv/dep), and the check judges the user systemd runs it as (User=%i).
+func TestLoadInstance(t *testing.T) {
+	cfg := app(t, "A=1\n")
+	f := &fakeSystemd{svc: &running.Service{
+		Unit: "tpl@dep.service", ActiveState: "inactive", User: "dep",
+		ExecStart: []running.Command{{Path: "/usr/bin/runapp", Argv: []string{"/usr/bin/runapp", "--app-dir", cfg.AppDir, "--", "project.wsgi"}}},
+	}}
+	o := Options{Unit: "tpl@dep.service", Config: asConfig}
+	tg, err := Load(context.Background(), f, &o)
+	require.NoError(t, err)
+	assert.Equal(t, cfg.AppDir, o.Check.Config.AppDir)
+	assert.Equal(t, "dep", o.Check.User)
+	require.NotNil(t, tg.Plan)
+	assert.Equal(t, cfg.AppDir, tg.Plan.Dir)
+
+	// A start would fail on a missing EnvironmentFile=: nothing is told.
+	f.svc.EnvironmentFiles = []running.EnvFile{{Path: filepath.Join(cfg.AppDir, "missing")}}
+	_, err = Load(context.Background(), f, &o)
+	assert.Equal(t, launcher.ExitConfig, launcher.ExitCode(err))
+	assert.ErrorContains(t, err, "cannot tell the environment a start would give it: EnvironmentFile=")
+}
+
+// A negative timeout is refused before systemd is asked anything.
+func TestRunRefusesNegativeTimeout(t *testing.T) {
+	told := systemd(t, &fakeSystemd{})
+	err := Run(context.Background(), Options{Unit: "shop.service", Timeout: -time.Second}, io.Discard)
+	assert.Equal(t, launcher.ExitUsage, launcher.ExitCode(err))
+	assert.Empty(t, *told)
 }
 
 func TestCommands(t *testing.T) {
-	assert.Equal(t, [][]string{{"daemon-reload"}, {"restart", "x.service"}}, Action{Verb: "restart", DaemonReload: true}.commands("x.service"))
-	assert.Equal(t, [][]string{{"reload", "x.service"}}, Action{Verb: "reload"}.commands("x.service"))
+	assert.Equal(t, [][]string{{"daemon-reload"}, {"restart", "x.service"}}, Action{Verb: "restart", DaemonReload: true}.Commands("x.service"))
+	assert.Equal(t, [][]string{{"reload", "x.service"}}, Action{Verb: "reload"}.Commands("x.service"))
 }
 
-func TestFresh(t *testing.T) {
+// proc makes a /proc of the test's own, and returns a function that sets
+// the children of process 42.
+func proc(t *testing.T) func(pids ...int) {
 	root := t.TempDir()
-	defer func(r string) { running.ProcRoot = r }(running.ProcRoot)
+	defer func(r string) { t.Cleanup(func() { running.ProcRoot = r }) }(running.ProcRoot)
 	running.ProcRoot = root
 	task := filepath.Join(root, "42", "task", "42")
 	require.NoError(t, os.MkdirAll(task, 0o755))
-	write := func(pids ...int) {
+	return func(pids ...int) {
 		var s []string
 		for _, p := range pids {
 			s = append(s, strconv.Itoa(p))
 		}
 		require.NoError(t, os.WriteFile(filepath.Join(task, "children"), []byte(strings.Join(s, " ")+" "), 0o644))
 	}
+}
+
+func TestFresh(t *testing.T) {
+	write := proc(t)
 	for _, tc := range []struct {
-		now      []int
-		n        int
-		replaced bool
+		now    []int
+		n, old int
 	}{
-		{[]int{1, 2}, 0, false},
-		{[]int{1, 2, 3, 4}, 2, false}, // new workers up, old ones stopping
-		{[]int{3, 4}, 2, true},
-		{[]int{3}, 1, false},
-		{nil, 0, false}, // the master lost its workers
+		{[]int{1, 2}, 0, 2},
+		{[]int{1, 2, 3, 4}, 2, 2}, // new workers up, old ones stopping
+		{[]int{3, 4}, 2, 0},
+		{[]int{3}, 1, 0},
+		{nil, 0, 0}, // the master lost its workers
 	} {
 		write(tc.now...)
-		n, replaced := fresh(42, []int{1, 2})
+		n, old := fresh(42, []int{1, 2})
 		assert.Equal(t, tc.n, n, "%v", tc.now)
-		assert.Equal(t, tc.replaced, replaced, "%v", tc.now)
+		assert.Equal(t, tc.old, old, "%v", tc.now)
 	}
 }
 
-// The server answers once a worker does; a listener that accepts and
-// says nothing, or nothing listening, is no answer.
-func TestAnswers(t *testing.T) {
+// A reload while an old worker finishes a long request (gunicorn lets it,
+// up to its graceful timeout): the new workers serve, and the deploy is
+// done, within a timeout shorter than the request.
+func TestWaitOldWorkerFinishing(t *testing.T) {
+	write := proc(t)
+	write(1, 2)
+	addr := serve(t)
+	f := &fakeSystemd{state: running.State{ActiveState: "active", MainPID: 42}}
+	tg := &Target{Service: &running.Service{Unit: "shop.service", ActiveState: "active", MainPID: 42, TriggeredBy: []string{"shop.socket"}}}
+	f.listen = []string{addr}
+	w := NewWaiter(context.Background(), f, tg, Action{Verb: "reload"})
+	write(2, 3, 4) // 1 replaced; 2 still has a request to finish
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	res, err := w.Wait(ctx)
+	require.NoError(t, err)
+	assert.Contains(t, res, "2 new workers serve, 1 old one is stopping, and it answers on "+addr)
+
+	// New workers that never come: said as such.
+	write(1, 2)
+	w = NewWaiter(context.Background(), f, tg, Action{Verb: "reload"})
+	ctx, cancel = context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	_, err = w.Wait(ctx)
+	assert.ErrorContains(t, err, "its workers were not replaced in time: 0 new of the 2 before")
+}
+
+// serve answers HTTP requests on a loopback port until the test ends.
+func serve(t *testing.T) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	defer ln.Close()
+	t.Cleanup(func() { ln.Close() })
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -220,7 +379,13 @@ func TestAnswers(t *testing.T) {
 			c.Close()
 		}
 	}()
-	assert.True(t, answers(context.Background(), "tcp", ln.Addr().String()))
+	return ln.Addr().String()
+}
+
+// The server answers once a worker does; a listener that accepts and
+// says nothing, or nothing listening, is no answer.
+func TestAnswers(t *testing.T) {
+	assert.True(t, answers(context.Background(), "tcp", serve(t)))
 	closed, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	addr := closed.Addr().String()
@@ -244,10 +409,7 @@ func TestDialable(t *testing.T) {
 
 // A service that does not come back: its state, status text and journal.
 func TestFailed(t *testing.T) {
-	defer func(f func(context.Context, ...string) ([]byte, error)) { running.Systemctl = f }(running.Systemctl)
-	running.Systemctl = func(context.Context, ...string) ([]byte, error) {
-		return []byte("ActiveState=activating\nSubState=auto-restart\nResult=exit-code\nNRestarts=2\nStatusText=runapp: .env:3: refused\n"), nil
-	}
+	f := &fakeSystemd{state: running.State{ActiveState: "activating", SubState: "auto-restart", Result: "exit-code", NRestarts: 2, StatusText: "runapp: .env:3: refused"}}
 	defer func(f func(context.Context, ...string) ([]byte, error)) { Journal = f }(Journal)
 	var asked [][]string
 	Journal = func(_ context.Context, args ...string) ([]byte, error) {
@@ -257,7 +419,7 @@ func TestFailed(t *testing.T) {
 		}
 		return []byte("[ERROR] Worker failed to boot.\n  File \"x.py\", line 1\n    import nope\nModuleNotFoundError: No module named 'nope'\n"), nil
 	}
-	err := failed(context.Background(), "shop.service", time.Now(), "", errors.New("systemctl restart shop.service: job failed"))
+	err := failed(context.Background(), f, "shop.service", time.Now(), "", errors.New("systemctl restart shop.service: job failed"))
 	require.Error(t, err)
 	for _, want := range []string{"shop.service did not come back", "job failed",
 		"shop.service is now activating (auto-restart, result exit-code, restarted by systemd 2 times)",
@@ -270,7 +432,7 @@ func TestFailed(t *testing.T) {
 	assert.Contains(t, asked[2], "-n")
 
 	asked = nil
-	err = failed(context.Background(), "shop.service", time.Now(), "abc123", errors.New("the server's main process 7 exited"))
+	err = failed(context.Background(), f, "shop.service", time.Now(), "abc123", errors.New("the server's main process 7 exited"))
 	assert.Contains(t, err.Error(), "journal of the run that failed (its last lines, traceback frames left out):")
 	assert.Contains(t, asked[1], "_SYSTEMD_INVOCATION_ID=abc123")
 }

@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/runapp/runapp/internal/running"
-	"github.com/runapp/runapp/launcher"
 	"github.com/runapp/runapp/server"
 )
 
@@ -24,18 +24,14 @@ import (
 // address is where the service listens, as a network and an address to
 // dial, or "" when deploy cannot tell: the socket unit's first stream
 // socket, else the first address the server's arguments bind.
-func address(ctx context.Context, svc *running.Service, plan *launcher.Plan) (network, addr string) {
-	if sock := strings.Fields(svc.Socket()); len(sock) > 0 {
-		props, err := running.Show(ctx, sock[0], "Listen")
-		if err == nil {
-			for _, l := range strings.Split(props["Listen"], "\n") {
-				if a, ok := strings.CutSuffix(strings.TrimSpace(l), " (Stream)"); ok {
-					return dialable(a)
-				}
-			}
+func address(ctx context.Context, sys running.Systemd, t *Target) (network, addr string) {
+	if sock := t.Service.Sockets(); len(sock) > 0 {
+		if listen, err := sys.Listen(ctx, sock[0]); err == nil && len(listen) > 0 {
+			return dialable(listen[0])
 		}
 		return "", ""
 	}
+	plan := t.Plan
 	if plan == nil || len(plan.Argv) == 0 {
 		return "", ""
 	}
@@ -116,49 +112,128 @@ func answers(ctx context.Context, network, addr string) bool {
 // here, not a proof.
 const settle = 3 * time.Second
 
-// waitServing waits until unit, active with main process pid (any, when
-// 0), answers on network/addr, or when addr is "" has stayed up for settle.
-// before, when not nil, are the workers of a reloaded master, which must
-// all have been replaced first. It returns the MainPID serving, and sets
-// *invocation to the systemd invocation it watched, whose journal says
-// why when it fails.
-func waitServing(ctx context.Context, unit string, pid int, before []int, network, addr string, invocation *string) (int, error) {
-	var upSince time.Time
+// drain is how long old workers may stay beside as many new ones before
+// the new ones count as serving alone: gunicorn tells the old ones to stop
+// (SIGTERM: finish the request at hand, accept no other) as soon as it has
+// forked the new ones, so that an answer then comes from a new worker that
+// has loaded the app. An old worker may take up to gunicorn's graceful
+// timeout to finish a long request, which deploy does not wait for.
+const drain = time.Second
+
+// Waiter waits until a service serves again after an action, and says
+// why when it does not.
+type Waiter struct {
+	sys           running.Systemd
+	unit          string
+	reload        bool
+	pid           int   // the reloaded master; 0 after a restart or start
+	before        []int // the reloaded master's workers before the reload
+	network, addr string
+	start         time.Time
+	invocation    string // the systemd invocation watched, whose journal says why it failed
+}
+
+// NewWaiter is a Waiter for act on t, made before act is taken: it notes
+// the workers a reload must replace, and where the service answers.
+func NewWaiter(ctx context.Context, sys running.Systemd, t *Target, act Action) *Waiter {
+	w := &Waiter{sys: sys, unit: t.Service.Unit, start: time.Now()}
+	w.network, w.addr = address(ctx, sys, t)
+	if act.Verb == "reload" {
+		w.reload, w.pid, w.before = true, t.Service.MainPID, children(t.Service.MainPID)
+		w.invocation = t.Service.InvocationID
+	}
+	return w
+}
+
+// Wait waits until the unit, active with the same main process after a
+// reload (any after a restart), answers on its address, or when none is
+// known has stayed up for settle. After a reload, new workers must first
+// have taken over: as many as before, and the old ones gone or, for drain,
+// told to stop; old ones still finishing a request (gunicorn lets them, up
+// to its graceful timeout) do not hold the deploy up. It returns what to
+// report.
+func (w *Waiter) Wait(ctx context.Context) (string, error) {
+	var upSince, newSince time.Time
+	pid := w.pid
 	for {
-		props, err := running.Show(ctx, unit, "ActiveState", "SubState", "MainPID", "InvocationID")
+		st, err := w.sys.State(ctx, w.unit)
 		if err != nil {
-			return 0, err
+			return "", err
 		}
-		main, _ := strconv.Atoi(props["MainPID"])
-		if *invocation == "" && main != 0 && (pid == 0 || main == pid) {
-			*invocation = props["InvocationID"]
+		if w.invocation == "" && st.MainPID != 0 && (pid == 0 || st.MainPID == pid) {
+			w.invocation = st.InvocationID
 		}
 		switch {
-		case props["ActiveState"] != "active" && props["ActiveState"] != "reloading":
-			return 0, fmt.Errorf("%s is %s (%s)", unit, props["ActiveState"], props["SubState"])
-		case main == 0 || pid != 0 && main != pid:
-			return 0, fmt.Errorf("the server's main process %d exited", pid)
+		case st.ActiveState != "active" && st.ActiveState != "reloading":
+			return "", fmt.Errorf("%s is %s (%s)", w.unit, st.ActiveState, st.SubState)
+		case st.MainPID == 0 || pid != 0 && st.MainPID != pid:
+			return "", fmt.Errorf("the server's main process %d exited", pid)
 		}
-		pid = main
-		replaced := true
-		if before != nil {
-			_, replaced = fresh(pid, before)
-		}
-		if replaced {
-			if addr != "" && answers(ctx, network, addr) {
-				return pid, nil
+		pid = st.MainPID
+		took := true
+		var n, old int
+		if w.reload {
+			n, old = fresh(pid, w.before)
+			switch {
+			case n < max(len(w.before), 1):
+				took, newSince = false, time.Time{}
+			case old > 0:
+				if newSince.IsZero() {
+					newSince = time.Now()
+				}
+				took = time.Since(newSince) >= drain
 			}
-			if upSince.IsZero() {
+		}
+		if took {
+			how := ""
+			switch {
+			case w.addr != "" && answers(ctx, w.network, w.addr):
+				how = "it answers on " + w.addr
+			case w.addr == "" && !upSince.IsZero() && time.Since(upSince) >= settle:
+				how = "it has stayed up for " + settle.String() + " (deploy knows no address to ask it on)"
+			case upSince.IsZero():
 				upSince = time.Now()
 			}
-			if addr == "" && time.Since(upSince) >= settle {
-				return pid, nil
+			if how != "" && w.reload {
+				if old == 1 {
+					return fmt.Sprintf("reloaded in %s: %d new workers serve, 1 old one is stopping, and %s (MainPID %d)", since(w.start), n, how, pid), nil
+				}
+				if old > 1 {
+					return fmt.Sprintf("reloaded in %s: %d new workers serve, %d old ones are stopping, and %s (MainPID %d)", since(w.start), n, old, how, pid), nil
+				}
+				return fmt.Sprintf("reloaded in %s: %d new workers serve, the old ones are gone, and %s (MainPID %d)", since(w.start), n, how, pid), nil
+			}
+			if how != "" {
+				return fmt.Sprintf("%s serves again after %s: active, and %s (MainPID %d)", w.unit, since(w.start), how, pid), nil
 			}
 		}
 		select {
 		case <-ctx.Done():
-			return 0, fmt.Errorf("it did not answer in time on %s", addr)
+			if !took {
+				return "", fmt.Errorf("its workers were not replaced in time: %d new of the %d before", n, len(w.before))
+			}
+			return "", fmt.Errorf("it did not answer in time on %s", w.addr)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// fresh counts the master pid's workers that are new, none of before, and
+// the old ones still there.
+func fresh(pid int, before []int) (n, old int) {
+	for _, p := range children(pid) {
+		if slices.Contains(before, p) {
+			old++
+		} else {
+			n++
+		}
+	}
+	return n, old
+}
+
+// Failed is the error for a service that did not come back after the
+// action w waits for, cause the error of Act or Wait: its state and status
+// text now, and the journal of the run that failed.
+func (w *Waiter) Failed(ctx context.Context, cause error) error {
+	return failed(ctx, w.sys, w.unit, w.start, w.invocation, cause)
 }

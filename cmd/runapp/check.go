@@ -159,7 +159,17 @@ func commonGiven(fs *flag.FlagSet) bool {
 // from.
 func fromUnit(u *unitfile.Unit) (*launcher.Config, bool) {
 	argv, credentials, err := u.Command()
-	if err != nil || len(argv) == 0 || !strings.HasPrefix(filepath.Base(argv[0]), "runapp") {
+	if err != nil {
+		return nil, false
+	}
+	return fromExec(argv, credentials)
+}
+
+// fromExec is the configuration the command line argv gives runapp, when
+// it serves with runapp, an env file read at a key of credentials taken
+// from its value, the file the credential is loaded from.
+func fromExec(argv []string, credentials map[string]string) (*launcher.Config, bool) {
+	if len(argv) == 0 || !strings.HasPrefix(filepath.Base(argv[0]), "runapp") {
 		return nil, false
 	}
 	args := argv[1:]

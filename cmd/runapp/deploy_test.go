@@ -17,6 +17,8 @@ func TestDeployRefuses(t *testing.T) {
 	}{
 		{"an argument", []string{"deploy", "now"}, 2, `deploy takes no arguments, got "now"`},
 		{"a bad flag", []string{"deploy", "--force"}, 2, "flag provided but not defined"},
+		{"a negative timeout", []string{"deploy", "--timeout=-1s"}, 2, "deploy: --timeout must be more than 0, not -1s"},
+		{"no timeout", []string{"deploy", "--timeout", "0"}, 2, "deploy: --timeout must be more than 0, not 0s"},
 		{"no such unit", []string{"deploy", "--unit", "runapp-test-no-such-unit"}, 78, "cannot deploy runapp-test-no-such-unit.service"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

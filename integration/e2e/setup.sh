@@ -61,6 +61,7 @@ printf '[Unit]\nDocumentation=https://example.invalid/shop\n' >"$units/shop.serv
 printf '[Unit]\nDocumentation=https://example.invalid/every-service\n' >"$units/service.d/60-e2e.conf"
 
 /e2e/asgi.sh setup # the ASGI servers' apps and units (issue 13)
+/e2e/idem.sh setup # runapp deploy's idempotence (issue 20)
 
 # ready.service is started by the checker, to watch it wait for READY=1.
 systemctl enable --quiet shop.service sock.socket broken.service vault.service

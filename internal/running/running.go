@@ -1,40 +1,35 @@
 // Package running reads what systemd and the kernel say about a service as
 // it runs now (its state, main process, that process's initial environment
-// and command line) and compares it with a launcher plan. It only reads:
-// package deploy acts on what it finds, and check warns about it.
+// and command line), works out the environment a start would give it, and
+// compares the two with a launcher plan. It only reads: package deploy
+// acts on what it finds, and check warns about it.
 //
-// systemd is asked with systemctl, not over D-Bus: systemctl is wherever
-// systemd is, its show output is a stable interface, and it costs the
-// binary, which every launch of a server maps, no D-Bus library.
+// systemd is asked over D-Bus, which gives its state as values: the
+// unit's Environment= and its Exec*= command lines as lists, specifiers
+// already expanded, the manager's environment as assignments. systemctl's
+// output is written for people, and its quoting is not a format to parse.
 package running
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/runapp/runapp/internal/sdenv"
 	"github.com/runapp/runapp/launcher"
 )
 
-// Props are the properties Load asks systemd for.
-var Props = []string{
-	"Id", "LoadState", "ActiveState", "SubState", "Result", "MainPID",
-	"NeedDaemonReload", "FragmentPath", "DropInPaths", "TriggeredBy",
-	"ExecMainStartTimestampMonotonic", "StatusText", "Environment",
-	"ExecReload", "ExecStart", "Type", "InvocationID",
-}
-
-// Systemctl runs systemctl with args and returns its standard output; a
+// Systemctl runs systemctl with args and returns its standard output: what
+// deploy does to a service, a command the operator can run by hand. A
 // variable so that tests can stand in for systemd.
 var Systemctl = func(ctx context.Context, args ...string) ([]byte, error) {
 	var stderr bytes.Buffer
@@ -54,111 +49,91 @@ var Systemctl = func(ctx context.Context, args ...string) ([]byte, error) {
 // ProcRoot is where /proc is; tests point it at a directory of their own.
 var ProcRoot = "/proc"
 
-// Show returns the properties of unit that systemctl show prints.
-func Show(ctx context.Context, unit string, props ...string) (map[string]string, error) {
-	args := []string{"show", unit}
-	if len(props) > 0 {
-		args = append(args, "-p", strings.Join(props, ","))
-	}
-	out, err := Systemctl(ctx, args...)
-	if err != nil {
-		return nil, err
-	}
-	return parseShow(out), nil
+// Command is one command line of an Exec*= option, as systemd runs it:
+// specifiers expanded, $VARIABLES not (systemd expands those when it runs
+// the command).
+type Command struct {
+	Path string
+	Argv []string
 }
 
-func parseShow(out []byte) map[string]string {
-	m := map[string]string{}
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), "="); ok {
-			m[k] = v
-		}
-	}
-	return m
+// EnvFile is one EnvironmentFile=; Optional is its "-" prefix.
+type EnvFile struct {
+	Path     string
+	Optional bool
 }
 
 // Service is a service unit as it runs now.
 type Service struct {
-	Unit  string
-	Props map[string]string // from systemctl show
+	Unit                              string
+	LoadState, ActiveState, SubState  string
+	NeedDaemonReload                  bool   // the unit's files changed since systemd loaded them
+	InvocationID                      string // as the journal's _SYSTEMD_INVOCATION_ID
+	FragmentPath                      string
+	DropInPaths, TriggeredBy          []string
+	ExecStart, ExecReload             []Command
+	User                              string // User=, specifiers expanded
+	Environment                       []string
+	EnvironmentFiles                  []EnvFile
+	UnsetEnvironment, PassEnvironment []string
+	// Credentials are the sources of LoadCredential=, by the path the
+	// service reads each at.
+	Credentials map[string]string
+	// Manager is the service manager's environment (systemctl
+	// set-environment changes it), which every service starts from.
+	Manager []string
 	// MainPID is the main process, 0 when there is none; Environ and
-	// Cmdline are its initial environment and its command line.
+	// Cmdline are its initial environment and its command line; Started
+	// is when systemd started it.
 	MainPID int
 	Environ []string
 	Cmdline []string
-	// Started is when the main process was started, zero without one.
 	Started time.Time
-	// Manager is the service manager's own environment (systemctl
-	// show-environment), which every service inherits.
-	Manager []string
 }
 
 // Active says whether the service runs: active or reloading, with a main
 // process.
 func (s *Service) Active() bool {
-	st := s.Props["ActiveState"]
-	return (st == "active" || st == "reloading") && s.MainPID > 0
+	return (s.ActiveState == "active" || s.ActiveState == "reloading") && s.MainPID > 0
 }
 
-// Socket names the socket units that start the service, "" for none.
-func (s *Service) Socket() string {
+// Sockets are the socket units that start the service.
+func (s *Service) Sockets() []string {
 	var socks []string
-	for _, u := range strings.Fields(s.Props["TriggeredBy"]) {
+	for _, u := range s.TriggeredBy {
 		if strings.HasSuffix(u, ".socket") {
 			socks = append(socks, u)
 		}
 	}
-	return strings.Join(socks, " ")
+	return socks
 }
 
-// Load reads unit's state and, when it has a main process, that process's
-// environment and command line (which takes root, or the service's user).
-func Load(ctx context.Context, unit string) (*Service, error) {
-	props, err := Show(ctx, unit, Props...)
-	if err != nil {
-		return nil, err
+// UnitFiles are the files systemd read the unit from.
+func (s *Service) UnitFiles() []string {
+	if s.FragmentPath == "" {
+		return s.DropInPaths
 	}
-	if props["LoadState"] == "not-found" {
-		return nil, fmt.Errorf("%s is not installed (systemd has no unit of that name)", unit)
-	}
-	s := &Service{Unit: unit, Props: props}
-	out, err := Systemctl(ctx, "show-environment")
-	if err != nil {
-		return nil, err
-	}
-	s.Manager = strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
-	s.MainPID, _ = strconv.Atoi(props["MainPID"])
+	return append([]string{s.FragmentPath}, s.DropInPaths...)
+}
+
+// readProc reads the main process's environment and command line (which
+// takes root, or the service's user).
+func (s *Service) readProc() error {
 	if s.MainPID <= 0 {
-		return s, nil
+		return nil
 	}
 	pid := strconv.Itoa(s.MainPID)
 	env, err := os.ReadFile(ProcRoot + "/" + pid + "/environ")
 	if err != nil {
-		return nil, fmt.Errorf("cannot read the environment of %s's main process %s: %w", unit, pid, err)
+		return fmt.Errorf("cannot read the environment of %s's main process %s: %w", s.Unit, pid, err)
 	}
 	s.Environ = split0(env)
 	cmdline, err := os.ReadFile(ProcRoot + "/" + pid + "/cmdline")
 	if err != nil {
-		return nil, fmt.Errorf("cannot read the command line of %s's main process %s: %w", unit, pid, err)
+		return fmt.Errorf("cannot read the command line of %s's main process %s: %w", s.Unit, pid, err)
 	}
 	s.Cmdline = split0(cmdline)
-	if us, err := strconv.ParseInt(props["ExecMainStartTimestampMonotonic"], 10, 64); err == nil && us > 0 {
-		s.Started = realtime(time.Duration(us) * time.Microsecond)
-	}
-	return s, nil
-}
-
-// realtime converts a CLOCK_MONOTONIC time, as systemd records them, to
-// wall-clock time.
-func realtime(mono time.Duration) time.Time {
-	var ts unix.Timespec
-	now := time.Now()
-	if unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts) != nil {
-		return time.Time{}
-	}
-	return now.Add(mono - time.Duration(ts.Nano()))
+	return nil
 }
 
 func split0(b []byte) []string {
@@ -179,72 +154,67 @@ var perInvocation = []string{
 	"MONITOR_EXIT_STATUS", "MONITOR_INVOCATION_ID", "MONITOR_UNIT",
 }
 
-// fromSystemd are variables systemd sets for a service from its unit
+// fromUnit are variables systemd sets for a service from its unit
 // (User=, RuntimeDirectory=, LoadCredential=, ...): the running process's
 // values are the ones a restart would give it as long as the unit is the
 // same, which is judged apart.
-var fromSystemd = []string{
+var fromUnit = []string{
 	"HOME", "USER", "LOGNAME", "SHELL", "RUNTIME_DIRECTORY", "STATE_DIRECTORY",
 	"CACHE_DIRECTORY", "LOGS_DIRECTORY", "CONFIGURATION_DIRECTORY",
-	"CREDENTIALS_DIRECTORY", "PIDFILE", "TERM",
+	"CREDENTIALS_DIRECTORY", "PIDFILE", "TERM", "LOG_NAMESPACE",
 }
 
 // Inherited is the environment systemd would give runapp if the service
-// started now with the same unit: the manager's environment, the unit's
-// Environment=, and the running process's values of what systemd sets
-// per service. The plan built from it is what a restart would run.
-func (s *Service) Inherited() []string {
-	env := map[string]string{}
-	var order []string
-	set := func(kv string) {
-		k, _, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return
-		}
-		if _, seen := env[k]; !seen {
-			order = append(order, k)
-		}
-		env[k] = kv
-	}
-	for _, kv := range s.Manager {
-		set(kv)
-	}
-	for _, kv := range splitEnvironment(s.Props["Environment"]) {
-		set(kv)
-	}
+// started now with the same unit, built as systemd 252's exec_child does:
+// the manager's environment, then what systemd sets for the service, the
+// variables of PassEnvironment= (from systemd's own environment), the
+// unit's Environment=, its EnvironmentFile= files read now, each later one
+// winning, and UnsetEnvironment= applied last. What systemd sets and
+// passes are the running process's values: those a restart gives again as
+// long as the unit is the same, which is judged apart. The plan built from
+// it is what a restart would run.
+//
+// An EnvironmentFile= that cannot be read is an error: a start would fail
+// on it (or, when runapp may not read it, nothing can be told).
+func (s *Service) Inherited() ([]string, error) {
+	var own, passed []string
 	for _, kv := range s.Environ {
 		k, _, _ := strings.Cut(kv, "=")
-		if slices.Contains(fromSystemd, k) || slices.Contains(perInvocation, k) {
-			set(kv)
+		switch {
+		case slices.Contains(fromUnit, k) || slices.Contains(perInvocation, k):
+			own = append(own, kv)
+		case slices.Contains(s.PassEnvironment, k):
+			passed = append(passed, kv)
 		}
 	}
-	out := make([]string, len(order))
-	for i, k := range order {
-		out[i] = env[k]
+	var files []string
+	for _, f := range s.EnvironmentFiles {
+		env, err := sdenv.ReadFile(f.Path)
+		switch {
+		case f.Optional && errors.Is(err, fs.ErrNotExist):
+			continue
+		case err != nil:
+			return nil, fmt.Errorf("EnvironmentFile=%s: %w", f.Path, err)
+		}
+		files = sdenv.Merge(files, env)
 	}
-	return out
+	return sdenv.Unset(sdenv.Merge(s.Manager, own, passed, s.Environment, files), s.UnsetEnvironment), nil
 }
 
-// splitEnvironment splits systemctl show's Environment= value: words
-// separated by spaces, a word with spaces in double quotes with C escapes.
-func splitEnvironment(s string) []string {
-	var words []string
-	for s = strings.TrimLeft(s, " "); s != ""; s = strings.TrimLeft(s, " ") {
-		if s[0] != '"' {
-			w, rest, _ := strings.Cut(s, " ")
-			words, s = append(words, w), rest
-			continue
+// EnvironReadable says why the main process's initial environment cannot
+// be read as assignments, nil when it can: a process title set with
+// setproctitle (gunicorn uses it when installed) overwrites that memory,
+// and /proc/PID/environ then holds the title and NUL bytes.
+func (s *Service) EnvironReadable() error {
+	for _, kv := range s.Environ {
+		if !strings.Contains(kv, "=") {
+			return errors.New("its process title overwrote it: gunicorn does with setproctitle installed, unless SPT_NOENV is set")
 		}
-		if w, err := strconv.QuotedPrefix(s); err == nil {
-			if u, err := strconv.Unquote(w); err == nil {
-				words = append(words, u)
-			}
-			s = s[len(w):]
-			continue
-		}
-		break // not what systemctl writes: leave the rest out
 	}
-	return words
+	if len(s.Environ) == 0 {
+		return errors.New("it is empty")
+	}
+	return nil
 }
 
 // Change is a variable whose value differs between the plan and the
@@ -334,4 +304,44 @@ func (s *Service) ChangedSince(paths ...string) []string {
 		}
 	}
 	return changed
+}
+
+// ReloadSendsHUP says whether one of the unit's ExecReload= commands sends
+// SIGHUP to the main process with kill(1), in any of the forms kill takes:
+// -HUP, -SIGHUP, -1, -s HUP, -s SIGHUP, --signal HUP, to $MAINPID (which
+// systemd expands when it runs the command).
+func (s *Service) ReloadSendsHUP() bool {
+	for _, c := range s.ExecReload {
+		if SendsHUP(c.Path, c.Argv) {
+			return true
+		}
+	}
+	return false
+}
+
+// SendsHUP says whether the command path with argv (argv[0] its name)
+// sends SIGHUP to $MAINPID with kill(1); see ReloadSendsHUP.
+func SendsHUP(path string, argv []string) bool {
+	if filepath.Base(path) != "kill" || len(argv) < 2 {
+		return false
+	}
+	hup := func(sig string) bool {
+		sig = strings.TrimPrefix(strings.ToUpper(sig), "SIG")
+		return sig == "HUP" || sig == "1"
+	}
+	signal, main := false, false
+	for i := 1; i < len(argv); i++ {
+		switch a := argv[i]; {
+		case a == "$MAINPID" || a == "${MAINPID}":
+			main = true
+		case (a == "-s" || a == "--signal") && i+1 < len(argv):
+			i++
+			signal = hup(argv[i])
+		case strings.HasPrefix(a, "--signal="):
+			signal = hup(strings.TrimPrefix(a, "--signal="))
+		case strings.HasPrefix(a, "-") && a != "--":
+			signal = hup(a[1:])
+		}
+	}
+	return signal && main
 }

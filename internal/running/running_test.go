@@ -1,31 +1,98 @@
 package running
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/runapp/runapp/launcher"
 )
 
-func TestSplitEnvironment(t *testing.T) {
-	assert.Equal(t, []string{"A=1", "B=two words", `C=q"x`}, splitEnvironment(`A=1 "B=two words" "C=q\"x"`))
-	assert.Nil(t, splitEnvironment(""))
-}
-
-func TestParseShow(t *testing.T) {
-	m := parseShow([]byte("MainPID=42\nExecStart={ path=/x ; argv[]=/x a=b }\nEmpty=\n"))
-	assert.Equal(t, map[string]string{"MainPID": "42", "ExecStart": "{ path=/x ; argv[]=/x a=b }", "Empty": ""}, m)
-}
-
-func TestInherited(t *testing.T) {
-	s := &Service{
-		Manager: []string{"PATH=/usr/bin:/bin", "LANG=C.UTF-8"},
-		Props:   map[string]string{"Environment": `LANG=de_DE.UTF-8 "X=a b"`},
-		// What runapp and the env files set is not inherited.
-		Environ: []string{"PATH=/srv/v/bin:/usr/bin:/bin", "VIRTUAL_ENV=/srv/v", "HOME=/srv/shop", "INVOCATION_ID=1", "SECRET=x"},
+// What D-Bus gives for a unit, as godbus decodes it (recorded from
+// systemd 252 for a template instance, tpl@dep.service).
+func TestFromProps(t *testing.T) {
+	unit := map[string]any{
+		"LoadState": "loaded", "ActiveState": "active", "SubState": "running",
+		"NeedDaemonReload": false, "FragmentPath": "/etc/systemd/system/tpl@.service",
+		"DropInPaths":  []string{"/etc/systemd/system/tpl@.service.d/env.conf"},
+		"TriggeredBy":  []string{"tpl@dep.socket"},
+		"InvocationID": []byte{0xab, 0x01, 0xff},
 	}
-	assert.Equal(t, []string{"PATH=/usr/bin:/bin", "LANG=de_DE.UTF-8", "X=a b", "HOME=/srv/shop", "INVOCATION_ID=1"}, s.Inherited())
+	svc := map[string]any{
+		"MainPID": uint32(42), "ExecMainStartTimestamp": uint64(1700000000000000), "User": "dep",
+		"ExecStart":        [][]any{{"/usr/bin/runapp", []string{"/usr/bin/runapp", "--app-dir", "/srv/dep", "--", "project.wsgi"}, false, uint64(0), uint64(0), uint64(0), uint64(0), uint32(0), int32(0), int32(0)}},
+		"ExecReload":       [][]any{{"/bin/kill", []string{"/bin/kill", "-s", "HUP", "$MAINPID"}, false, uint64(0), uint64(0), uint64(0), uint64(0), uint32(0), int32(0), int32(0)}},
+		"Environment":      []string{"PRICE=costs $5", "TICK=a`b`", "PLAIN=1"},
+		"EnvironmentFiles": [][]any{{"/etc/default/dep", true}},
+		"UnsetEnvironment": []string{"LANG"},
+		"PassEnvironment":  []string{"container"},
+		"LoadCredential":   [][]any{{"env", "/srv/dep/.env"}},
+	}
+	s := fromProps("tpl@dep.service", unit, svc)
+	assert.Equal(t, "active", s.ActiveState)
+	assert.Equal(t, 42, s.MainPID)
+	assert.Equal(t, "ab01ff", s.InvocationID)
+	assert.Equal(t, []string{"tpl@dep.socket"}, s.Sockets())
+	assert.Equal(t, []string{"/etc/systemd/system/tpl@.service", "/etc/systemd/system/tpl@.service.d/env.conf"}, s.UnitFiles())
+	assert.Equal(t, []string{"/usr/bin/runapp", "--app-dir", "/srv/dep", "--", "project.wsgi"}, s.ExecStart[0].Argv)
+	assert.Equal(t, []string{"PRICE=costs $5", "TICK=a`b`", "PLAIN=1"}, s.Environment)
+	assert.Equal(t, []EnvFile{{"/etc/default/dep", true}}, s.EnvironmentFiles)
+	assert.Equal(t, map[string]string{"/run/credentials/tpl@dep.service/env": "/srv/dep/.env"}, s.Credentials)
+	assert.Equal(t, "dep", s.User)
+	assert.Equal(t, int64(1700000000000000), s.Started.UnixMicro())
+	assert.True(t, s.ReloadSendsHUP())
+}
+
+// Inherited models what systemd gives a service, in systemd's order.
+func TestInherited(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "default")
+	require.NoError(t, os.WriteFile(file, []byte("EXTRA='from the file'\nPLAIN=2\n"), 0o600))
+	s := &Service{
+		Manager:          []string{"PATH=/usr/bin:/bin", "LANG=C.UTF-8", "TZ_NOTE=UTC here"},
+		Environment:      []string{"PRICE=costs $5", "TICK=a`b`", "PLAIN=1", "X=a b"},
+		EnvironmentFiles: []EnvFile{{file, false}, {filepath.Join(dir, "missing"), true}},
+		UnsetEnvironment: []string{"LANG", "X=other"},
+		PassEnvironment:  []string{"container"},
+		// What runapp and the env files set is not inherited; what systemd
+		// sets and passes is, with the running value.
+		Environ: []string{"PATH=/srv/v/bin:/usr/bin:/bin", "VIRTUAL_ENV=/srv/v", "HOME=/srv/shop", "INVOCATION_ID=1", "SECRET=x", "container=systemd-nspawn"},
+	}
+	env, err := s.Inherited()
+	require.NoError(t, err)
+	assert.Equal(t, []string{"PATH=/usr/bin:/bin", "TZ_NOTE=UTC here", "HOME=/srv/shop", "INVOCATION_ID=1",
+		"container=systemd-nspawn", "PRICE=costs $5", "TICK=a`b`", "PLAIN=2", "X=a b", "EXTRA=from the file"}, env)
+
+	// A start fails on a missing EnvironmentFile= without "-".
+	s.EnvironmentFiles = []EnvFile{{filepath.Join(dir, "missing"), false}}
+	_, err = s.Inherited()
+	assert.ErrorContains(t, err, "EnvironmentFile="+filepath.Join(dir, "missing"))
+}
+
+func TestReloadSendsHUP(t *testing.T) {
+	for _, tc := range []struct {
+		argv []string
+		hup  bool
+	}{
+		{[]string{"/bin/kill", "-HUP", "$MAINPID"}, true},
+		{[]string{"/bin/kill", "-s", "HUP", "$MAINPID"}, true},
+		{[]string{"/bin/kill", "-SIGHUP", "$MAINPID"}, true},
+		{[]string{"/usr/bin/kill", "-s", "SIGHUP", "${MAINPID}"}, true},
+		{[]string{"/bin/kill", "--signal", "hup", "$MAINPID"}, true},
+		{[]string{"/bin/kill", "--signal=HUP", "$MAINPID"}, true},
+		{[]string{"/bin/kill", "-1", "$MAINPID"}, true},
+		{[]string{"/bin/kill", "-TERM", "$MAINPID"}, false},
+		{[]string{"/bin/kill", "-s", "USR2", "$MAINPID"}, false},
+		{[]string{"/bin/kill", "-HUP", "1234"}, false},
+		{[]string{"/bin/sh", "-c", "kill -HUP $MAINPID"}, false},
+	} {
+		s := &Service{ExecReload: []Command{{Path: tc.argv[0], Argv: tc.argv}}}
+		assert.Equal(t, tc.hup, s.ReloadSendsHUP(), "%q", tc.argv)
+	}
+	assert.False(t, (&Service{}).ReloadSendsHUP())
 }
 
 func TestEnvChanges(t *testing.T) {
