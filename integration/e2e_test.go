@@ -141,6 +141,7 @@ func TestE2E(t *testing.T) {
 	})
 
 	t.Run("asgi", func(t *testing.T) { e2eASGI(t, res) })
+	t.Run("procs", func(t *testing.T) { e2eProcfile(t, res) })
 
 	t.Run("socket", func(t *testing.T) {
 		defer res.explain(t, "sock.socket", "sock.service")

@@ -69,7 +69,7 @@ var flagValues = []flagValue{
 	}},
 	{names: []string{"format"}, kind: valueWord, words: func() []string { return checkFormats }},
 	{names: []string{"from"}, kind: valueWord, words: envfmt.ReaderNames},
-	{names: []string{"name", "description", "socket", "after", "wants", "gunicorn-version", "timeout", "process",
+	{names: []string{"name", "description", "socket", "after", "wants", "gunicorn-version", "timeout", "process", "longest-task", "scale", "every",
 		"image", "replicas", "port", "service-port", "health-path", "health-host", "pre-stop", "run-as-user", "run-as-group"}, kind: valueText},
 }
 
