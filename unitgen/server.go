@@ -22,16 +22,21 @@ const stopMargin = 10 * time.Second
 // later) kills it: gunicorn's default graceful timeout.
 const unboundedGrace = 30 * time.Second
 
-// StopTimeout is how long a unit lets its server stop after SIGTERM before
-// systemd kills it (TimeoutStopSec=), given the server's arguments; nil
-// when the server is not known. A server whose graceful stop has no bound
-// of its own (uvicorn 0.17), or is not known, gets systemd's timeout as the
-// bound, as long as gunicorn's default lets requests finish. runapp start
-// gives each process as long.
-func StopTimeout(args *server.Args) time.Duration {
+// StopTimeout is how long a unit lets its program stop after SIGTERM
+// before systemd kills it (TimeoutStopSec=), given the program's arguments
+// (nil when not known) and its longest task (0 when not given). A server
+// whose graceful stop has no bound of its own (uvicorn 0.17), or is not
+// known, gets systemd's timeout as the bound, as long as gunicorn's default
+// lets requests finish; a worker's warm shutdown, which waits for its
+// running tasks, as long as the longest. runapp start gives each process as
+// long.
+func StopTimeout(args *server.Args, longestTask time.Duration) time.Duration {
 	graceful := unboundedGrace
-	if args != nil && !args.GracefulUnbounded {
+	switch {
+	case args != nil && !args.GracefulUnbounded:
 		graceful = args.Graceful
+	case longestTask > 0:
+		graceful = longestTask
 	}
 	return graceful + stopMargin
 }

@@ -124,19 +124,11 @@ func (u *units) service() []*unit.UnitOption {
 	// which stops its workers gracefully; SIGKILL to whatever is left when
 	// the timeout ends.
 	s.add("KillMode", "mixed")
-	// A server whose graceful stop has no bound of its own (uvicorn 0.17),
-	// or is not known, gets systemd's timeout as the bound, as long as
-	// gunicorn's default lets requests finish.
-	graceful := unboundedGrace
-	switch {
-	case u.args != nil && !u.args.GracefulUnbounded:
-		graceful = u.args.Graceful
-	case u.Process != nil && u.Process.LongestTask > 0:
-		// A worker's warm shutdown waits for its running tasks, with no
-		// bound of its own: let the longest one finish.
-		graceful = u.Process.LongestTask
+	var longest time.Duration
+	if u.Process != nil {
+		longest = u.Process.LongestTask
 	}
-	s.add("TimeoutStopSec", strconv.Itoa(int((graceful+stopMargin+time.Second-1)/time.Second)))
+	s.add("TimeoutStopSec", strconv.Itoa(int((StopTimeout(u.args, longest)+time.Second-1)/time.Second)))
 	if !oneshot {
 		s.add("Restart", "on-failure")
 		codes := make([]string, len(restartPrevent))

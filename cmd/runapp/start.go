@@ -81,7 +81,9 @@ func runStart(cfg *launcher.Config, names []string, port int, colour bool, stdou
 		if err != nil {
 			return err
 		}
-		procs[i] = supervised(plan, p.index)
+		if procs[i], err = supervised(plan, p.index); err != nil {
+			return err
+		}
 	}
 	err = supervise.Run(procs, supervise.Options{Output: stdout, Colour: colour})
 	var exit *supervise.ExitError
@@ -150,7 +152,7 @@ func basePort(cfg launcher.Config, name string, port int, environ []string) (int
 }
 
 // supervised is the process supervise runs for plan.
-func supervised(plan *launcher.Plan, index int) supervise.Process {
+func supervised(plan *launcher.Plan, index int) (supervise.Process, error) {
 	p := supervise.Process{
 		Name:   plan.Process,
 		Path:   plan.Program,
@@ -159,8 +161,9 @@ func supervised(plan *launcher.Plan, index int) supervise.Process {
 		Dir:    plan.Dir,
 		Colour: index,
 	}
-	p.StopSignal, p.MainOnly, p.StopTimeout = stopFacts(plan)
-	return p
+	var err error
+	p.StopSignal, p.MainOnly, p.StopTimeout, err = stopFacts(plan)
+	return p, err
 }
 
 // isTerminal says whether w is a terminal.
@@ -175,14 +178,19 @@ func isTerminal(w io.Writer) bool {
 
 // stopFacts says how start stops plan's process: as its unit does (see
 // unitgen), SIGTERM to its main process alone (KillMode=mixed: gunicorn's
-// master stops its workers itself), and SIGKILL to its process group after
-// the unit's TimeoutStopSec=.
-func stopFacts(plan *launcher.Plan) (syscall.Signal, bool, time.Duration) {
-	var args *server.Args
-	if srv := server.Lookup(plan.Argv[0]); srv != nil {
-		if a, err := srv.ReadArgs(plan.Argv[1:]); err == nil {
-			args = &a
-		}
+// master stops its workers itself, and a celery or rq worker's warm shutdown
+// lets its running tasks finish, which its children, told themselves, would
+// lose), and SIGKILL to its process group after the unit's TimeoutStopSec=
+// (with no --longest-task). An error says the table refuses the command
+// (celery multi, which leaves its process at once).
+func stopFacts(plan *launcher.Plan) (syscall.Signal, bool, time.Duration, error) {
+	srv, err := server.ForProcess(plan.Process, plan.Argv)
+	if err != nil {
+		return 0, false, 0, launcher.Errorf(launcher.ExitConfig, "%s:%d: process %s: %v", plan.Procfile, plan.Line, plan.Process, err)
 	}
-	return unix.SIGTERM, true, unitgen.StopTimeout(args)
+	var args *server.Args
+	if a, err := srv.ReadArgs(plan.Argv[1:]); err == nil {
+		args = &a
+	}
+	return unix.SIGTERM, true, unitgen.StopTimeout(args, 0), nil
 }

@@ -15,6 +15,8 @@ func startApp(t *testing.T, dotenv string) string {
 	dir := appDir(t, dotenv)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "Procfile"), []byte(
 		"first: echo first $PORT\nsecond: echo second $PORT\nfail: sh -c \"exit 3\"\nrelease: echo release\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "Procfile.multi"), []byte(
+		"web: echo web\nworker: python -m celery -A proj multi start w1\n"), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "Procfile.release"), []byte("release: echo release\n"), 0o644))
 	return dir
 }
@@ -60,6 +62,8 @@ func TestStartErrors(t *testing.T) {
 		{"no such process", []string{"beat"}, nil, 78, "start: " + procfile + " has no process beat (it has first, second, fail, release)"},
 		{"release only", []string{"--procfile=Procfile.release"}, nil, 78,
 			"start: " + filepath.Join(dir, "Procfile.release") + " has no process type to start but release; name it to run it: runapp start release"},
+		{"celery multi", []string{"--procfile=Procfile.multi"}, nil, 78,
+			filepath.Join(dir, "Procfile.multi") + ":2: process worker: celery multi starts its workers in the background and exits, so the process systemd watches is gone at once (celery's docs pair it with Type=forking and pidfiles); run one `celery -A APP worker` per process type instead, and several instances with runapp unit --procfile --scale worker=N"},
 		{"--process", []string{"--process", "first"}, nil, 2, "start: name the process types as arguments (runapp start first), not with --process"},
 		{"--server", []string{"--server", "uvicorn"}, nil, 2, "start: --server has no use here: the Procfile's commands name their programs"},
 		{"bad PORT", nil, []string{"PORT=http"}, 78, `start: PORT "http" (inherited) is not a port number to count process types' ports from; set a number, or give --port`},
