@@ -15,8 +15,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
-
-	"github.com/runapp/runapp/internal/testenv"
 )
 
 // startWorker is a worker-like Python process for the runapp start tests:
@@ -211,25 +209,6 @@ def slow(seconds, path):
     print("task done", flush=True)
 `
 
-// redisForStart starts a redis-server on a unix socket in dir, with
-// nothing saved, and stops it when the test ends; it returns the socket's
-// path once redis accepts connections on it.
-func redisForStart(t *testing.T, dir string) string {
-	t.Helper()
-	bin := testenv.LookPath(t, "redis-server")
-	sock := filepath.Join(dir, "redis.sock")
-	p := start(t, dir, baseEnv(), bin, "--port", "0", "--unixsocket", sock,
-		"--save", "", "--appendonly", "no", "--daemonize", "no")
-	p.log.waitCount(t, "ready to accept connections", 1, bootTimeout)
-	t.Cleanup(func() {
-		if !p.exited() {
-			p.signal(t, unix.SIGTERM)
-			p.wait(t, bootTimeout)
-		}
-	})
-	return sock
-}
-
 // TestStartCelery: runapp start runs a celery worker as its unit does:
 // Ctrl-C sends SIGTERM to the worker's main process alone, whose warm
 // shutdown lets the running task finish (SIGTERM to its pool child would
@@ -238,7 +217,7 @@ func TestStartCelery(t *testing.T) {
 	bin := needRunapp(t)
 	app := newApp(t)
 	appVenv(t, app)
-	sock := redisForStart(t, t.TempDir())
+	sock := startRedis(t)
 	f, err := os.OpenFile(filepath.Join(app, ".env"), os.O_APPEND|os.O_WRONLY, 0)
 	require.NoError(t, err)
 	_, err = fmt.Fprintf(f, "CELERY_BROKER_URL=redis+socket://%s\n", sock)
