@@ -51,6 +51,16 @@ gives the service (Group= instead of the user's primary group, the groups
 that list the user, SupplementaryGroups=); ACLs are not evaluated (a problem says so when one is in the way). No value from an
 env file is ever printed.
 
+check reads the code's configuration; it does not run the code: --import
+finds the module without executing it. runapp deploy then runs the new code
+before it touches the service (its pre-flight): as the service starts it, it
+imports the application, runs Django's system checks (manage.py check, which
+imports the URL conf and every view module it names) and sends GET to the
+health path through the application, with no socket. Neither catches code no
+request reaches (another view that raises when called), what only the
+running server has (its socket, its private /tmp, real traffic), nor a
+database the code needs migrated that the release command does not migrate.
+
 With --container FILE, checks the Containerfiles and Kubernetes manifests
 named instead: a shell as PID 1 that does not exec the server (a shell-form
 ENTRYPOINT or CMD, sh -c without exec), a shell-form CMD after an

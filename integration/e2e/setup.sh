@@ -61,6 +61,7 @@ printf '[Unit]\nDocumentation=https://example.invalid/shop\n' >"$units/shop.serv
 printf '[Unit]\nDocumentation=https://example.invalid/every-service\n' >"$units/service.d/60-e2e.conf"
 
 /e2e/asgi.sh setup # the ASGI servers' apps and units (issue 13)
+/e2e/safe.sh setup # deploys that cannot take the site down (issue 18)
 /e2e/idem.sh setup # runapp deploy's idempotence (issue 20)
 /e2e/procs.sh setup # an app's processes from its Procfile (issue 17)
 
