@@ -343,9 +343,8 @@ func serverStop(argv []string, longestTask time.Duration) (what string, graceful
 	if err != nil {
 		return "", 0, false
 	}
-	graceful = server.GracefulStop(srv, &a, longestTask)
 	if srv.Kind == server.Worker {
-		return srv.Name + "'s longest task (--longest-task)", graceful, true
+		return srv.Name + "'s longest task (--longest-task)", server.GracefulStop(&a, longestTask), true
 	}
-	return srv.Name + "'s graceful stop", graceful, true
+	return srv.Name + "'s graceful stop", server.GracefulStop(&a, 0), true
 }

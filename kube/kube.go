@@ -346,7 +346,11 @@ func (m *manifests) read(p *process, program string, srv *server.Server, args []
 	if err != nil {
 		return usage("server arguments: %v", err)
 	}
-	p.grace = server.GracefulStop(srv, &a, m.LongestTask)
+	var longest time.Duration
+	if srv.Kind == server.Worker {
+		longest = m.LongestTask
+	}
+	p.grace = server.GracefulStop(&a, longest)
 	if !web {
 		return nil
 	}

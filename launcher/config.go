@@ -29,6 +29,10 @@ type Config struct {
 	// the planned environment, then resolved and, for a server of the
 	// table, completed as serve completes the server's (see Build).
 	Process string
+	// Port, when not 0, is the PORT of Process whatever the environment
+	// says: runapp start counts each process type's from a base, as
+	// foreman does, a PORT in the env files included.
+	Port int
 	// NoEnvFiles reads no env file at all, not even the default .env, and
 	// leaves EnvFiles unused: for a caller that has dealt with the files
 	// itself (runapp check, when it has refused every one). The command line

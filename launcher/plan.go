@@ -165,7 +165,7 @@ func build(cfg *Config, environ []string, keepGoing bool) (*Plan, []Failure) {
 	if err := cfg.usage(); err != nil {
 		return nil, []Failure{{StepProcfile, err}}
 	}
-	appDir, err := appDirectory(cfg.AppDir)
+	appDir, err := AppDirectory(cfg.AppDir)
 	if err != nil {
 		return nil, []Failure{{StepAppDir, err}}
 	}
@@ -195,7 +195,9 @@ func build(cfg *Config, environ []string, keepGoing bool) (*Plan, []Failure) {
 	return p, failures
 }
 
-func appDirectory(dir string) (string, error) {
+// AppDirectory returns the absolute path of the app directory dir names
+// ("" for the working directory), or why it cannot be used.
+func AppDirectory(dir string) (string, error) {
 	if dir == "" || dir == "." {
 		// The working directory: a directory, or getcwd fails.
 		wd, err := os.Getwd()

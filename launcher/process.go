@@ -61,8 +61,8 @@ func (cfg *Config) usage() error {
 	return nil
 }
 
-// process reads the Procfile, sets PORT when the environment has none, and
-// returns the argv of the process type cfg.Process.
+// process reads the Procfile, sets PORT when the environment has none or
+// cfg.Port is set, and returns the argv of the process type cfg.Process.
 func (p *Plan) process(cfg *Config, e *env) ([]string, error) {
 	path := ProcfilePath(p.Dir, *cfg)
 	f, err := ReadProcfile(path)
@@ -80,8 +80,8 @@ func (p *Plan) process(cfg *Config, e *env) ([]string, error) {
 	}
 	proc := f.Processes[index]
 	p.Process, p.Procfile, p.Line = proc.Name, path, proc.Line
-	if _, ok := e.get("PORT"); !ok {
-		port := strconv.Itoa(Port(index, 0))
+	if _, ok := e.get("PORT"); !ok || cfg.Port != 0 {
+		port := strconv.Itoa(cmp.Or(cfg.Port, Port(index, 0)))
 		e.set(Var{Name: "PORT", Value: port, Origin: ByRunapp, Own: port})
 	}
 	argv, err := proc.Argv(e.get)

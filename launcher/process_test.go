@@ -46,6 +46,14 @@ func TestBuildProcess(t *testing.T) {
 		assert.Equal(t, []string{"sh", "-c", `echo "$PORT"`}, p.Argv)
 		assert.Equal(t, "8080", value(t, p, "PORT"))
 	})
+	t.Run("Port wins over every PORT", func(t *testing.T) {
+		dir := app(t, ".env", "PORT=8000\n", "Procfile", "web: sh -c $PORT\n")
+		p, err := Build(Config{AppDir: dir, Process: "web", Port: 7100}, []string{"PATH=/usr/bin:/bin", "PORT=8080"})
+		require.NoError(t, err)
+		assert.Equal(t, []string{"sh", "-c", "7100"}, p.Argv, "expanded with it")
+		assert.Equal(t, "7100", value(t, p, "PORT"))
+		assert.Equal(t, []string{"inherited", ".env:1"}, p.Replaced("PORT"))
+	})
 	t.Run("another Procfile", func(t *testing.T) {
 		p, err := Build(Config{AppDir: dir, Procfile: "Procfile.dev", Process: "web"}, []string{"PATH=/usr/bin:/bin"})
 		require.NoError(t, err)

@@ -4,9 +4,9 @@ import "time"
 
 // StopMargin is how much longer than a program's graceful stop its
 // supervisor (systemd's TimeoutStopSec=, the kubelet's
-// terminationGracePeriodSeconds) waits after TERM before it kills:
-// gunicorn kills its workers itself at the graceful timeout and then
-// exits, which takes a moment more.
+// terminationGracePeriodSeconds, runapp start) waits after TERM before it
+// kills: gunicorn kills its workers itself at the graceful timeout and
+// then exits, which takes a moment more.
 const StopMargin = 10 * time.Second
 
 // UnboundedGrace is the graceful stop assumed of a program whose stop has
@@ -14,18 +14,24 @@ const StopMargin = 10 * time.Second
 // graceful timeout, so that requests may finish as under gunicorn.
 const UnboundedGrace = 30 * time.Second
 
-// GracefulStop is how long a program may take to stop after TERM: the
-// bound its arguments a set (nil when runapp does not know it), else for
-// a worker the longest task it runs (longestTask, 0 when not known),
-// since a worker's warm shutdown waits for its running tasks with no
-// bound of its own, else UnboundedGrace. The supervisor's timeout is this
-// plus StopMargin.
-func GracefulStop(s *Server, a *Args, longestTask time.Duration) time.Duration {
+// GracefulStop is how long a program may take to stop after TERM, given
+// its arguments (nil when runapp does not know it) and, for a worker, its
+// longest task (0 when not given; the caller gives it for a worker only):
+// the bound its arguments set, else the longest task, since a worker's
+// warm shutdown waits for its running tasks with no bound of its own,
+// else UnboundedGrace.
+func GracefulStop(args *Args, longestTask time.Duration) time.Duration {
 	switch {
-	case a != nil && !a.GracefulUnbounded:
-		return a.Graceful
-	case s != nil && s.Kind == Worker && longestTask > 0:
+	case args != nil && !args.GracefulUnbounded:
+		return args.Graceful
+	case longestTask > 0:
 		return longestTask
 	}
 	return UnboundedGrace
+}
+
+// StopTimeout is how long a supervisor lets the program stop after TERM
+// before it kills it: GracefulStop and StopMargin.
+func StopTimeout(args *Args, longestTask time.Duration) time.Duration {
+	return GracefulStop(args, longestTask) + StopMargin
 }

@@ -127,12 +127,11 @@ func (u *units) service() []*unit.UnitOption {
 	// A server whose graceful stop has no bound of its own (uvicorn 0.17),
 	// or is not known, gets systemd's timeout as the bound, as long as
 	// gunicorn's default lets requests finish; a worker's, its longest task.
-	var longestTask time.Duration
+	var longest time.Duration
 	if u.Process != nil {
-		longestTask = u.Process.LongestTask
+		longest = u.Process.LongestTask
 	}
-	graceful := server.GracefulStop(u.server, u.args, longestTask)
-	s.add("TimeoutStopSec", strconv.Itoa(int((graceful+server.StopMargin+time.Second-1)/time.Second)))
+	s.add("TimeoutStopSec", strconv.Itoa(int((server.StopTimeout(u.args, longest)+time.Second-1)/time.Second)))
 	if !oneshot {
 		s.add("Restart", "on-failure")
 		codes := make([]string, len(restartPrevent))

@@ -34,6 +34,7 @@ func init() {
 	commands = []*command{
 		serveCommand,
 		execCommand,
+		startCommand,
 		envCommand,
 		checkCommand,
 		deployCommand,

@@ -35,7 +35,7 @@ _runapp() {
 		cmd=${COMP_WORDS[1]} i=2
 	fi
 	if ((COMP_CWORD == 1)) && [[ ${COMP_WORDS[1]} != -* ]]; then
-		mapfile -t COMPREPLY < <(compgen -W "serve exec env check deploy fmt unit kube version help" -- "$cur")
+		mapfile -t COMPREPLY < <(compgen -W "serve exec start env check deploy fmt unit kube version help" -- "$cur")
 		return
 	fi
 
@@ -46,7 +46,7 @@ _runapp() {
 		w=${COMP_WORDS[i]}
 		case $w in
 		--) positional=after-dashes; break ;;
-		-env-file|--env-file|-app-dir|--app-dir|-pythonpath|--pythonpath|-venv|--venv|-write|--write|-container|--container|-unit|--unit|-runapp|--runapp|-writable|--writable|-user|--user|-group|--group|-server|--server|-format|--format|-from|--from|-hardening|--hardening|-process|--process|-longest-task|--longest-task|-name|--name|-health|--health|-timeout|--timeout|-after|--after|-description|--description|-every|--every|-gunicorn-version|--gunicorn-version|-scale|--scale|-socket|--socket|-wants|--wants|-health-host|--health-host|-health-path|--health-path|-image|--image|-port|--port|-pre-stop|--pre-stop|-replicas|--replicas|-run-as-group|--run-as-group|-run-as-user|--run-as-user|-service-port|--service-port)
+		-env-file|--env-file|-app-dir|--app-dir|-pythonpath|--pythonpath|-venv|--venv|-write|--write|-container|--container|-unit|--unit|-runapp|--runapp|-writable|--writable|-user|--user|-group|--group|-server|--server|-format|--format|-from|--from|-hardening|--hardening|-process|--process|-port|--port|-longest-task|--longest-task|-name|--name|-health|--health|-timeout|--timeout|-after|--after|-description|--description|-every|--every|-gunicorn-version|--gunicorn-version|-scale|--scale|-socket|--socket|-wants|--wants|-health-host|--health-host|-health-path|--health-path|-image|--image|-pre-stop|--pre-stop|-replicas|--replicas|-run-as-group|--run-as-group|-run-as-user|--run-as-user|-service-port|--service-port)
 			[[ $w == -app-dir || $w == --app-dir ]] && appdir=${COMP_WORDS[i + 1]}
 			((i++)) ;;
 		-*) ;;
@@ -101,7 +101,7 @@ _runapp() {
 	-hardening|--hardening)
 		mapfile -t COMPREPLY < <(compgen -P "$prefix" -W 'strict basic none' -- "$cur")
 		return ;;
-	-process|--process|-longest-task|--longest-task|-name|--name|-health|--health|-timeout|--timeout|-after|--after|-description|--description|-every|--every|-gunicorn-version|--gunicorn-version|-scale|--scale|-socket|--socket|-wants|--wants|-health-host|--health-host|-health-path|--health-path|-image|--image|-port|--port|-pre-stop|--pre-stop|-replicas|--replicas|-run-as-group|--run-as-group|-run-as-user|--run-as-user|-service-port|--service-port)
+	-process|--process|-port|--port|-longest-task|--longest-task|-name|--name|-health|--health|-timeout|--timeout|-after|--after|-description|--description|-every|--every|-gunicorn-version|--gunicorn-version|-scale|--scale|-socket|--socket|-wants|--wants|-health-host|--health-host|-health-path|--health-path|-image|--image|-pre-stop|--pre-stop|-replicas|--replicas|-run-as-group|--run-as-group|-run-as-user|--run-as-user|-service-port|--service-port)
 		return ;;
 	esac
 
@@ -109,6 +109,7 @@ _runapp() {
 	case $cmd in
 	serve) flags='--app-dir --env-file --process --procfile --pythonpath --server --venv --help' ;;
 	exec) flags='--app-dir --env-file --process --procfile --pythonpath --server --venv --help' ;;
+	start) flags='--app-dir --env-file --no-color --port --process --procfile --pythonpath --server --venv --help' ;;
 	env) flags='--app-dir --env-file --process --procfile --pythonpath --server --show-values --venv --help' ;;
 	check) flags='--app-dir --container --env-file --format --import --longest-task --name --process --procfile --pythonpath --server --unit --user --venv --help' ;;
 	deploy) flags='--dry-run --health --no-release --restart --timeout --unit --help' ;;
@@ -120,7 +121,7 @@ _runapp() {
 	*) return ;;
 	esac
 	case $cmd,$cur in
-	help,[!-]* | help,) mapfile -t COMPREPLY < <(compgen -W "serve exec env check deploy fmt unit kube version help" -- "$cur") ;;
+	help,[!-]* | help,) mapfile -t COMPREPLY < <(compgen -W "serve exec start env check deploy fmt unit kube version help" -- "$cur") ;;
 	exec,[!-]* | exec,) mapfile -t COMPREPLY < <(compgen -c -- "$cur") ;;
 	*) mapfile -t COMPREPLY < <(compgen -W "$flags" -- "$cur") ;;
 	esac
