@@ -128,6 +128,7 @@ systemctl show shop.service | fact stop/shop.show
 
 /e2e/asgi.sh check # the ASGI servers' scenarios (issue 13)
 /e2e/idem.sh check # runapp deploy's idempotence (issue 20)
+/e2e/busctl.sh check # busctl's JSON, for internal/running's tests
 mkdir -p "$R/units"
 for unit in shop.service ready.service sock.socket sock.service broken.service vault.service; do
 	systemctl cat --no-pager "$unit" >"$R/units/$unit.cat" 2>&1

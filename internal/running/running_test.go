@@ -11,41 +11,6 @@ import (
 	"github.com/runapp/runapp/launcher"
 )
 
-// What D-Bus gives for a unit, as godbus decodes it (recorded from
-// systemd 252 for a template instance, tpl@dep.service).
-func TestFromProps(t *testing.T) {
-	unit := map[string]any{
-		"LoadState": "loaded", "ActiveState": "active", "SubState": "running",
-		"NeedDaemonReload": false, "FragmentPath": "/etc/systemd/system/tpl@.service",
-		"DropInPaths":  []string{"/etc/systemd/system/tpl@.service.d/env.conf"},
-		"TriggeredBy":  []string{"tpl@dep.socket"},
-		"InvocationID": []byte{0xab, 0x01, 0xff},
-	}
-	svc := map[string]any{
-		"MainPID": uint32(42), "ExecMainStartTimestamp": uint64(1700000000000000), "User": "dep",
-		"ExecStart":        [][]any{{"/usr/bin/runapp", []string{"/usr/bin/runapp", "--app-dir", "/srv/dep", "--", "project.wsgi"}, false, uint64(0), uint64(0), uint64(0), uint64(0), uint32(0), int32(0), int32(0)}},
-		"ExecReload":       [][]any{{"/bin/kill", []string{"/bin/kill", "-s", "HUP", "$MAINPID"}, false, uint64(0), uint64(0), uint64(0), uint64(0), uint32(0), int32(0), int32(0)}},
-		"Environment":      []string{"PRICE=costs $5", "TICK=a`b`", "PLAIN=1"},
-		"EnvironmentFiles": [][]any{{"/etc/default/dep", true}},
-		"UnsetEnvironment": []string{"LANG"},
-		"PassEnvironment":  []string{"container"},
-		"LoadCredential":   [][]any{{"env", "/srv/dep/.env"}},
-	}
-	s := fromProps("tpl@dep.service", unit, svc)
-	assert.Equal(t, "active", s.ActiveState)
-	assert.Equal(t, 42, s.MainPID)
-	assert.Equal(t, "ab01ff", s.InvocationID)
-	assert.Equal(t, []string{"tpl@dep.socket"}, s.Sockets())
-	assert.Equal(t, []string{"/etc/systemd/system/tpl@.service", "/etc/systemd/system/tpl@.service.d/env.conf"}, s.UnitFiles())
-	assert.Equal(t, []string{"/usr/bin/runapp", "--app-dir", "/srv/dep", "--", "project.wsgi"}, s.ExecStart[0].Argv)
-	assert.Equal(t, []string{"PRICE=costs $5", "TICK=a`b`", "PLAIN=1"}, s.Environment)
-	assert.Equal(t, []EnvFile{{"/etc/default/dep", true}}, s.EnvironmentFiles)
-	assert.Equal(t, map[string]string{"/run/credentials/tpl@dep.service/env": "/srv/dep/.env"}, s.Credentials)
-	assert.Equal(t, "dep", s.User)
-	assert.Equal(t, int64(1700000000000000), s.Started.UnixMicro())
-	assert.True(t, s.ReloadSendsHUP())
-}
-
 // Inherited models what systemd gives a service, in systemd's order.
 func TestInherited(t *testing.T) {
 	dir := t.TempDir()
