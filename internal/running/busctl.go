@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"strings"
 	"time"
@@ -37,50 +36,37 @@ type State struct {
 const (
 	systemd1 = "org.freedesktop.systemd1"
 	manager  = "/org/freedesktop/systemd1"
-	// private is systemd's own socket, which needs no bus daemon; root only.
-	private = "unix:path=/run/systemd/private"
 )
 
 // Connect reaches the system manager over D-Bus through busctl, systemd's
-// own client, which is installed wherever systemctl is: over the system
-// bus, else (as root, without a bus daemon) systemd's private socket.
+// own client, which is installed wherever systemctl is, on the system bus.
 // busctl --json writes each D-Bus value with its signature, as typed as a
-// D-Bus library gives it, and a D-Bus library linked into runapp would
+// D-Bus library gives it; a D-Bus library linked into runapp would
 // initialise its packages (godbus, crypto, math/big, log) on every launch
-// of every server, which deploy and check alone use. A variable so that
-// tests can stand in for systemd.
+// of every server, for what deploy and check alone ask. busctl cannot use
+// systemd's private socket (/run/systemd/private) instead: it greets every
+// address as a bus, and systemd answers that greeting with an error. A
+// variable so that tests can stand in for systemd.
 var Connect = func(ctx context.Context) (Systemd, error) {
 	c := &busctl{paths: map[string]string{}}
 	var version value
-	err := c.run(ctx, &version, "get-property", systemd1, manager, systemd1+".Manager", "Version")
-	if err != nil && os.Geteuid() == 0 {
-		c.address = private
-		if c.run(ctx, &version, "get-property", systemd1, manager, systemd1+".Manager", "Version") == nil {
-			err = nil
-		}
-	}
-	if err != nil {
-		return nil, fmt.Errorf("cannot reach systemd over D-Bus: %w", err)
+	if err := c.run(ctx, &version, "get-property", systemd1, manager, systemd1+".Manager", "Version"); err != nil {
+		return nil, fmt.Errorf("cannot reach systemd over D-Bus (the system bus, dbus-daemon or dbus-broker): %w", err)
 	}
 	return c, nil
 }
 
-// busctl asks systemd with busctl, at address ("" for the system bus).
+// busctl asks systemd with busctl.
 type busctl struct {
-	address string
-	paths   map[string]string // the units' object paths, by name
+	paths map[string]string // the units' object paths, by name
 }
 
 func (c *busctl) Close() {}
 
 // run runs busctl --json=short with args and decodes its output into out.
 func (c *busctl) run(ctx context.Context, out any, args ...string) error {
-	argv := []string{"--json=short"}
-	if c.address != "" {
-		argv = append(argv, "--address="+c.address)
-	}
 	var stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, "busctl", append(argv, args...)...)
+	cmd := exec.CommandContext(ctx, "busctl", append([]string{"--json=short"}, args...)...)
 	cmd.Stderr = &stderr
 	stdout, err := cmd.Output()
 	if err != nil {
@@ -122,10 +108,10 @@ func (c *busctl) path(ctx context.Context, unit string) (string, error) {
 		return p, nil
 	}
 	var reply value
-	var out []string
 	if err := c.run(ctx, &reply, "call", systemd1, manager, systemd1+".Manager", "LoadUnit", "s", unit); err != nil {
 		return "", err
 	}
+	var out []string // a call's reply is the list of its out arguments
 	if err := reply.decode("o", &out); err != nil || len(out) != 1 {
 		return "", fmt.Errorf("LoadUnit %s: %v", unit, err)
 	}
@@ -140,12 +126,24 @@ func (c *busctl) getAll(ctx context.Context, unit, iface string) (props, error) 
 		return nil, err
 	}
 	var reply value
-	var out []props
 	if err := c.run(ctx, &reply, "call", systemd1, path, "org.freedesktop.DBus.Properties", "GetAll", "s", systemd1+"."+iface); err != nil {
 		return nil, err
 	}
-	if err := reply.decode("a{sv}", &out); err != nil || len(out) != 1 {
-		return nil, fmt.Errorf("GetAll %s: %v", iface, err)
+	p, err := allProps(reply)
+	if err != nil {
+		return nil, fmt.Errorf("GetAll %s: %w", iface, err)
+	}
+	return p, nil
+}
+
+// allProps are the properties a GetAll call's reply holds.
+func allProps(reply value) (props, error) {
+	var out []props
+	if err := reply.decode("a{sv}", &out); err != nil {
+		return nil, err
+	}
+	if len(out) != 1 {
+		return nil, fmt.Errorf("%d values, not 1", len(out))
 	}
 	return out[0], nil
 }
