@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/runapp/runapp/server"
-	"github.com/runapp/runapp/unitfile"
 )
 
 // checkServerArgs checks the command line of a server in runapp's table
@@ -144,22 +143,12 @@ func (c *checker) checkServerUnit(srv *server.Server) {
 	if srv.ReloadSignal != "" {
 		return
 	}
-	reload := u.all("Service", "ExecReload")
-	if len(reload) == 0 {
+	// A command of its own gives no signal: what it does is not known.
+	signal, where := reloadSignal(u)
+	if signal == "" {
 		return
 	}
-	last := reload[len(reload)-1]
-	argv, err := unitfile.SplitCommand(last.Value, "%d")
-	if err != nil || len(argv) < 2 || filepath.Base(argv[0]) != "kill" || argv[len(argv)-1] != "$MAINPID" {
-		return // a command of its own: what it does is not known
-	}
-	signal := "TERM"
-	for _, a := range argv[1 : len(argv)-1] {
-		if strings.HasPrefix(a, "-") {
-			signal = strings.TrimPrefix(strings.TrimPrefix(a, "-s"), "-")
-		}
-	}
-	c.add(Error, IDUnitReload, last.Where(),
+	c.add(Error, IDUnitReload, where,
 		fmt.Sprintf("ExecReload= sends %s to %s, which has no reload: a signal it does not handle kills it (HUP does), so systemctl reload stops the service, and Restart=on-failure hides that as a crash", signal, srv.Name),
 		"remove ExecReload=: systemd then refuses systemctl reload as not applicable, and new code or settings need systemctl restart")
 }

@@ -67,6 +67,15 @@ type Options struct {
 	Import bool
 	// Timeout bounds each Python run; default 10 seconds.
 	Timeout time.Duration
+	// Processes checks every process of the Procfile (Config.Procfile,
+	// default Procfile), when there is one.
+	Processes bool
+	// WholeApp checks the installed unit of every process of the
+	// Procfile, NAME-TYPE.service (as root, or with --unit NAME.target).
+	WholeApp bool
+	// LongestTask is how long a worker's longest task runs, which its
+	// unit's TimeoutStopSec= must exceed; 0: 30 seconds, with a warning.
+	LongestTask time.Duration
 	// NoSignalEntry says that the running runapp lacks the entry point that
 	// records its start signal state (startsig.Captured is false), so the
 	// server it execs would not get that state: a warning.
@@ -175,6 +184,7 @@ func (c *checker) run() {
 		c.checkUnit()
 		c.checkPending()
 	}
+	c.checkProcfile()
 }
 
 // inspect builds the plan from the accepted env files only, so that one
@@ -236,6 +246,15 @@ func (c *checker) failure(f launcher.Failure, left *leftOver) {
 	case launcher.StepApp:
 		check, where = IDAppDetect, "SERVER-ARGS"
 		left.appReported = true
+	case launcher.StepProcfile:
+		if c.opts.Processes && launcher.ExitCode(f.Err) != launcher.ExitUsage {
+			return // checkProcfile says it, for every process
+		}
+		check = IDProcfileCommand
+		where, msg, fix = procfileProblem(launcher.ProcfilePath(c.dir, c.opts.Config), f.Err)
+		if launcher.ExitCode(f.Err) == launcher.ExitUsage {
+			where = "--process"
+		}
 	}
 	c.add(Error, check, where, msg, fix)
 }

@@ -91,4 +91,12 @@ const (
 	IDKubeReadiness       = "kube.readiness"       // a server with no readinessProbe
 	IDKubeRoot            = "kube.root"            // the pod may run as root
 	IDKubeReadOnly        = "kube.readonly"        // a writable root file system
+	// The processes of a Procfile (issue 17), appended likewise.
+	IDProcfileSyntax    = "procfile.syntax"    // the Procfile cannot be read, or a line of it parsed
+	IDProcfileCommand   = "procfile.command"   // a command runapp refuses to split, or whose program is missing
+	IDProcessSupervisor = "process.supervisor" // celery multi or --detach: the process leaves the one systemd started
+	IDProcessReload     = "process.reload"     // ExecReload= sends HUP to a process that dies or re-execs on it
+	IDProcessKillMode   = "process.killmode"   // KillMode= that sends TERM to a worker's children
+	IDProcessTimeout    = "process.timeout"    // TimeoutStopSec= shorter than the worker's longest task
+	IDProcessRelease    = "process.release"    // a unit runs the release command as a service
 )

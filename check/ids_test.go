@@ -77,6 +77,13 @@ var catalogue = []struct{ name, id string }{
 	{"IDKubeReadiness", "kube.readiness"},
 	{"IDKubeRoot", "kube.root"},
 	{"IDKubeReadOnly", "kube.readonly"},
+	{"IDProcfileSyntax", "procfile.syntax"},
+	{"IDProcfileCommand", "procfile.command"},
+	{"IDProcessSupervisor", "process.supervisor"},
+	{"IDProcessReload", "process.reload"},
+	{"IDProcessKillMode", "process.killmode"},
+	{"IDProcessTimeout", "process.timeout"},
+	{"IDProcessRelease", "process.release"},
 }
 
 // The constants of ids.go are exactly the catalogue, in its order.

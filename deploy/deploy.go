@@ -14,6 +14,7 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -27,6 +28,7 @@ import (
 	"github.com/runapp/runapp/check"
 	"github.com/runapp/runapp/internal/running"
 	"github.com/runapp/runapp/launcher"
+	"github.com/runapp/runapp/unitfile"
 )
 
 // Options is one deploy.
@@ -48,8 +50,17 @@ type Options struct {
 	DryRun bool
 	// Timeout bounds the wait for the service to be up again (0: 5
 	// minutes; systemd's own start timeout is 90 s, the stop's the
-	// unit's). It must not be negative.
+	// unit's), the pre-flight, and the wait for another deploy of the unit
+	// to finish. It must not be negative.
 	Timeout time.Duration
+	// File is the unit as systemd loads it: the pre-flight and the release
+	// command run with its user, environment and sandbox.
+	File *unitfile.Unit
+	// Health is the path the new code must answer without a 5xx, in the
+	// pre-flight and after the switch (default "/").
+	Health string
+	// NoRelease skips the Procfile's release command.
+	NoRelease bool
 }
 
 // Target is the service as it runs and what a start would run now.
@@ -213,12 +224,14 @@ func Act(ctx context.Context, unit string, act Action, say func(string, ...any))
 	return nil
 }
 
-// Run deploys: it loads, checks, decides, acts and waits, and reports each
-// step on stdout. A check that finds an error is a *launcher.Error with
-// launcher.ExitConfig, and the service is left untouched; a service that
-// does not come back is a plain error (exit status 1) with the unit's
-// state, status text and journal lines at priority err (else its last
-// lines).
+// Run deploys: with the unit's deploy lock held, it loads, checks,
+// decides, runs the new code's pre-flight and the release command, acts
+// and waits, and reports each step on stdout. A check that finds an error
+// is a *launcher.Error with launcher.ExitConfig, and the service is left
+// untouched; so is a pre-flight or a release that fails, a plain error
+// (exit status 1); a service that does not come back, or answers the
+// health path with a 5xx, is a plain error with the unit's state, status
+// text and journal lines at priority err (else its last lines).
 func Run(ctx context.Context, o Options, stdout io.Writer) error {
 	say := func(format string, args ...any) { fmt.Fprintf(stdout, "deploy: "+format+"\n", args...) }
 	switch {
@@ -227,6 +240,16 @@ func Run(ctx context.Context, o Options, stdout io.Writer) error {
 	case o.Timeout < 0:
 		return launcher.Errorf(launcher.ExitUsage, "deploy: the timeout must be more than 0, not %s", o.Timeout)
 	}
+	if o.Health == "" {
+		o.Health = "/"
+	}
+	lctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	unlock, err := lock(lctx, o.Unit, say)
+	cancel()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	sys, err := running.Connect(ctx)
 	if err != nil {
 		return launcher.Errorf(launcher.ExitConfig, "cannot deploy %s: %v", o.Unit, err)
@@ -256,6 +279,13 @@ func Run(ctx context.Context, o Options, stdout io.Writer) error {
 	if act.Verb != "reload" && len(t.Service.Sockets()) == 0 && t.Service.Active() {
 		say("warning: %s has no socket unit: from the moment the server stops listening until the new one listens, connections are refused; with a socket unit (runapp unit --socket) they wait instead", o.Unit)
 	}
+	network, addr := address(ctx, sys, t)
+	if err := o.preflightCode(ctx, t.Plan, network, addr, say); err != nil {
+		return err
+	}
+	if err := o.release(ctx, o.Check.Environ, t.Plan.Dir, stdout, say); err != nil {
+		return err
+	}
 	if o.DryRun {
 		for _, s := range act.Commands(o.Unit) {
 			say("would run: systemctl %s", strings.Join(s, " "))
@@ -264,7 +294,7 @@ func Run(ctx context.Context, o Options, stdout io.Writer) error {
 	}
 
 	// 3. Act, and wait until it serves again.
-	w := NewWaiter(ctx, sys, t, act)
+	w := NewWaiter(ctx, sys, t, act, o.Health)
 	wctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 	if err := Act(wctx, o.Unit, act, say); err != nil {
@@ -316,13 +346,18 @@ func failed(ctx context.Context, sys running.Systemd, unit string, start time.Ti
 			fmt.Fprintf(&b, "\nstatus: %s", st.StatusText)
 		}
 	}
+	var sick *Unhealthy
+	if errors.As(cause, &sick) {
+		fmt.Fprintf(&b, "\nthe new code serves, and fails GET %s: fix it and deploy again, or put the old code back and deploy it", sick.Path)
+	}
 	// What the server wrote last may still be on its way to the journal.
 	_, _ = Journal(ctx, "--sync")
 	time.Sleep(200 * time.Millisecond)
-	match := []string{"-u", unit, "--since", "@" + strconv.FormatInt(start.Add(-time.Second).Unix(), 10)}
-	what := "since the deploy"
+	window := []string{"--since", "@" + strconv.FormatInt(start.Add(-time.Second).Unix(), 10)}
+	match, what := append([]string{"-u", unit}, window...), "since the deploy"
 	if invocation != "" {
-		match, what = []string{"_SYSTEMD_INVOCATION_ID=" + invocation}, "of the run that failed"
+		// Since the deploy too: a reloaded server's run began before it.
+		match, what = append([]string{"_SYSTEMD_INVOCATION_ID=" + invocation}, window...), "of the run that failed"
 	}
 	lines, prio := journal(ctx, append(match, "-p", "err")), "priority err and above"
 	if len(lines) == 0 {

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -346,7 +347,7 @@ func TestWaitOldWorkerFinishing(t *testing.T) {
 	f := &fakeSystemd{state: running.State{ActiveState: "active", MainPID: 42}}
 	tg := &Target{Service: &running.Service{Unit: "shop.service", ActiveState: "active", MainPID: 42, TriggeredBy: []string{"shop.socket"}}}
 	f.listen = []string{addr}
-	w := NewWaiter(context.Background(), f, tg, Action{Verb: "reload"})
+	w := NewWaiter(context.Background(), f, tg, Action{Verb: "reload"}, "/")
 	write(2, 3, 4) // 1 replaced; 2 still has a request to finish
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
@@ -356,7 +357,7 @@ func TestWaitOldWorkerFinishing(t *testing.T) {
 
 	// New workers that never come: said as such.
 	write(1, 2)
-	w = NewWaiter(context.Background(), f, tg, Action{Verb: "reload"})
+	w = NewWaiter(context.Background(), f, tg, Action{Verb: "reload"}, "/")
 	ctx, cancel = context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	_, err = w.Wait(ctx)
@@ -374,23 +375,54 @@ func serve(t *testing.T) string {
 			if err != nil {
 				return
 			}
-			_, _ = bufio.NewReader(c).ReadString('\n')
-			_, _ = c.Write([]byte("HTTP/1.0 400 Bad Request\r\n\r\n"))
+			line, _ := bufio.NewReader(c).ReadString('\n')
+			switch line {
+			case "GET /up HTTP/1.0\r\n":
+				_, _ = c.Write([]byte("HTTP/1.0 500 Internal Server Error\r\n\r\n"))
+			case "GET /silent HTTP/1.0\r\n":
+			default:
+				_, _ = c.Write([]byte("HTTP/1.0 400 Bad Request\r\n\r\n"))
+			}
 			c.Close()
 		}
 	}()
 	return ln.Addr().String()
 }
 
-// The server answers once a worker does; a listener that accepts and
-// says nothing, or nothing listening, is no answer.
-func TestAnswers(t *testing.T) {
-	assert.True(t, answers(context.Background(), "tcp", serve(t)))
+// The server answers once a worker does, with the status of the health
+// path it was asked for; a listener that accepts and says nothing, or
+// nothing listening, is no answer (0).
+func TestHealthStatus(t *testing.T) {
+	addr := serve(t)
+	assert.Equal(t, 400, healthStatus(context.Background(), "tcp", addr, "/"))
+	assert.Equal(t, 500, healthStatus(context.Background(), "tcp", addr, "/up"))
+	assert.Equal(t, 0, healthStatus(context.Background(), "tcp", addr, "/silent"))
 	closed, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	addr := closed.Addr().String()
+	gone := closed.Addr().String()
 	closed.Close()
-	assert.False(t, answers(context.Background(), "tcp", addr))
+	assert.Equal(t, 0, healthStatus(context.Background(), "tcp", gone, "/"))
+}
+
+// A server that answers the health path with a 5xx for longer than
+// failing is unhealthy: the deploy fails, where any answer did before.
+func TestWaitUnhealthy(t *testing.T) {
+	addr := serve(t)
+	f := &fakeSystemd{state: running.State{ActiveState: "active", MainPID: 42}, listen: []string{addr}}
+	tg := &Target{Service: &running.Service{Unit: "shop.service", ActiveState: "active", MainPID: 42, TriggeredBy: []string{"shop.socket"}}}
+	w := NewWaiter(context.Background(), f, tg, Action{Verb: "restart"}, "/up")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := w.Wait(ctx)
+	var sick *Unhealthy
+	require.ErrorAs(t, err, &sick)
+	assert.Equal(t, &Unhealthy{Path: "/up", Status: 500}, sick)
+
+	// A 4xx is an answer.
+	w = NewWaiter(context.Background(), f, tg, Action{Verb: "restart"}, "/")
+	res, err := w.Wait(ctx)
+	require.NoError(t, err)
+	assert.Contains(t, res, "it answers on "+addr)
 }
 
 func TestDialable(t *testing.T) {
@@ -435,4 +467,28 @@ func TestFailed(t *testing.T) {
 	err = failed(context.Background(), f, "shop.service", time.Now(), "abc123", errors.New("the server's main process 7 exited"))
 	assert.Contains(t, err.Error(), "journal of the run that failed (its last lines, traceback frames left out):")
 	assert.Contains(t, asked[1], "_SYSTEMD_INVOCATION_ID=abc123")
+}
+
+// A second deploy of a unit waits for the first, says so, and gives up
+// when its time is up; it takes the lock once the first lets go, or dies.
+func TestLock(t *testing.T) {
+	LockDir = t.TempDir()
+	var said []string
+	say := func(f string, a ...any) { said = append(said, fmt.Sprintf(f, a...)) }
+	unlock, err := lock(context.Background(), "shop.service", say)
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	_, err = lock(ctx, "shop.service", say)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "another deploy of shop.service held")
+	require.Len(t, said, 1)
+	assert.Contains(t, said[0], fmt.Sprintf("another deploy (pid %d) of shop.service is running; waiting", os.Getpid()))
+	other, err := lock(context.Background(), "other.service", say)
+	require.NoError(t, err, "another unit's deploy does not wait")
+	other()
+	go func() { time.Sleep(200 * time.Millisecond); unlock() }()
+	again, err := lock(context.Background(), "shop.service", say)
+	require.NoError(t, err)
+	again()
 }

@@ -17,9 +17,11 @@ import (
 
 // Serving again is more than active: gunicorn sends READY=1 once its master
 // listens, before its workers have imported the application, and a worker
-// that cannot import it makes the master exit a moment later. So deploy
-// waits for an answer: it asks the server, on the address it listens on,
-// for any HTTP response (a 400 or a 404 will do: a worker answered).
+// that cannot import it makes the master exit a moment later; and workers
+// that import it may still fail every request (a view module Django imports
+// lazily). So deploy waits for an answer on the health path, on the address
+// the server listens on: any status but a 5xx (a 400 DisallowedHost or a
+// 404 will do: the application answered).
 
 // address is where the service listens, as a network and an address to
 // dial, or "" when deploy cannot tell: the socket unit's first stream
@@ -82,29 +84,58 @@ func dialable(a string) (network, addr string) {
 	return "tcp", net.JoinHostPort(host, port)
 }
 
-// answers says whether the server at addr answers an HTTP request with a
-// status line.
-func answers(ctx context.Context, network, addr string) bool {
+// healthStatus is the status the server at addr answers GET path with, 0
+// when it does not answer.
+func healthStatus(ctx context.Context, network, addr, path string) int {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	var d net.Dialer
 	c, err := d.DialContext(ctx, network, addr)
 	if err != nil {
-		return false
+		return 0
 	}
 	defer c.Close()
 	if dl, ok := ctx.Deadline(); ok {
 		_ = c.SetDeadline(dl)
 	}
-	host := "localhost"
-	if network == "tcp" {
-		host, _, _ = net.SplitHostPort(addr)
-	}
-	if _, err := fmt.Fprintf(c, "GET / HTTP/1.0\r\nHost: %s\r\nUser-Agent: runapp-deploy\r\n\r\n", host); err != nil {
-		return false
+	host, _ := hostPort(network, addr)
+	if _, err := fmt.Fprintf(c, "GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: runapp-deploy\r\n\r\n", path, host); err != nil {
+		return 0
 	}
 	line, err := bufio.NewReader(c).ReadString('\n')
-	return err == nil && strings.HasPrefix(line, "HTTP/")
+	// HTTP/1.1 200 OK
+	proto, rest, _ := strings.Cut(line, " ")
+	code, _, _ := strings.Cut(rest, " ")
+	n, nerr := strconv.Atoi(strings.TrimSpace(code))
+	if err != nil || !strings.HasPrefix(proto, "HTTP/") || nerr != nil {
+		return 0
+	}
+	return n
+}
+
+// hostPort is the Host header deploy sends to the server at addr, and the
+// port it names (the pre-flight's request says the same).
+func hostPort(network, addr string) (host, port string) {
+	if network != "tcp" {
+		return "localhost", "80"
+	}
+	host, port, _ = net.SplitHostPort(addr)
+	return host, port
+}
+
+// failing is how long the health path may answer with a 5xx before deploy
+// calls the deploy failed: long enough for a blip, not for a broken view.
+const failing = 2 * time.Second
+
+// Unhealthy is a server that serves, and answers the health path with a
+// 5xx: the new code is running and failing.
+type Unhealthy struct {
+	Path   string
+	Status int
+}
+
+func (u *Unhealthy) Error() string {
+	return fmt.Sprintf("it answers GET %s with %d", u.Path, u.Status)
 }
 
 // settle is how long deploy watches a service it cannot ask (no address
@@ -129,14 +160,15 @@ type Waiter struct {
 	pid           int   // the reloaded master; 0 after a restart or start
 	before        []int // the reloaded master's workers before the reload
 	network, addr string
+	health        string // the path that must answer without a 5xx
 	start         time.Time
 	invocation    string // the systemd invocation watched, whose journal says why it failed
 }
 
 // NewWaiter is a Waiter for act on t, made before act is taken: it notes
 // the workers a reload must replace, and where the service answers.
-func NewWaiter(ctx context.Context, sys running.Systemd, t *Target, act Action) *Waiter {
-	w := &Waiter{sys: sys, unit: t.Service.Unit, start: time.Now()}
+func NewWaiter(ctx context.Context, sys running.Systemd, t *Target, act Action, health string) *Waiter {
+	w := &Waiter{sys: sys, unit: t.Service.Unit, health: health, start: time.Now()}
 	w.network, w.addr = address(ctx, sys, t)
 	if act.Verb == "reload" {
 		w.reload, w.pid, w.before = true, t.Service.MainPID, children(t.Service.MainPID)
@@ -146,14 +178,15 @@ func NewWaiter(ctx context.Context, sys running.Systemd, t *Target, act Action) 
 }
 
 // Wait waits until the unit, active with the same main process after a
-// reload (any after a restart), answers on its address, or when none is
+// reload (any after a restart), answers the health path on its address
+// without a 5xx (a 5xx for failing is an error), or when none is
 // known has stayed up for settle. After a reload, new workers must first
 // have taken over: as many as before, and the old ones gone or, for drain,
 // told to stop; old ones still finishing a request (gunicorn lets them, up
 // to its graceful timeout) do not hold the deploy up. It returns what to
 // report.
 func (w *Waiter) Wait(ctx context.Context) (string, error) {
-	var upSince, newSince time.Time
+	var upSince, newSince, failingSince time.Time
 	pid := w.pid
 	for {
 		st, err := w.sys.State(ctx, w.unit)
@@ -185,9 +218,17 @@ func (w *Waiter) Wait(ctx context.Context) (string, error) {
 			}
 		}
 		if took {
-			how := ""
+			how, code := "", 0
+			if w.addr != "" {
+				code = healthStatus(ctx, w.network, w.addr, w.health)
+			}
 			switch {
-			case w.addr != "" && answers(ctx, w.network, w.addr):
+			case code >= 500 && failingSince.IsZero():
+				failingSince = time.Now()
+			case code >= 500 && time.Since(failingSince) >= failing:
+				return "", &Unhealthy{Path: w.health, Status: code}
+			case code >= 500:
+			case code > 0:
 				how = "it answers on " + w.addr
 			case w.addr == "" && !upSince.IsZero() && time.Since(upSince) >= settle:
 				how = "it has stayed up for " + settle.String() + " (deploy knows no address to ask it on)"
@@ -212,7 +253,7 @@ func (w *Waiter) Wait(ctx context.Context) (string, error) {
 			if !took {
 				return "", fmt.Errorf("its workers were not replaced in time: %d new of the %d before", n, len(w.before))
 			}
-			return "", fmt.Errorf("it did not answer in time on %s", w.addr)
+			return "", fmt.Errorf("it did not answer GET %s in time on %s", w.health, w.addr)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}

@@ -86,6 +86,7 @@ func e2eInstall(t *testing.T, root, deb string) {
 	cp(t, filepath.Join(repoRoot, "example", "src"), filepath.Join(e2e, "example", "src"))
 	cp(t, filepath.Join(repoRoot, "example", ".env"), filepath.Join(e2e, "example", ".env"))
 	cp(t, filepath.Join(repoRoot, "example", "fastapi"), filepath.Join(e2e, "example", "fastapi"))
+	cp(t, filepath.Join(repoRoot, "example", "procs"), filepath.Join(e2e, "example", "procs"))
 	cp(t, filepath.Join(repoRoot, "scripts", "mkvenv"), filepath.Join(e2e, "mkvenv"))
 	cp(t, deb, filepath.Join(e2e, "runapp.deb"))
 	e2eInstallLoadgen(t, root)

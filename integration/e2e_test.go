@@ -141,6 +141,7 @@ func TestE2E(t *testing.T) {
 	})
 
 	t.Run("asgi", func(t *testing.T) { e2eASGI(t, res) })
+	t.Run("procs", func(t *testing.T) { e2eProcfile(t, res) })
 
 	t.Run("socket", func(t *testing.T) {
 		defer res.explain(t, "sock.socket", "sock.service")
@@ -277,6 +278,7 @@ func TestE2E(t *testing.T) {
 
 	t.Run("load", func(t *testing.T) { e2eLoad(t, res) })
 	t.Run("deploy", func(t *testing.T) { e2eDeploy(t, res) })
+	t.Run("safe", func(t *testing.T) { e2eSafe(t, res) })
 	t.Run("idem", func(t *testing.T) { e2eIdem(t, res) })
 
 	t.Logf("the whole end-to-end suite took %s", time.Since(start).Round(time.Millisecond))

@@ -11,6 +11,7 @@ import (
 
 var daphne = Server{
 	Name: "daphne",
+	Kind: Web,
 	// daphne sends nothing to NOTIFY_SOCKET (TestASGIReadiness).
 	NotifySince: "",
 	// Twisted's reactor handles INT and TERM; HUP kills daphne

@@ -18,6 +18,7 @@ import (
 // it for the uvicorn worker, in the test named.
 var gunicorn = Server{
 	Name: "gunicorn",
+	Kind: Web,
 	// gunicorn's master sends READY=1 once it listens, since 20.0
 	// (gunicorn/systemd.py, sd_notify; TestASGIReadiness).
 	NotifySince: "20.0",

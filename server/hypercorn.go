@@ -13,6 +13,7 @@ import (
 
 var hypercorn = Server{
 	Name: "hypercorn",
+	Kind: Web,
 	// hypercorn sends nothing to NOTIFY_SOCKET (TestASGIReadiness).
 	NotifySince: "",
 	// hypercorn handles INT and TERM only; HUP kills it (TestASGIReload).

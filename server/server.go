@@ -16,16 +16,42 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 )
 
-// Server is one server's entry in the table.
+// Kind is what a program of the table is to the app.
+type Kind string
+
+// The kinds of programs, one per row kind of the README's process table.
+const (
+	Web       Kind = "web"       // serves HTTP: gunicorn, uvicorn, hypercorn, daphne
+	Worker    Kind = "worker"    // runs queued tasks: celery worker, rq worker
+	Scheduler Kind = "scheduler" // enqueues tasks on a schedule: celery beat
+	Program   Kind = "program"   // anything else: python manage.py ..., a script
+	Release   Kind = "release"   // the Procfile's release command: run at deploy, never a service
+)
+
+// Server is one program's entry in the table: a server, a worker, a
+// scheduler, or what runapp assumes of any other program.
 type Server struct {
 	// Name is the server's name, which is also its program's: see Lookup.
+	// For a program found by its subcommand it is both ("celery worker").
 	Name string
+	// Kind is what the program is to the app.
+	Kind Kind
+	// HUPRestarts: SIGHUP makes the program stop as TERM does and then
+	// exec itself again, keeping its PID and its environment (celery
+	// worker). Not a reload: no ExecReload=. With ReloadSignal "" and
+	// HUPRestarts false, HUP kills the program.
+	HUPRestarts bool
+	// MainOnly: a stop signal must reach the main process only (systemd's
+	// KillMode=mixed): the program's children, given TERM themselves, die
+	// at once and the work they run is lost.
+	MainOnly bool
 	// NotifySince is the first version that sends READY=1 to systemd
 	// from its main process, for Type=notify; "" when none does.
 	NotifySince string
@@ -63,19 +89,94 @@ type Server struct {
 	version func(out []byte) string
 	// args reads the server's command line; see ReadArgs.
 	args func(args []string) (Args, error)
+	// command, for a program found by its subcommand, reads a whole argv
+	// (program first) and says whether it runs this entry; see ForArgv.
+	command func(argv []string) (bool, error)
 }
 
-// servers is the table, one entry per server, each defined in its file.
-var servers = [...]*Server{&gunicorn, &uvicorn, &hypercorn, &daphne}
+// servers is the table, one entry per program, each defined in its file.
+var servers = [...]*Server{&gunicorn, &uvicorn, &hypercorn, &daphne, &celeryWorker, &celeryBeat, &rqWorker}
 
-// Names returns the names of the servers in the table, in its order: the
-// names --server recognises (shell completion offers them).
+// Names returns the names of the web servers in the table, in its order:
+// the names --server recognises (shell completion offers them).
 func Names() []string {
-	names := make([]string, len(servers))
-	for i, s := range servers {
-		names[i] = s.Name
+	var names []string
+	for _, s := range servers {
+		if s.Kind == Web {
+			names = append(names, s.Name)
+		}
 	}
 	return names
+}
+
+// ForArgv returns the entry of the program argv runs (program first, as a
+// Procfile's command splits): a server by its program's name (Lookup), a
+// worker or scheduler by its program and subcommand (celery -A proj
+// worker), and for anything else the plain Program entry, which assumes
+// only that it stays in the foreground. An error says what would make the
+// program leave the process systemd started (celery multi, --detach).
+func ForArgv(argv []string) (*Server, error) {
+	if len(argv) == 0 {
+		return &program, nil
+	}
+	if s := Lookup(argv[0]); s != nil {
+		return s, nil
+	}
+	argv = pythonM(argv)
+	for _, s := range servers {
+		if s.command == nil {
+			continue
+		}
+		ok, err := s.command(argv)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return s, nil
+		}
+	}
+	return &program, nil
+}
+
+// ForProcess is ForArgv for a Procfile's process type name: "release" is
+// the release command, which runs at deploy and is never a service, as on
+// Heroku.
+func ForProcess(name string, argv []string) (*Server, error) {
+	if name == "release" {
+		return &release, nil
+	}
+	return ForArgv(argv)
+}
+
+// pythonM turns "python -m celery ARGS" into "celery ARGS": the module run
+// as its console script would run it.
+func pythonM(argv []string) []string {
+	base := strings.TrimRight(filepath.Base(argv[0]), "0123456789.")
+	if base == "python" && len(argv) > 2 && argv[1] == "-m" {
+		return argv[2:]
+	}
+	return argv
+}
+
+// subcommand returns the first word of args that is not an option, nor
+// the value of one of valued (options written apart from their value), and
+// what follows it.
+func subcommand(args []string, valued []string) (string, []string) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			if i+1 < len(args) {
+				return args[i+1], args[i+2:]
+			}
+			return "", nil
+		case !strings.HasPrefix(a, "-") || a == "-":
+			return a, args[i+1:]
+		case slices.Contains(valued, a):
+			i++
+		}
+	}
+	return "", nil
 }
 
 // Lookup returns the entry of the server program runs, or nil for a
@@ -87,7 +188,7 @@ func Names() []string {
 func Lookup(program string) *Server {
 	name := strings.TrimRight(filepath.Base(program), "0123456789.")
 	for _, s := range servers {
-		if s.Name == name {
+		if s.Kind == Web && s.Name == name {
 			return s
 		}
 	}

@@ -12,6 +12,7 @@ import (
 
 var uvicorn = Server{
 	Name: "uvicorn",
+	Kind: Web,
 	// uvicorn sends nothing to NOTIFY_SOCKET (TestASGIReadiness): Type=exec.
 	NotifySince: "",
 	// uvicorn handles INT and TERM only; HUP kills it (TestASGIReload), and

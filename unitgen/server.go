@@ -27,6 +27,9 @@ const unboundedGrace = 30 * time.Second
 // Its configuration file and environment may say more than its arguments;
 // the unit cannot see those, so it assumes the defaults.
 func (u *units) readServer() error {
+	if u.Process != nil {
+		return u.readProcess()
+	}
 	if u.ServerVersion == "" {
 		return nil
 	}
@@ -101,7 +104,7 @@ func socketDir(path, appDir string) (dir, rel string) {
 // does not know gets none: its binds cannot be read, and Notice says how to
 // grant it.
 func (u *units) capability() bool {
-	if u.Listen != "" || u.server == nil {
+	if u.Listen != "" || u.server == nil || u.server.Kind != server.Web {
 		return false
 	}
 	if u.args == nil || len(u.args.Binds) == 0 {
@@ -151,6 +154,12 @@ func Notice(o Options) (string, error) {
 // With a socket unit systemd holds the listening socket across a restart,
 // so connections wait instead of being refused (BENCHMARKS.md, Deploys).
 func DefaultListen(o Options) string {
+	if o.Process != nil {
+		if o.ServerVersion == "" {
+			return ""
+		}
+		return processListen(o.Process.Argv)
+	}
 	srv := server.Lookup(cmp.Or(o.Config.Server, launcher.DefaultServer))
 	if srv == nil || o.ServerVersion == "" || srv.SocketArgsFor(false, false) != nil {
 		return ""

@@ -68,6 +68,9 @@ type Options struct {
 	// unit then fits that server. "" writes a unit that assumes nothing of
 	// the server.
 	ServerVersion string
+	// Process is set for a unit that runs a Procfile's process type
+	// (Config.Process); see Units.
+	Process *Process
 }
 
 // Service returns the text of NAME.service. Bad options are a *launcher.Error

@@ -9,6 +9,7 @@ import (
 	"github.com/coreos/go-systemd/v22/unit"
 
 	"github.com/runapp/runapp/launcher"
+	"github.com/runapp/runapp/server"
 )
 
 // restartPrevent are runapp's exit codes for a configuration that will not
@@ -27,6 +28,17 @@ func (s *section) add(name string, values ...string) {
 }
 
 func (u *units) description() string {
+	if u.Process != nil {
+		what := u.Config.Process
+		if u.server != nil && u.server.Name != u.Config.Process && u.server.Kind != server.Program {
+			what += " (" + u.server.Name + ")"
+		}
+		app := u.Description
+		if app == "" {
+			app = u.Config.AppDir
+		}
+		return what + " of " + app + ", started by runapp"
+	}
 	if u.Description != "" {
 		return u.Description
 	}
@@ -39,8 +51,22 @@ func (u *units) description() string {
 
 func (u *units) service() []*unit.UnitOption {
 	un := &section{name: "Unit"}
-	un.add("Description", specifiers(u.description()))
+	desc := specifiers(u.description())
+	if u.Process != nil && u.Process.Template {
+		desc += ", instance %i" // the instance's name
+	}
+	un.add("Description", desc)
+	if u.Process != nil {
+		un.add("PartOf", u.Process.Target)
+	}
 	after := []string{"network.target"}
+	if u.Process != nil {
+		// Ordered after the target, so that stopping the target stops
+		// this first: systemctl stop NAME.target returns once every
+		// process has stopped (a target is otherwise ordered after what
+		// it wants, and stops at once).
+		after = append(after, u.Process.Target)
+	}
 	if u.Listen != "" {
 		after = append(after, u.name+".socket")
 		un.add("Requires", u.name+".socket")
@@ -51,12 +77,19 @@ func (u *units) service() []*unit.UnitOption {
 	}
 
 	s := &section{name: "Service"}
-	if u.notify {
+	oneshot := u.Process != nil && u.Process.Calendar != ""
+	switch {
+	case oneshot:
+		// The job runs to its end; a failure fails the start job, which
+		// systemd logs at priority err, and leaves the unit failed, in
+		// systemctl --failed, until the next run.
+		s.add("Type", "oneshot")
+	case u.notify:
 		// The server sends READY=1 from the main process once it listens;
 		// runapp keeps the main PID by exec'ing it.
 		s.add("Type", "notify")
 		s.add("NotifyAccess", "main")
-	} else {
+	default:
 		// exec: a start fails when runapp itself cannot be executed.
 		s.add("Type", "exec")
 	}
@@ -95,26 +128,46 @@ func (u *units) service() []*unit.UnitOption {
 	// or is not known, gets systemd's timeout as the bound, as long as
 	// gunicorn's default lets requests finish.
 	graceful := unboundedGrace
-	if u.args != nil && !u.args.GracefulUnbounded {
+	switch {
+	case u.args != nil && !u.args.GracefulUnbounded:
 		graceful = u.args.Graceful
+	case u.Process != nil && u.Process.LongestTask > 0:
+		// A worker's warm shutdown waits for its running tasks, with no
+		// bound of its own: let the longest one finish.
+		graceful = u.Process.LongestTask
 	}
-	s.add("TimeoutStopSec", strconv.Itoa(int((graceful+stopMargin)/time.Second)))
-	s.add("Restart", "on-failure")
-	codes := make([]string, len(restartPrevent))
-	for i, c := range restartPrevent {
-		codes[i] = strconv.Itoa(c)
+	s.add("TimeoutStopSec", strconv.Itoa(int((graceful+stopMargin+time.Second-1)/time.Second)))
+	if !oneshot {
+		s.add("Restart", "on-failure")
+		codes := make([]string, len(restartPrevent))
+		for i, c := range restartPrevent {
+			codes[i] = strconv.Itoa(c)
+		}
+		s.add("RestartPreventExitStatus", strings.Join(codes, " "))
 	}
-	s.add("RestartPreventExitStatus", strings.Join(codes, " "))
 	if u.capability() {
 		s.add("AmbientCapabilities", "CAP_NET_BIND_SERVICE")
 	}
 	for _, d := range u.runtimeDirs {
 		s.add("RuntimeDirectory", pathWord(d))
 	}
+	if u.server != nil && u.server.Kind == server.Scheduler {
+		// celery beat writes its schedule; under ProtectSystem=strict the
+		// app directory is read-only, so it gets a directory of its own:
+		// beat -s ${STATE_DIRECTORY:-.}/celerybeat-schedule in the Procfile.
+		s.add("StateDirectory", u.name)
+	}
 	u.harden(s)
 
 	in := &section{name: "Install"}
-	in.add("WantedBy", "multi-user.target")
+	switch {
+	case oneshot:
+		return join(un, s) // its timer starts it
+	case u.Process != nil:
+		in.add("WantedBy", u.Process.Target)
+	default:
+		in.add("WantedBy", "multi-user.target")
+	}
 	return join(un, s, in)
 }
 
@@ -302,6 +355,9 @@ func (u *units) usesHome() bool {
 func (u *units) socket() []*unit.UnitOption {
 	un := &section{name: "Unit"}
 	un.add("Description", specifiers(u.description())+" (socket)")
+	if u.Process != nil {
+		un.add("PartOf", u.Process.Target)
+	}
 	s := &section{name: "Socket"}
 	s.add("ListenStream", specifiers(u.Listen))
 	if u.listenUnix {

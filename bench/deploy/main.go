@@ -35,6 +35,21 @@ var paths = []struct{ file, what string }{
 	{"deploy/code", "runapp deploy, code change (reload)"},
 	{"deploy/env", "runapp deploy, .env change (restart)"},
 	{"deploy/broken", "runapp deploy, broken .env (refused)"},
+	{"safe/sdj/broken", "runapp deploy, Django, broken view (refused)"},
+	{"safe/sdj/good", "runapp deploy, Django, code change"},
+	{"safe/sapi/broken", "runapp deploy, FastAPI, broken (refused)"},
+	{"safe/sapi/good", "runapp deploy, FastAPI, code change"},
+	{"safe/sfl/broken", "runapp deploy, Flask, broken (refused)"},
+	{"safe/sfl/good", "runapp deploy, Flask, code change"},
+}
+
+// preflights are the deploys whose pre-flight time is shown: the app,
+// its server, and the deploy's files.
+var preflights = []struct{ file, app string }{
+	{"deploy/code", "Django, gunicorn (reload)"},
+	{"safe/sdj/good", "Django, gunicorn (reload)"},
+	{"safe/sapi/good", "FastAPI, uvicorn (restart)"},
+	{"safe/sfl/good", "Flask, gunicorn (reload)"},
 }
 
 func main() {
@@ -86,12 +101,12 @@ func runSuite() (string, error) {
 func writeTable(w io.Writer, dir string) error {
 	fmt.Fprintf(w, "\nDeploys under load (booted systemd, %s)\n", dir)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "path                                  \trequests\tfailed\trefused\treset\tclosed\ttimeout\tnon-2xx\tlongest wait\tno answer for\tcommand took\t")
+	fmt.Fprintln(tw, "path                                          \trequests\tfailed\trefused\treset\tclosed\ttimeout\tnon-2xx\tlongest wait\tno answer for\tcommand took\t")
 	var load string
 	for _, p := range paths {
 		data, err := os.ReadFile(filepath.Join(dir, p.file+".json"))
 		if err != nil {
-			fmt.Fprintf(tw, "%-38s\tnot measured\t\t\t\t\t\t\t\t\t\t\n", p.what)
+			fmt.Fprintf(tw, "%-46s\tnot measured\t\t\t\t\t\t\t\t\t\t\n", p.what)
 			continue
 		}
 		var r loadgen.Result
@@ -100,7 +115,7 @@ func writeTable(w io.Writer, dir string) error {
 		}
 		took, _ := os.ReadFile(filepath.Join(dir, p.file+".seconds"))
 		f := r.Failures
-		fmt.Fprintf(tw, "%-38s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%.0f ms\t%.0f ms\t%s s\t\n", p.what, r.Requests, r.Failed,
+		fmt.Fprintf(tw, "%-46s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%.0f ms\t%.0f ms\t%s s\t\n", p.what, r.Requests, r.Failed,
 			f[loadgen.Refused], f[loadgen.Reset], f[loadgen.Closed], f[loadgen.Timeout], f[loadgen.Status],
 			r.LongestWait, r.Gap, strings.TrimSpace(string(took)))
 		load = fmt.Sprintf("%d clients on loopback, the command 1.5 s into the load", r.Clients)
@@ -109,5 +124,35 @@ func writeTable(w io.Writer, dir string) error {
 		return err
 	}
 	fmt.Fprintf(w, "(%s; \"no answer for\": the longest time in which no request succeeded)\n", load)
-	return nil
+	return writePreflights(w, dir)
+}
+
+// writePreflights writes what the pre-flight of the new code added to each
+// deploy: its time, as deploy reports it, against the whole deploy's.
+func writePreflights(w io.Writer, dir string) error {
+	fmt.Fprintf(w, "\nThe pre-flight's share of a deploy (the same runs)\n")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "deploy                       \tapp                         \tpre-flight\tdeploy took\t")
+	for _, p := range preflights {
+		out, err := os.ReadFile(filepath.Join(dir, p.file+".out"))
+		took, err2 := os.ReadFile(filepath.Join(dir, p.file+".seconds"))
+		pre := preflightTime(string(out))
+		if err != nil || err2 != nil || pre == "" {
+			fmt.Fprintf(tw, "%-29s\t%-28s\tnot measured\t\t\n", p.file, p.app)
+			continue
+		}
+		fmt.Fprintf(tw, "%-29s\t%-28s\t%s\t%s s\t\n", p.file, p.app, pre, strings.TrimSpace(string(took)))
+	}
+	return tw.Flush()
+}
+
+// preflightTime is the pre-flight's time in deploy's output, its line
+// "deploy: pre-flight: ... (1.234s)"; "" when there is none.
+func preflightTime(out string) string {
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "deploy: pre-flight: ") && strings.HasSuffix(l, ")") {
+			return l[strings.LastIndex(l, "(")+1 : len(l)-1]
+		}
+	}
+	return ""
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"flag"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"github.com/runapp/runapp/check"
 	"github.com/runapp/runapp/internal/startsig"
 	"github.com/runapp/runapp/launcher"
+	"github.com/runapp/runapp/procfile"
 	"github.com/runapp/runapp/unitfile"
 )
 
@@ -33,10 +35,31 @@ Without configuration flags or SERVER-ARGS, when the unit's ExecStart= runs
 runapp, the configuration checked is the one ExecStart= gives (an env file
 passed with LoadCredential= is read where it is loaded from).
 
+With a Procfile in the app directory (or --procfile=FILE), the web process's
+command (else the first process's) is the configuration checked, and every
+process is checked too: its
+command split and its program found as its unit runs it, celery multi and
+celery's detach option refused; as root, or with --unit NAME.target, the installed unit of
+each (NAME-TYPE.service) is held against the process table: Type=notify for
+a program that never sends READY=1, ExecReload= HUP for rq or celery beat
+(HUP kills them) or celery worker (HUP re-execs it), KillMode= that sends TERM
+to a worker's children, TimeoutStopSec= not longer than --longest-task, an
+EnvironmentFile= read differently, a unit for the release process.
+
 Access is judged from the mode bits for the user's uid and the groups systemd
 gives the service (Group= instead of the user's primary group, the groups
 that list the user, SupplementaryGroups=); ACLs are not evaluated (a problem says so when one is in the way). No value from an
 env file is ever printed.
+
+check reads the code's configuration; it does not run the code: --import
+finds the module without executing it. runapp deploy then runs the new code
+before it touches the service (its pre-flight): as the service starts it, it
+imports the application, runs Django's system checks (manage.py check, which
+imports the URL conf and every view module it names) and sends GET to the
+health path through the application, with no socket. Neither catches code no
+request reaches (another view that raises when called), what only the
+running server has (its socket, its private /tmp, real traffic), nor a
+database the code needs migrated that the release command does not migrate.
 
 With --container FILE, checks the Containerfiles and Kubernetes manifests
 named instead: a shell as PID 1 that does not exec the server (a shell-form
@@ -77,9 +100,10 @@ var checkFormats = []string{"text", "json"}
 func checkFlags(fs *flag.FlagSet, cfg *launcher.Config) runFunc {
 	opts := check.Options{}
 	fs.StringVar(&opts.User, "user", "", "the `USER` the service runs as, whose access is checked (default: User= of the unit)")
-	fs.StringVar(&opts.Unit, "unit", "", "the service unit `FILE` to check, with the drop-ins in FILE.d (default: the installed NAME.service, if there is one)")
+	fs.StringVar(&opts.Unit, "unit", "", "the service unit `FILE` to check, with the drop-ins in FILE.d, or NAME.target for every installed unit of the app's Procfile (default: the installed NAME.service, if there is one)")
 	fs.StringVar(&opts.Name, "name", "", "the unit `NAME` to look for when --unit is not given (default: the app directory's base name)")
 	fs.BoolVar(&opts.Import, "import", false, "ask the virtualenv's Python to find the WSGI module (imports its parent packages, not the module)")
+	fs.DurationVar(&opts.LongestTask, "longest-task", 0, "how long a worker's longest task runs (e.g. 10m), which its unit's TimeoutStopSec= must exceed (default: 30s, with a warning)")
 	format := fs.String("format", checkFormats[0], "output `FORMAT`: text or json")
 	var container []string
 	fs.Var(listFlag{&container}, "container", "check this Containerfile, or Kubernetes manifest `FILE` (.yaml, .yml), instead of the configuration; repeatable")
@@ -96,7 +120,14 @@ func runCheck(fs *flag.FlagSet, cfg *launcher.Config, opts check.Options, format
 	if !slices.Contains(checkFormats, format) {
 		return usageErr("check: --format must be text or json, not %q", format)
 	}
-	if !commonGiven(fs) && len(cfg.Args) == 0 {
+	// --unit NAME.target, or root: every installed unit of the app.
+	target := false
+	if name, ok := strings.CutSuffix(opts.Unit, ".target"); ok && !strings.Contains(name, "/") {
+		opts.Name, opts.Unit, target = name, "", true
+	}
+	opts.WholeApp = target || os.Geteuid() == 0
+	fromUnitGiven := false
+	if !commonGiven(fs) && len(cfg.Args) == 0 && !target {
 		if u, err := check.FindUnit(opts); err == nil {
 			if from, ok := fromUnit(u); ok {
 				fmt.Fprintf(stderr, "runapp: check: checking the configuration ExecStart= of %s gives runapp\n", u.Fragment)
@@ -104,6 +135,24 @@ func runCheck(fs *flag.FlagSet, cfg *launcher.Config, opts check.Options, format
 				// check.Run finds it again by this name, not by the
 				// app directory ExecStart= names.
 				opts.Name = strings.TrimSuffix(u.Name, ".service")
+				fromUnitGiven = true
+			}
+		}
+	}
+	// An app with a Procfile: every process is checked, and the web
+	// process's command (else the first's) is the configuration checked,
+	// unless the command line or the unit gives one.
+	if cfg.Process == "" && cfg.Server == "" && len(cfg.Args) == 0 {
+		dir, _ := filepath.Abs(cmp.Or(cfg.AppDir, "."))
+		if f, err := procfile.Read(launcher.ProcfilePath(dir, *cfg)); err == nil || cfg.Procfile != "" {
+			opts.Processes = true
+			if err == nil && !fromUnitGiven && len(f.Processes) > 0 {
+				// An app with no web process (a worker alone) is not
+				// checked for a gunicorn it does not run.
+				cfg.Process = f.Processes[0].Name
+				if _, web := f.Lookup("web"); web {
+					cfg.Process = "web"
+				}
 			}
 		}
 	}

@@ -69,8 +69,9 @@ var flagValues = []flagValue{
 	}},
 	{names: []string{"format"}, kind: valueWord, words: func() []string { return checkFormats }},
 	{names: []string{"from"}, kind: valueWord, words: envfmt.ReaderNames},
-	{names: []string{"name", "description", "socket", "after", "wants", "gunicorn-version", "timeout", "process",
+	{names: []string{"name", "description", "socket", "after", "wants", "gunicorn-version", "timeout", "process", "longest-task", "scale", "every",
 		"image", "replicas", "port", "service-port", "health-path", "health-host", "pre-stop", "run-as-user", "run-as-group"}, kind: valueText},
+	{names: []string{"health"}, kind: valueText},
 }
 
 func lookupFlagValue(name string) (flagValue, bool) {

@@ -51,6 +51,9 @@ func runEnv(cfg *launcher.Config, show bool, stdout io.Writer) error {
 // line, each value in envfile.Quote's form); a value no env file can hold
 // is left out, with a comment saying so.
 func writePlan(w io.Writer, p *launcher.Plan, show bool) {
+	if p.Process != "" {
+		fmt.Fprintf(w, "process: %s (%s:%d)\n", p.Process, p.Procfile, p.Line)
+	}
 	fmt.Fprintf(w, "program: %s\n", p.Program)
 	fmt.Fprintf(w, "argv:    %s\n", quoteArgs(p.Argv))
 	fmt.Fprintf(w, "dir:     %s\n", p.Dir)

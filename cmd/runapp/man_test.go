@@ -56,6 +56,7 @@ func golden(t *testing.T, path string, got []byte) {
 var readmeSections = []string{
 	"What it does",
 	"The systemd unit",
+	"The app's processes",
 	"Containers and Kubernetes",
 	"Finding misconfigurations: runapp check",
 	"Deploying",

@@ -23,7 +23,7 @@ func TestProcess(t *testing.T) {
 		{[]string{"serve", "--app-dir", dir, "--process", "worker"}, "5100 hello there hello there\n"},
 		{[]string{"exec", "--app-dir", dir, "--process", "worker"}, "5100 hello there hello there\n"},
 		{[]string{"--app-dir", dir, "--procfile=Procfile.dev", "--process", "worker"}, "dev\n"},
-		{[]string{"env", "--app-dir", dir, "--process", "web"}, "program: " + filepath.Join(dir, ".venv", "bin", "gunicorn") + "\nargv:    gunicorn project.wsgi\n"},
+		{[]string{"env", "--app-dir", dir, "--process", "web"}, "process: web (" + filepath.Join(dir, "Procfile") + ":1)\nprogram: " + filepath.Join(dir, ".venv", "bin", "gunicorn") + "\nargv:    gunicorn project.wsgi\n"},
 	} {
 		r := runapp(t, nil, tc.args...)
 		require.Equal(t, 0, r.code, r.stderr)

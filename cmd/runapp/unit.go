@@ -50,7 +50,19 @@ func unitFlags(fs *flag.FlagSet, cfg *launcher.Config) runFunc {
 	fs.StringVar(&version, "gunicorn-version", "", "gunicorn's `VERSION`, or none when the server is not gunicorn (default: asked from the gunicorn the server resolves to)")
 	fs.StringVar(&o.Runapp, "runapp", "", "runapp's absolute `PATH` for ExecStart= (default: this runapp)")
 	fs.StringVar(&write, "write", "", "write the units into `DIR` and print their paths, instead of printing the service")
+	var app appFlags
+	fs.DurationVar(&app.longestTask, "longest-task", 0, "with --procfile: how long a worker's longest task runs (e.g. 10m): a stop lets it finish (default: 30s, as a web server's requests)")
+	fs.Var(listFlag{&app.scale}, "scale", "with --procfile: run `TYPE=N` instances of a process type, as a template unit NAME-TYPE@.service; repeatable")
+	fs.Var(listFlag{&app.every}, "every", "with --procfile: run process `TYPE=CALENDAR` on a schedule (systemd's OnCalendar= syntax, e.g. daily or *-*-* 03:00) by NAME-TYPE.timer, not as a service; repeatable")
 	return func(_ []string, stdout, stderr io.Writer) error {
+		switch {
+		case cfg.Process != "":
+			return usageErr("runapp unit writes every process of the Procfile with --procfile, not one with --process")
+		case cfg.Procfile != "":
+			return runUnitApp(cfg, o, app, hardening, version, write, stdout, stderr)
+		case app.longestTask != 0 || len(app.scale) > 0 || len(app.every) > 0:
+			return usageErr("--longest-task, --scale and --every are about the processes of a Procfile: add --procfile")
+		}
 		return runUnit(cfg, o, hardening, version, write, stdout, stderr)
 	}
 }
@@ -93,7 +105,7 @@ func runUnit(cfg *launcher.Config, o unitgen.Options, hardening, version, write 
 	if _, err := unitgen.ExecArgv(o); err != nil {
 		return err
 	}
-	if o.ServerVersion, err = serverVersion(*cfg, version, as, stderr); err != nil {
+	if o.ServerVersion, err = serverVersion(*cfg, cmp.Or(cfg.Server, launcher.DefaultServer), version, as, stderr); err != nil {
 		return err
 	}
 	// systemd holds a socket unit's listening socket across a restart:
@@ -176,13 +188,12 @@ func serviceAccount(o *unitgen.Options, dir string) (*syscall.Credential, error)
 	return a.Credential(), nil
 }
 
-// serverVersion is the version of the server for the unit: flag when given
+// serverVersion is the version of the server program for the unit: flag when given
 // ("none": assume nothing of the server), "" for a server not in runapp's
 // table, server.AnyVersion for one whose entry holds for every version,
 // else what the program the plan resolves to says, asked as the user
 // as says (nil: as runapp's own).
-func serverVersion(cfg launcher.Config, flag string, as *syscall.Credential, stderr io.Writer) (string, error) {
-	program := cmp.Or(cfg.Server, launcher.DefaultServer)
+func serverVersion(cfg launcher.Config, program, flag string, as *syscall.Credential, stderr io.Writer) (string, error) {
 	srv := server.Lookup(program)
 	switch {
 	case flag == "none":

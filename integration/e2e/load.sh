@@ -65,7 +65,7 @@ measure tcp-reload http://127.0.0.1:8096/pid ltcp.service reload
 #   deploy/SCENARIO.{code,body,...}       a GET of / afterwards (get's facts)
 # and deploy/env-dry.{out,err,rc}, deploy/tcp-dry.{out,err,rc}: --dry-run
 # of a .env change on ldep and of a restart on ltcp (no socket);
-# deploy/fail.{out,err,rc}: a restart that fails.
+# deploy/fail.{out,err,rc}: a change whose pre-flight fails.
 mkdir -p "$R/deploy"
 
 # deploy SCENARIO URL [MATCH]: runapp deploy ldep under load.
@@ -108,7 +108,7 @@ cat /e2e/broken.env >>/srv/ldep/.env
 deploy broken http://127.0.0.1:8097/pid
 
 # A .env that passes the checks but names settings that do not exist: the
-# restart fails, and deploy says why (no load: the site is down).
+# pre-flight fails, and deploy says why before it restarts anything.
 cp -p /srv/ldep/.env.good /srv/ldep/.env
 echo 'DJANGO_SETTINGS_MODULE=nope.settings' >>/srv/ldep/.env
 /usr/bin/runapp deploy --unit ldep >"$R/deploy/fail.out" 2>"$R/deploy/fail.err"

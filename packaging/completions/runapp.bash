@@ -46,7 +46,7 @@ _runapp() {
 		w=${COMP_WORDS[i]}
 		case $w in
 		--) positional=after-dashes; break ;;
-		-env-file|--env-file|-app-dir|--app-dir|-pythonpath|--pythonpath|-venv|--venv|-write|--write|-container|--container|-unit|--unit|-runapp|--runapp|-writable|--writable|-user|--user|-group|--group|-server|--server|-format|--format|-from|--from|-hardening|--hardening|-process|--process|-name|--name|-timeout|--timeout|-after|--after|-description|--description|-gunicorn-version|--gunicorn-version|-socket|--socket|-wants|--wants|-health-host|--health-host|-health-path|--health-path|-image|--image|-port|--port|-pre-stop|--pre-stop|-replicas|--replicas|-run-as-group|--run-as-group|-run-as-user|--run-as-user|-service-port|--service-port)
+		-env-file|--env-file|-app-dir|--app-dir|-pythonpath|--pythonpath|-venv|--venv|-write|--write|-container|--container|-unit|--unit|-runapp|--runapp|-writable|--writable|-user|--user|-group|--group|-server|--server|-format|--format|-from|--from|-hardening|--hardening|-process|--process|-longest-task|--longest-task|-name|--name|-health|--health|-timeout|--timeout|-after|--after|-description|--description|-every|--every|-gunicorn-version|--gunicorn-version|-scale|--scale|-socket|--socket|-wants|--wants|-health-host|--health-host|-health-path|--health-path|-image|--image|-port|--port|-pre-stop|--pre-stop|-replicas|--replicas|-run-as-group|--run-as-group|-run-as-user|--run-as-user|-service-port|--service-port)
 			[[ $w == -app-dir || $w == --app-dir ]] && appdir=${COMP_WORDS[i + 1]}
 			((i++)) ;;
 		-*) ;;
@@ -101,7 +101,7 @@ _runapp() {
 	-hardening|--hardening)
 		mapfile -t COMPREPLY < <(compgen -P "$prefix" -W 'strict basic none' -- "$cur")
 		return ;;
-	-process|--process|-name|--name|-timeout|--timeout|-after|--after|-description|--description|-gunicorn-version|--gunicorn-version|-socket|--socket|-wants|--wants|-health-host|--health-host|-health-path|--health-path|-image|--image|-port|--port|-pre-stop|--pre-stop|-replicas|--replicas|-run-as-group|--run-as-group|-run-as-user|--run-as-user|-service-port|--service-port)
+	-process|--process|-longest-task|--longest-task|-name|--name|-health|--health|-timeout|--timeout|-after|--after|-description|--description|-every|--every|-gunicorn-version|--gunicorn-version|-scale|--scale|-socket|--socket|-wants|--wants|-health-host|--health-host|-health-path|--health-path|-image|--image|-port|--port|-pre-stop|--pre-stop|-replicas|--replicas|-run-as-group|--run-as-group|-run-as-user|--run-as-user|-service-port|--service-port)
 		return ;;
 	esac
 
@@ -110,10 +110,10 @@ _runapp() {
 	serve) flags='--app-dir --env-file --process --procfile --pythonpath --server --venv --help' ;;
 	exec) flags='--app-dir --env-file --process --procfile --pythonpath --server --venv --help' ;;
 	env) flags='--app-dir --env-file --process --procfile --pythonpath --server --show-values --venv --help' ;;
-	check) flags='--app-dir --container --env-file --format --import --name --process --procfile --pythonpath --server --unit --user --venv --help' ;;
-	deploy) flags='--dry-run --restart --timeout --unit --help' ;;
+	check) flags='--app-dir --container --env-file --format --import --longest-task --name --process --procfile --pythonpath --server --unit --user --venv --help' ;;
+	deploy) flags='--dry-run --health --no-release --restart --timeout --unit --help' ;;
 	fmt) flags='--app-dir --d --env-file --from --l --no-backup --process --procfile --pythonpath --server --venv --w --help' ;;
-	unit) flags='--after --app-dir --credential --description --env-file --environment-file --group --gunicorn-version --hardening --name --process --procfile --pythonpath --runapp --server --socket --user --venv --wants --writable --write --help' ;;
+	unit) flags='--after --app-dir --credential --description --env-file --environment-file --every --group --gunicorn-version --hardening --longest-task --name --process --procfile --pythonpath --runapp --scale --server --socket --user --venv --wants --writable --write --help' ;;
 	kube) flags='--app-dir --env-file --health-host --health-path --image --name --port --pre-stop --process --procfile --pythonpath --replicas --run-as-group --run-as-user --runapp --server --service-port --venv --help' ;;
 	version) flags='--help' ;;
 	help) flags='--help' ;;
