@@ -130,6 +130,7 @@ systemctl show shop.service | fact stop/shop.show
 /e2e/safe.sh check # deploys that cannot take the site down (issue 18)
 /e2e/idem.sh check # runapp deploy's idempotence (issue 20)
 /e2e/procs.sh check # an app's processes (issue 17)
+/e2e/busctl.sh check # busctl's JSON, for internal/running's tests
 mkdir -p "$R/units"
 for unit in shop.service ready.service sock.socket sock.service broken.service vault.service; do
 	systemctl cat --no-pager "$unit" >"$R/units/$unit.cat" 2>&1

@@ -64,6 +64,7 @@ printf '[Unit]\nDocumentation=https://example.invalid/every-service\n' >"$units/
 /e2e/safe.sh setup # deploys that cannot take the site down (issue 18)
 /e2e/idem.sh setup # runapp deploy's idempotence (issue 20)
 /e2e/procs.sh setup # an app's processes from its Procfile (issue 17)
+/e2e/busctl.sh setup # busctl's JSON, for internal/running's tests
 
 # ready.service is started by the checker, to watch it wait for READY=1.
 systemctl enable --quiet shop.service sock.socket broken.service vault.service

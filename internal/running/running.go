@@ -4,10 +4,11 @@
 // compares the two with a launcher plan. It only reads: package deploy
 // acts on what it finds, and check warns about it.
 //
-// systemd is asked over D-Bus, which gives its state as values: the
-// unit's Environment= and its Exec*= command lines as lists, specifiers
-// already expanded, the manager's environment as assignments. systemctl's
-// output is written for people, and its quoting is not a format to parse.
+// systemd is asked over D-Bus (with busctl, see Connect), which gives its
+// state as values: the unit's Environment= and its Exec*= command lines as
+// lists, specifiers already expanded, the manager's environment as
+// assignments. systemctl's output is written for people, and its quoting
+// is not a format to parse.
 package running
 
 import (

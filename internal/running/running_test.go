@@ -1,6 +1,7 @@
 package running
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -11,39 +12,87 @@ import (
 	"github.com/runapp/runapp/launcher"
 )
 
-// What D-Bus gives for a unit, as godbus decodes it (recorded from
-// systemd 252 for a template instance, tpl@dep.service).
+// busctlReply is a reply busctl --json=short printed, recorded in the booted
+// suite (testdata/busctl/README).
+func busctlReply(t *testing.T, name string) value {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", "busctl", name+".json"))
+	require.NoError(t, err)
+	var v value
+	require.NoError(t, json.Unmarshal(data, &v))
+	return v
+}
+
+func busctlProps(t *testing.T, name string) props {
+	t.Helper()
+	p, err := allProps(busctlReply(t, name))
+	require.NoError(t, err)
+	return p
+}
+
+// What systemd 252 gives for bus@fix.service (integration/e2e/busctl.sh),
+// checked against what systemctl show printed at the same moment.
 func TestFromProps(t *testing.T) {
-	unit := map[string]any{
-		"LoadState": "loaded", "ActiveState": "active", "SubState": "running",
-		"NeedDaemonReload": false, "FragmentPath": "/etc/systemd/system/tpl@.service",
-		"DropInPaths":  []string{"/etc/systemd/system/tpl@.service.d/env.conf"},
-		"TriggeredBy":  []string{"tpl@dep.socket"},
-		"InvocationID": []byte{0xab, 0x01, 0xff},
-	}
-	svc := map[string]any{
-		"MainPID": uint32(42), "ExecMainStartTimestamp": uint64(1700000000000000), "User": "dep",
-		"ExecStart":        [][]any{{"/usr/bin/runapp", []string{"/usr/bin/runapp", "--app-dir", "/srv/dep", "--", "project.wsgi"}, false, uint64(0), uint64(0), uint64(0), uint64(0), uint32(0), int32(0), int32(0)}},
-		"ExecReload":       [][]any{{"/bin/kill", []string{"/bin/kill", "-s", "HUP", "$MAINPID"}, false, uint64(0), uint64(0), uint64(0), uint64(0), uint32(0), int32(0), int32(0)}},
-		"Environment":      []string{"PRICE=costs $5", "TICK=a`b`", "PLAIN=1"},
-		"EnvironmentFiles": [][]any{{"/etc/default/dep", true}},
-		"UnsetEnvironment": []string{"LANG"},
-		"PassEnvironment":  []string{"container"},
-		"LoadCredential":   [][]any{{"env", "/srv/dep/.env"}},
-	}
-	s := fromProps("tpl@dep.service", unit, svc)
+	s, err := fromProps("bus@fix.service", busctlProps(t, "unit"), busctlProps(t, "service"))
+	require.NoError(t, err)
+	assert.Equal(t, "loaded", s.LoadState)
 	assert.Equal(t, "active", s.ActiveState)
-	assert.Equal(t, 42, s.MainPID)
-	assert.Equal(t, "ab01ff", s.InvocationID)
-	assert.Equal(t, []string{"tpl@dep.socket"}, s.Sockets())
-	assert.Equal(t, []string{"/etc/systemd/system/tpl@.service", "/etc/systemd/system/tpl@.service.d/env.conf"}, s.UnitFiles())
-	assert.Equal(t, []string{"/usr/bin/runapp", "--app-dir", "/srv/dep", "--", "project.wsgi"}, s.ExecStart[0].Argv)
-	assert.Equal(t, []string{"PRICE=costs $5", "TICK=a`b`", "PLAIN=1"}, s.Environment)
-	assert.Equal(t, []EnvFile{{"/etc/default/dep", true}}, s.EnvironmentFiles)
-	assert.Equal(t, map[string]string{"/run/credentials/tpl@dep.service/env": "/srv/dep/.env"}, s.Credentials)
-	assert.Equal(t, "dep", s.User)
-	assert.Equal(t, int64(1700000000000000), s.Started.UnixMicro())
+	assert.Equal(t, "running", s.SubState)
+	assert.False(t, s.NeedDaemonReload)
+	assert.Equal(t, "05347d6e47054bfeb7f31194246f0868", s.InvocationID) // InvocationID=
+	assert.Equal(t, []string{"/etc/systemd/system/bus@.service", "/etc/systemd/system/service.d/60-e2e.conf"}, s.UnitFiles())
+	assert.Empty(t, s.Sockets())
+	assert.Equal(t, 2572, s.MainPID)
+	// ExecMainStartTimestamp=Mon 2026-12-07 22:21:18 UTC
+	assert.Equal(t, "2026-12-07 22:21:18.102666", s.Started.UTC().Format("2006-01-02 15:04:05.000000"))
+	// %i expanded; the $ and the backquote kept, the \n of the unit a newline.
+	assert.Equal(t, []Command{{"/bin/sh", []string{"/bin/sh", "-c", "exec sleep infinity", "/srv/fix"}}}, s.ExecStart)
+	assert.Equal(t, []Command{{"/bin/kill", []string{"/bin/kill", "-s", "HUP", "$MAINPID"}}}, s.ExecReload)
 	assert.True(t, s.ReloadSendsHUP())
+	assert.Equal(t, []string{"PRICE=costs $5", "TICK=a`date`b", "SPACE=a b", "NL=one\ntwo", "APP=/srv/fix", "PLAIN=1"}, s.Environment)
+	assert.Equal(t, []EnvFile{{"/etc/default/bus", false}, {"/etc/default/bus-missing", true}}, s.EnvironmentFiles)
+	assert.Equal(t, []string{"LANG"}, s.UnsetEnvironment)
+	assert.Equal(t, []string{"container"}, s.PassEnvironment)
+	assert.Equal(t, map[string]string{"/run/credentials/bus@fix.service/env": "/etc/default/bus"}, s.Credentials)
+	assert.Empty(t, s.User)
+
+	st, err := stateFrom(busctlProps(t, "unit"), busctlProps(t, "service"))
+	require.NoError(t, err)
+	assert.Equal(t, State{ActiveState: "active", SubState: "running", Result: "success",
+		MainPID: 2572, InvocationID: "05347d6e47054bfeb7f31194246f0868"}, st)
+}
+
+// A property whose signature is not the one systemd gives is an error, not
+// a zero value.
+func TestFromPropsSignature(t *testing.T) {
+	svc := busctlProps(t, "service")
+	svc["ExecReload"] = value{Type: "as", Data: json.RawMessage(`["/bin/kill","-HUP","$MAINPID"]`)}
+	_, err := fromProps("bus@fix.service", busctlProps(t, "unit"), svc)
+	assert.ErrorContains(t, err, "property ExecReload: a as where systemd gives a a(sasbttttuii)")
+
+	_, err = allProps(busctlReply(t, "manager-environment"))
+	assert.ErrorContains(t, err, "a as where systemd gives a a{sv}")
+}
+
+// The manager's environment, as set-environment left it: values with a
+// space, a quote, a $ and backquotes, as they are.
+func TestManagerEnvironment(t *testing.T) {
+	var env []string
+	require.NoError(t, busctlReply(t, "manager-environment").decode("as", &env))
+	assert.Equal(t, []string{"LANG=C.UTF-8", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		"BUS_NOTE=UTC here", "BUS_QUOTE=it's $x `y`", "TZ_NOTE=UTC here"}, env)
+}
+
+func TestObjectPathAndListen(t *testing.T) {
+	var path []string
+	require.NoError(t, busctlReply(t, "load-unit").decode("o", &path))
+	assert.Equal(t, []string{"/org/freedesktop/systemd1/unit/bus_40fix_2eservice"}, path)
+	require.NoError(t, busctlReply(t, "not-found").decode("o", &path))
+	assert.Equal(t, []string{"/org/freedesktop/systemd1/unit/no_2dsuch_2eservice"}, path)
+
+	addrs, err := listens(busctlReply(t, "listen"))
+	require.NoError(t, err)
+	assert.Equal(t, []string{"127.0.0.1:8098"}, addrs)
 }
 
 // Inherited models what systemd gives a service, in systemd's order.
