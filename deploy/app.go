@@ -150,7 +150,8 @@ func RunApp(ctx context.Context, o Options, stdout io.Writer) error {
 	}
 	defer sys.Close()
 
-	// 1. Check every process, before anything is touched.
+	// 1. Check the app, every process and its installed unit, as runapp
+	// check --unit NAME.target does, before anything is touched.
 	say("%s: %s", o.Unit, strings.Join(units, " "))
 	var members []*member
 	for _, u := range units {
@@ -164,18 +165,11 @@ func RunApp(ctx context.Context, o Options, stdout io.Writer) error {
 		if m.t, err = Load(ctx, sys, &m.o); err != nil {
 			return err
 		}
-		report := check.Run(m.o.Check)
-		if len(report.Problems) > 0 {
-			if err := report.WriteText(stdout); err != nil {
-				return err
-			}
-		}
-		if report.Errors > 0 || m.t.Plan == nil {
-			return launcher.Errorf(launcher.ExitConfig, "%s left untouched: runapp check found %d error(s) in what %s would run; fix them and deploy again", o.Unit, max(report.Errors, 1), u)
+		if m.t.Plan == nil {
+			return launcher.Errorf(launcher.ExitConfig, "%s left untouched: %s would not start (runapp check --unit %s says why)", o.Unit, u, u)
 		}
 		m.Member = memberOf(m.t)
 		m.step = DecideMember(m.Member)
-		say("check: no errors in the configuration %s would run", u)
 		members = append(members, m)
 	}
 	// Web processes first: their pre-flight and the release command run
@@ -183,6 +177,19 @@ func RunApp(ctx context.Context, o Options, stdout io.Writer) error {
 	slices.SortStableFunc(members, func(a, b *member) int {
 		return boolInt(a.step.Verb != "deploy") - boolInt(b.step.Verb != "deploy")
 	})
+	app := members[0].o.Check
+	app.Name, app.Unit, app.WholeApp, app.Processes = strings.TrimSuffix(o.Unit, ".target"), "", true, true
+	say("checking every process of %s and its unit, with the configuration ExecStart= of %s gives runapp", o.Unit, members[0].Unit)
+	report := check.Run(app)
+	if len(report.Problems) > 0 {
+		if err := report.WriteText(stdout); err != nil {
+			return err
+		}
+	}
+	if report.Errors > 0 {
+		return launcher.Errorf(launcher.ExitConfig, "%s left untouched: runapp check found %d error(s) in what it would run; fix them and deploy again", o.Unit, report.Errors)
+	}
+	say("check: no errors in the processes of %s", o.Unit)
 
 	var done []string
 	stopped := func(err error) error {

@@ -120,6 +120,7 @@ func e2eProcfile(t *testing.T, res e2eResults) {
 		out := res.read(t, "procs/deploy/out")
 		t.Logf("runapp deploy --unit procs.target:\n%s%s", out, res.read(t, "procs/deploy/err"))
 		require.Equal(t, "0", res.line(t, "procs/deploy/rc"))
+		assert.Contains(t, out, "deploy: check: no errors in the processes of procs.target")
 		pid := func(fact string) string { return res.show(t, "procs/deploy/"+fact+".show")["MainPID"] }
 		// The web process reloaded: the same master, the new code.
 		assert.Contains(t, out, "procs-web.service: reload:")
