@@ -74,8 +74,8 @@ server listens: deploy says so (runapp unit writes a socket unit by default).
 It reads systemd's state over D-Bus, acts with systemctl and needs root.
 
 With --unit NAME.target (what runapp unit writes for a Procfile) it deploys
-every process of the app: it checks each service the target wants first
-and touches none on an error; deploys the web process as above (its
+every process of the app: it checks every process and its unit first, as
+runapp check --unit NAME.target does, and touches none on an error; deploys the web process as above (its
 pre-flight, the release command once, reload or restart); then restarts
 each other process, as none has a reload (celery worker and beat, rq:
 HUP kills them or re-executes them with the old environment), and as
