@@ -116,6 +116,42 @@ func e2eProcfile(t *testing.T, res e2eResults) {
 		assert.Contains(t, res.read(t, "procs/timer/fail-err"), "Failed to start procs-fail.service")
 	})
 
+	t.Run("deploy-target", func(t *testing.T) {
+		out := res.read(t, "procs/deploy/out")
+		t.Logf("runapp deploy --unit procs.target:\n%s%s", out, res.read(t, "procs/deploy/err"))
+		require.Equal(t, "0", res.line(t, "procs/deploy/rc"))
+		assert.Contains(t, out, "deploy: check: no errors in the processes of procs.target")
+		pid := func(fact string) string { return res.show(t, "procs/deploy/"+fact+".show")["MainPID"] }
+		// The web process reloaded: the same master, the new code.
+		assert.Contains(t, out, "procs-web.service: reload:")
+		assert.Equal(t, pid("before-procs-web"), pid("after-procs-web"))
+		assert.Contains(t, res.read(t, "procs/deploy/new.body"), `"code": "v2"`, "the new code serves")
+		// The worker restarted after its warm shutdown let the task finish.
+		assert.Contains(t, out, "procs-worker.service: waiting for the tasks it runs to finish")
+		assert.Regexp(t, `procs-worker.service: restarted in \S+ \(stopped in \S+\)`, out)
+		assert.NotEqual(t, pid("before-procs-worker"), pid("after-procs-worker"))
+		assert.Equal(t, "0", res.line(t, "procs/deploy/task-done"), "the task running during the deploy finished")
+		assert.Contains(t, res.read(t, "procs/deploy/result.body"), `"SUCCESS"`)
+		// beat restarted; the timers' jobs left to their next run.
+		assert.NotEqual(t, pid("before-procs-beat"), pid("after-procs-beat"))
+		assert.Contains(t, out, "procs-record.service: left alone: started by procs-record.timer")
+		assert.NotContains(t, out, "systemctl restart procs-record")
+		assert.NotContains(t, out, "systemctl restart procs-fail")
+		seconds, err := strconv.ParseFloat(res.line(t, "procs/deploy/seconds"), 64)
+		require.NoError(t, err)
+		t.Logf("runapp deploy --unit procs.target with a 6 s task running took %.1f s", seconds)
+
+		// Nothing changed: the web process reloads, the worker restarts
+		// all the same (deploy cannot tell a code change) and says why.
+		again := res.read(t, "procs/deploy/again.out")
+		require.Equal(t, "0", res.line(t, "procs/deploy/again.rc"), again)
+		assert.Contains(t, again, "procs-web.service: reload:")
+		assert.Equal(t, pid("after-procs-web"), pid("again-procs-web"))
+		assert.Contains(t, again, "cannot tell whether code changed: restarted on every deploy")
+		assert.NotEqual(t, pid("after-procs-worker"), pid("again-procs-worker"))
+		t.Logf("a second deploy, nothing changed, took %s s", res.line(t, "procs/deploy/again.seconds"))
+	})
+
 	t.Run("stop-target", func(t *testing.T) {
 		assert.Equal(t, "0", res.line(t, "procs/stop/rc"))
 		assert.Equal(t, "0", res.line(t, "procs/stop/task-done"), "the running task finished before the worker stopped")

@@ -17,7 +17,7 @@ import (
 	"github.com/runapp/runapp/unitfile"
 )
 
-const deploySynopsis = "runapp deploy [--unit NAME] [--dry-run] [--restart] [--health PATH] [--no-release] [--timeout DURATION]"
+const deploySynopsis = "runapp deploy [--unit NAME|NAME.target] [--dry-run] [--restart] [--health PATH] [--no-release] [--timeout DURATION]"
 
 const deployHelp = `
 The one command to run after changing code or configuration, as
@@ -73,6 +73,21 @@ A restart of a unit without a socket unit refuses connections until the new
 server listens: deploy says so (runapp unit writes a socket unit by default).
 It reads systemd's state over D-Bus, acts with systemctl and needs root.
 
+With --unit NAME.target (what runapp unit writes for a Procfile) it deploys
+every process of the app: it checks every process and its unit first, as
+runapp check --unit NAME.target does, and touches none on an error; deploys the web process as above (its
+pre-flight, the release command once, reload or restart); then restarts
+each other process, as none has a reload (celery worker and beat, rq:
+HUP kills them or re-executes them with the old environment), and as
+deploy cannot tell whether their code changed, on every deploy. A
+worker's stop is a warm shutdown: deploy says it waits for the tasks it
+runs, up to the unit's TimeoutStopSec=. A restarted process with no
+HTTP is back once active with a new main process that stays up 3 s.
+Template instances are each restarted; a service a timer starts is left
+to its next run, which starts the new code. It prints a line per unit
+saying what it did, and on a failure which units were already switched.
+One deploy of the target runs at a time.
+
 Exit status: 0 done; 2 bad usage (a --timeout that is not more than 0); 78
 a check found an error, an EnvironmentFile= a start would fail on, the unit
 is not one runapp runs, or its Procfile is refused (nothing was touched); 1
@@ -92,7 +107,7 @@ var deployCommand = &command{
 
 // deployFlags declares deploy's flags.
 func deployFlags(fs *flag.FlagSet, _ *launcher.Config) runFunc {
-	name := fs.String("unit", "", "the service unit `NAME`, or NAME@INSTANCE of a template (default: the current directory's base name, as runapp unit names the unit of an app directory)")
+	name := fs.String("unit", "", "the service unit `NAME`, NAME@INSTANCE of a template, or NAME.target: every process of the app (default: the current directory's base name, as runapp unit names the unit of an app directory)")
 	var o deploy.Options
 	fs.BoolVar(&o.DryRun, "dry-run", false, "check and say what would be done, and do nothing")
 	fs.BoolVar(&o.Restart, "restart", false, "restart even when a reload would do (a virtualenv rebuilt in place that deploy cannot tell)")
@@ -113,7 +128,11 @@ func runDeploy(name string, o deploy.Options, stdout io.Writer) error {
 		}
 		name = filepath.Base(dir)
 	}
-	o.Unit = strings.TrimSuffix(name, ".service") + ".service"
+	app := strings.HasSuffix(name, ".target")
+	o.Unit = name
+	if !app {
+		o.Unit = strings.TrimSuffix(name, ".service") + ".service"
+	}
 	if !strings.HasPrefix(o.Health, "/") || strings.ContainsFunc(o.Health, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
 		return usageErr("--health %q is not a path: it starts with / and has no spaces or control characters (e.g. /up)", o.Health)
 	}
@@ -133,6 +152,9 @@ func runDeploy(name string, o deploy.Options, stdout io.Writer) error {
 		return *cfg, true
 	}
 	o.Check = check.Options{Name: strings.TrimSuffix(o.Unit, ".service"), NoSignalEntry: !captured()}
+	if app {
+		return deploy.RunApp(ctx, o, stdout)
+	}
 	// The unit's file, whose user, environment and sandbox the pre-flight
 	// and the release command run with; deploy says so when there is none.
 	if u, err := unitfile.Load(o.Unit, nil); err == nil {

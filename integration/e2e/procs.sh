@@ -88,10 +88,40 @@ check() {
 	systemctl list-units --failed --no-legend --plain | fact timer/failed
 	journalctl -b -u procs-fail.service -p err -o cat --no-pager | fact timer/fail-err
 
+	started() { [[ -e /var/lib/procs/started-$id ]]; }
+
+	# runapp deploy --unit procs.target after a code change, while a 6 s
+	# task runs: web reloaded, worker and beat restarted, the task finished
+	# by the worker's warm shutdown, the timers' jobs left alone; then a
+	# second deploy with nothing changed.
+	for u in procs-web procs-worker procs-beat procs-record; do
+		systemctl show "$u.service" | fact "deploy/before-$u.show"
+	done
+	sed -i 's/JsonResponse({"id": task.id})/JsonResponse({"id": task.id, "code": "v2"})/' /srv/procs/src/procsite/views.py
+	id=$(enqueue 6 deploy/enqueue)
+	waitfor 60 started
+	start=$EPOCHREALTIME
+	"$runapp" deploy --unit procs.target >"$FACTS/deploy/out" 2>"$FACTS/deploy/err"
+	echo $? | fact deploy/rc
+	elapsed "$start" | fact deploy/seconds
+	[[ -e /var/lib/procs/done-$id ]]
+	echo $? | fact deploy/task-done
+	waitfor 30 result "$id" deploy/result
+	get "http://127.0.0.1:8117/enqueue?s=0" deploy/new
+	for u in procs-web procs-worker procs-beat procs-record; do
+		systemctl show "$u.service" | fact "deploy/after-$u.show"
+	done
+	start=$EPOCHREALTIME
+	"$runapp" deploy --unit procs.target >"$FACTS/deploy/again.out" 2>"$FACTS/deploy/again.err"
+	echo $? | fact deploy/again.rc
+	elapsed "$start" | fact deploy/again.seconds
+	for u in procs-web procs-worker; do
+		systemctl show "$u.service" | fact "deploy/again-$u.show"
+	done
+
 	# systemctl stop procs.target while a 6 s task runs: the worker's warm
 	# shutdown lets it finish, and every unit stops.
 	id=$(enqueue 6 stop/enqueue)
-	started() { [[ -e /var/lib/procs/started-$id ]]; }
 	waitfor 60 started
 	start=$EPOCHREALTIME
 	systemctl stop procs.target
