@@ -102,6 +102,7 @@ func (l loader) Load(context.Context, string) (*running.Service, error) {
 }
 func (loader) State(context.Context, string) (running.State, error) { return running.State{}, nil }
 func (loader) Listen(context.Context, string) ([]string, error)     { return nil, nil }
+func (loader) Deps(context.Context, string) (running.Deps, error)   { return running.Deps{}, nil }
 func (loader) Close()                                               {}
 
 func proc(pid int, file string) []string {

@@ -79,34 +79,25 @@ type member struct {
 // targetUnits are the services of target: what it wants and what is part
 // of it (the running instances of a template), a timer's service in place
 // of the timer, sorted.
-func targetUnits(ctx context.Context, target string) ([]string, error) {
-	out, err := running.Systemctl(ctx, "show", "--property=LoadState,Wants,ConsistsOf", target)
+func targetUnits(ctx context.Context, sys running.Systemd, target string) ([]string, error) {
+	d, err := sys.Deps(ctx, target)
 	if err != nil {
 		return nil, err
 	}
-	var names []string
-	for _, l := range strings.Split(string(out), "\n") {
-		k, v, _ := strings.Cut(l, "=")
-		switch k {
-		case "LoadState":
-			if v != "loaded" {
-				return nil, fmt.Errorf("%s is %s", target, v)
-			}
-		case "Wants", "ConsistsOf":
-			names = append(names, strings.Fields(v)...)
-		}
+	if d.LoadState != "loaded" {
+		return nil, fmt.Errorf("%s is %s", target, d.LoadState)
 	}
 	var units []string
-	for _, n := range names {
+	for _, n := range append(d.Wants, d.ConsistsOf...) {
 		switch {
 		case strings.HasSuffix(n, ".service"):
 			units = append(units, n)
 		case strings.HasSuffix(n, ".timer"):
-			out, err := running.Systemctl(ctx, "show", "--property=Triggers", "--value", n)
+			t, err := sys.Deps(ctx, n)
 			if err != nil {
 				return nil, err
 			}
-			units = append(units, strings.Fields(string(out))...)
+			units = append(units, t.Triggers...)
 		}
 	}
 	slices.Sort(units)
@@ -137,16 +128,16 @@ func RunApp(ctx context.Context, o Options, stdout io.Writer) error {
 		return err
 	}
 	defer unlock()
-	units, err := targetUnits(ctx, o.Unit)
+	sys, err := running.Connect(ctx)
+	if err != nil {
+		return launcher.Errorf(launcher.ExitConfig, "cannot deploy %s: %v", o.Unit, err)
+	}
+	units, err := targetUnits(ctx, sys, o.Unit)
 	if err != nil {
 		return launcher.Errorf(launcher.ExitConfig, "cannot deploy %s: %v", o.Unit, err)
 	}
 	if len(units) == 0 {
 		return launcher.Errorf(launcher.ExitConfig, "cannot deploy %s: it wants no service", o.Unit)
-	}
-	sys, err := running.Connect(ctx)
-	if err != nil {
-		return launcher.Errorf(launcher.ExitConfig, "cannot deploy %s: %v", o.Unit, err)
 	}
 	defer sys.Close()
 
@@ -278,8 +269,7 @@ func (m *member) switchTo(ctx context.Context, sys running.Systemd, say func(str
 	start := time.Now()
 	old := m.t.Service.MainPID
 	if m.WarmStop && m.step.Verb == "restart" {
-		limit, _ := running.Systemctl(ctx, "show", "--property=TimeoutStopUSec", "--value", m.Unit)
-		say("%s: waiting for the tasks it runs to finish (warm shutdown, at most TimeoutStopSec=%s)", m.Unit, strings.TrimSpace(string(limit)))
+		say("%s: waiting for the tasks it runs to finish (warm shutdown, at most TimeoutStopSec=%s)", m.Unit, m.t.Service.TimeoutStop)
 	}
 	wctx, cancel := context.WithTimeout(ctx, m.o.Timeout)
 	defer cancel()

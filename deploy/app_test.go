@@ -2,7 +2,6 @@ package deploy
 
 import (
 	"context"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -48,23 +47,15 @@ func TestDecideMember(t *testing.T) {
 // TestTargetUnits: a target's services from its Wants= and ConsistsOf=,
 // template instances each, a timer's service in place of the timer.
 func TestTargetUnits(t *testing.T) {
-	old := running.Systemctl
-	t.Cleanup(func() { running.Systemctl = old })
-	running.Systemctl = func(_ context.Context, args ...string) ([]byte, error) {
-		switch args[len(args)-1] {
-		case "app.target":
-			return []byte("LoadState=loaded\nWants=app-web.socket app-web.service app-worker@1.service app-worker@2.service app-job.timer\nConsistsOf=app-worker@2.service app-worker@1.service app-web.service app-beat.service\n"), nil
-		case "app-job.timer":
-			return []byte("app-job.service\n"), nil
-		case "gone.target":
-			return []byte("LoadState=not-found\nWants=\nConsistsOf=\n"), nil
-		}
-		t.Fatalf("systemctl %s", strings.Join(args, " "))
-		return nil, nil
-	}
-	units, err := targetUnits(context.Background(), "app.target")
+	sys := &fakeSystemd{deps: map[string]running.Deps{
+		"app.target": {LoadState: "loaded",
+			Wants:      []string{"app-web.socket", "app-web.service", "app-worker@1.service", "app-worker@2.service", "app-job.timer"},
+			ConsistsOf: []string{"app-worker@2.service", "app-worker@1.service", "app-web.service", "app-beat.service"}},
+		"app-job.timer": {LoadState: "loaded", Triggers: []string{"app-job.service"}},
+	}}
+	units, err := targetUnits(context.Background(), sys, "app.target")
 	require.NoError(t, err)
 	assert.Equal(t, []string{"app-beat.service", "app-job.service", "app-web.service", "app-worker@1.service", "app-worker@2.service"}, units)
-	_, err = targetUnits(context.Background(), "gone.target")
+	_, err = targetUnits(context.Background(), sys, "gone.target")
 	assert.ErrorContains(t, err, "gone.target is not-found")
 }

@@ -207,12 +207,19 @@ type fakeSystemd struct {
 	svc    *running.Service
 	state  running.State
 	listen []string
+	deps   map[string]running.Deps // by unit
 }
 
 func (f *fakeSystemd) Load(context.Context, string) (*running.Service, error) { return f.svc, nil }
 func (f *fakeSystemd) State(context.Context, string) (running.State, error)   { return f.state, nil }
 func (f *fakeSystemd) Listen(context.Context, string) ([]string, error)       { return f.listen, nil }
-func (f *fakeSystemd) Close()                                                 {}
+func (f *fakeSystemd) Deps(_ context.Context, unit string) (running.Deps, error) {
+	if d, ok := f.deps[unit]; ok {
+		return d, nil
+	}
+	return running.Deps{LoadState: "not-found"}, nil
+}
+func (f *fakeSystemd) Close() {}
 
 // systemd makes running.Connect return f, and running.Systemctl record
 // what it is told, for the test.

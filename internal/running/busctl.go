@@ -22,7 +22,18 @@ type Systemd interface {
 	// Listen returns the addresses a socket unit listens on for stream
 	// connections, as it lists them.
 	Listen(ctx context.Context, socket string) ([]string, error)
+	// Deps reads what unit pulls in and what it starts.
+	Deps(ctx context.Context, unit string) (Deps, error)
 	Close()
+}
+
+// Deps are a unit's dependencies as systemd has loaded them.
+type Deps struct {
+	LoadState string
+	// Wants are the units it wants; ConsistsOf those that are PartOf= it
+	// (a template's running instances); Triggers those it starts (a
+	// timer's service).
+	Wants, ConsistsOf, Triggers []string
 }
 
 // State is a unit's state at one moment.
@@ -195,7 +206,7 @@ func fromProps(unit string, u, svc props) (*Service, error) {
 	s := &Service{Unit: unit}
 	var id []byte
 	var mainPID uint32
-	var started uint64
+	var started, timeoutStop uint64
 	var files, creds [][]json.RawMessage
 	var start, reload [][]json.RawMessage
 	err := errors.Join(
@@ -209,6 +220,7 @@ func fromProps(unit string, u, svc props) (*Service, error) {
 		u.get("TriggeredBy", "as", &s.TriggeredBy),
 		svc.get("MainPID", "u", &mainPID),
 		svc.get("ExecMainStartTimestamp", "t", &started),
+		svc.get("TimeoutStopUSec", "t", &timeoutStop),
 		// Per command: its path, its argv, whether its failure is
 		// ignored, its last run's timestamps and status.
 		svc.get("ExecStart", "a(sasbttttuii)", &start),
@@ -222,6 +234,7 @@ func fromProps(unit string, u, svc props) (*Service, error) {
 	)
 	s.InvocationID = hex.EncodeToString(id)
 	s.MainPID = int(mainPID)
+	s.TimeoutStop = time.Duration(timeoutStop) * time.Microsecond
 	if started > 0 && s.MainPID > 0 {
 		s.Started = time.UnixMicro(int64(started))
 	}
@@ -295,6 +308,26 @@ func stateFrom(u, svc props) (State, error) {
 	st.InvocationID = hex.EncodeToString(id)
 	st.NRestarts, st.MainPID = int(restarts), int(mainPID)
 	return st, err
+}
+
+func (c *busctl) Deps(ctx context.Context, unit string) (Deps, error) {
+	u, err := c.getAll(ctx, unit, "Unit")
+	if err != nil {
+		return Deps{}, fmt.Errorf("cannot read %s from systemd: %w", unit, err)
+	}
+	return depsFrom(u)
+}
+
+// depsFrom is the Deps of the properties of org.freedesktop.systemd1.Unit.
+func depsFrom(u props) (Deps, error) {
+	var d Deps
+	err := errors.Join(
+		u.get("LoadState", "s", &d.LoadState),
+		u.get("Wants", "as", &d.Wants),
+		u.get("ConsistsOf", "as", &d.ConsistsOf),
+		u.get("Triggers", "as", &d.Triggers),
+	)
+	return d, err
 }
 
 func (c *busctl) Listen(ctx context.Context, socket string) ([]string, error) {

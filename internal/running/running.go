@@ -90,6 +90,8 @@ type Service struct {
 	Environ []string
 	Cmdline []string
 	Started time.Time
+	// TimeoutStop is the unit's TimeoutStopSec=: how long a stop may take.
+	TimeoutStop time.Duration
 }
 
 // Active says whether the service runs: active or reloading, with a main

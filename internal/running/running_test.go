@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -45,6 +46,7 @@ func TestFromProps(t *testing.T) {
 	assert.Equal(t, 2572, s.MainPID)
 	// ExecMainStartTimestamp=Mon 2026-12-07 22:21:18 UTC
 	assert.Equal(t, "2026-12-07 22:21:18.102666", s.Started.UTC().Format("2006-01-02 15:04:05.000000"))
+	assert.Equal(t, 90*time.Second, s.TimeoutStop) // TimeoutStopUSec=1min 30s, systemd's default
 	// %i expanded; the $ and the backquote kept, the \n of the unit a newline.
 	assert.Equal(t, []Command{{"/bin/sh", []string{"/bin/sh", "-c", "exec sleep infinity", "/srv/fix"}}}, s.ExecStart)
 	assert.Equal(t, []Command{{"/bin/kill", []string{"/bin/kill", "-s", "HUP", "$MAINPID"}}}, s.ExecReload)
@@ -174,4 +176,17 @@ func TestSameCommand(t *testing.T) {
 		assert.Equal(t, tc.same, same, "%q", tc.cmdline)
 		assert.Equal(t, tc.err, err != nil, "%q: %v", tc.cmdline, err)
 	}
+}
+
+// A unit's dependencies as systemd 252 gives them, for a service that wants
+// and triggers nothing (the recorded bus@fix.service); a wrong type is an error.
+func TestDepsFrom(t *testing.T) {
+	d, err := depsFrom(busctlProps(t, "unit"))
+	require.NoError(t, err)
+	assert.Equal(t, "loaded", d.LoadState)
+	assert.Empty(t, d.Wants)
+	assert.Empty(t, d.ConsistsOf)
+	assert.Empty(t, d.Triggers)
+	_, err = depsFrom(props{"LoadState": {Type: "s", Data: json.RawMessage(`"loaded"`)}, "Wants": {Type: "s", Data: json.RawMessage(`"a.service"`)}})
+	assert.Error(t, err)
 }
