@@ -70,26 +70,11 @@ func unitFlags(fs *flag.FlagSet, cfg *launcher.Config) runFunc {
 // runUnit prints (or writes) the service unit, and the socket unit with
 // --socket, that run this configuration through runapp.
 func runUnit(cfg *launcher.Config, o unitgen.Options, hardening, version, write string, stdout, stderr io.Writer) error {
-	o.Hardening = unitgen.Hardening(hardening)
-	noSocket := o.Listen == "none"
-	if noSocket {
-		o.Listen = ""
-	}
-
-	dir, err := filepath.Abs(cmp.Or(cfg.AppDir, "."))
+	noSocket, err := prepareUnit(cfg, &o, hardening)
 	if err != nil {
-		return launcher.Errorf(launcher.ExitConfig, "cannot use app directory: %w", err)
+		return err
 	}
-	cfg.AppDir = dir
-	o.Config = *cfg
-	if o.Name == "" {
-		o.Name = filepath.Base(dir)
-	}
-	if o.Runapp == "" {
-		if o.Runapp, err = launcher.Executable(); err != nil {
-			return err
-		}
-	}
+	dir := cfg.AppDir
 	// A malformed --user or --group is a usage error, not one to look up.
 	if o.User != "" {
 		if _, err := unitgen.ExecArgv(o); err != nil {
@@ -146,6 +131,34 @@ func runUnit(cfg *launcher.Config, o unitgen.Options, hardening, version, write 
 		fmt.Fprintf(stderr, "runapp: unit: %[1]s.socket listens on %[2]s and starts %[1]s.service; enable both: systemctl enable --now %[1]s.socket %[1]s.service. While the socket listens, a stopped service starts again on the next connection: stop both with systemctl stop %[1]s.socket %[1]s.service\n", o.Name, o.Listen)
 	}
 	return nil
+}
+
+// prepareUnit fills in what runapp unit takes from the command line for a
+// single unit and for a whole app alike: the hardening level, the socket
+// (--socket none: no socket unit, reported as noSocket), the app directory
+// made absolute in cfg, the configuration, the unit's name and runapp's own
+// path.
+func prepareUnit(cfg *launcher.Config, o *unitgen.Options, hardening string) (noSocket bool, err error) {
+	o.Hardening = unitgen.Hardening(hardening)
+	noSocket = o.Listen == "none"
+	if noSocket {
+		o.Listen = ""
+	}
+	dir, err := filepath.Abs(cmp.Or(cfg.AppDir, "."))
+	if err != nil {
+		return false, launcher.Errorf(launcher.ExitConfig, "cannot use app directory: %w", err)
+	}
+	cfg.AppDir = dir
+	o.Config = *cfg
+	if o.Name == "" {
+		o.Name = filepath.Base(dir)
+	}
+	if o.Runapp == "" {
+		if o.Runapp, err = launcher.Executable(); err != nil {
+			return false, err
+		}
+	}
+	return noSocket, nil
 }
 
 // serviceAccount fills in the user and group, and checks that they exist

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -35,25 +33,11 @@ func runUnitApp(cfg *launcher.Config, o unitgen.Options, app appFlags, hardening
 	if app.longestTask < 0 {
 		return usageErr("--longest-task %s: want a positive duration such as 10m", app.longestTask)
 	}
-	o.Hardening = unitgen.Hardening(hardening)
-	noSocket := o.Listen == "none"
-	if noSocket {
-		o.Listen = ""
-	}
-	dir, err := filepath.Abs(cmp.Or(cfg.AppDir, "."))
+	noSocket, err := prepareUnit(cfg, &o, hardening)
 	if err != nil {
-		return launcher.Errorf(launcher.ExitConfig, "cannot use app directory: %w", err)
+		return err
 	}
-	cfg.AppDir = dir
-	o.Config = *cfg
-	if o.Name == "" {
-		o.Name = filepath.Base(dir)
-	}
-	if o.Runapp == "" {
-		if o.Runapp, err = launcher.Executable(); err != nil {
-			return err
-		}
-	}
+	dir := cfg.AppDir
 	f, err := launcher.ReadProcfile(launcher.ProcfilePath(dir, *cfg))
 	if err != nil {
 		return err
