@@ -114,24 +114,12 @@ func targetUnits(ctx context.Context, sys running.Systemd, target string) ([]str
 // naming the units already switched.
 func RunApp(ctx context.Context, o Options, stdout io.Writer) error {
 	say := func(format string, args ...any) { fmt.Fprintf(stdout, "deploy: "+format+"\n", args...) }
-	if o.Timeout <= 0 {
-		return launcher.Errorf(launcher.ExitUsage, "deploy: the timeout must be more than 0, not %s", o.Timeout)
-	}
-	if o.Health == "" {
-		o.Health = "/"
-	}
 	start := time.Now()
-	lctx, cancel := context.WithTimeout(ctx, o.Timeout)
-	unlock, err := lock(lctx, o.Unit, say)
-	cancel()
+	sys, finish, err := begin(ctx, &o, say)
 	if err != nil {
 		return err
 	}
-	defer unlock()
-	sys, err := running.Connect(ctx)
-	if err != nil {
-		return launcher.Errorf(launcher.ExitConfig, "cannot deploy %s: %v", o.Unit, err)
-	}
+	defer finish()
 	units, err := targetUnits(ctx, sys, o.Unit)
 	if err != nil {
 		return launcher.Errorf(launcher.ExitConfig, "cannot deploy %s: %v", o.Unit, err)

@@ -224,6 +224,32 @@ func Act(ctx context.Context, unit string, act Action, say func(string, ...any))
 	return nil
 }
 
+// begin starts a deploy of o.Unit: it checks the timeout (0 is the
+// default, 5 minutes) and defaults the health path, takes the unit's deploy
+// lock within the timeout, and connects to systemd. done releases both.
+func begin(ctx context.Context, o *Options, say func(string, ...any)) (sys running.Systemd, done func(), err error) {
+	switch {
+	case o.Timeout == 0:
+		o.Timeout = 5 * time.Minute
+	case o.Timeout < 0:
+		return nil, nil, launcher.Errorf(launcher.ExitUsage, "deploy: the timeout must be more than 0, not %s", o.Timeout)
+	}
+	if o.Health == "" {
+		o.Health = "/"
+	}
+	lctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	unlock, err := lock(lctx, o.Unit, say)
+	cancel()
+	if err != nil {
+		return nil, nil, err
+	}
+	if sys, err = running.Connect(ctx); err != nil {
+		unlock()
+		return nil, nil, launcher.Errorf(launcher.ExitConfig, "cannot deploy %s: %v", o.Unit, err)
+	}
+	return sys, func() { sys.Close(); unlock() }, nil
+}
+
 // Run deploys: with the unit's deploy lock held, it loads, checks,
 // decides, runs the new code's pre-flight and the release command, acts
 // and waits, and reports each step on stdout. A check that finds an error
@@ -234,27 +260,11 @@ func Act(ctx context.Context, unit string, act Action, say func(string, ...any))
 // text and journal lines at priority err (else its last lines).
 func Run(ctx context.Context, o Options, stdout io.Writer) error {
 	say := func(format string, args ...any) { fmt.Fprintf(stdout, "deploy: "+format+"\n", args...) }
-	switch {
-	case o.Timeout == 0:
-		o.Timeout = 5 * time.Minute
-	case o.Timeout < 0:
-		return launcher.Errorf(launcher.ExitUsage, "deploy: the timeout must be more than 0, not %s", o.Timeout)
-	}
-	if o.Health == "" {
-		o.Health = "/"
-	}
-	lctx, cancel := context.WithTimeout(ctx, o.Timeout)
-	unlock, err := lock(lctx, o.Unit, say)
-	cancel()
+	sys, done, err := begin(ctx, &o, say)
 	if err != nil {
 		return err
 	}
-	defer unlock()
-	sys, err := running.Connect(ctx)
-	if err != nil {
-		return launcher.Errorf(launcher.ExitConfig, "cannot deploy %s: %v", o.Unit, err)
-	}
-	defer sys.Close()
+	defer done()
 	t, err := Load(ctx, sys, &o)
 	if err != nil {
 		return err
