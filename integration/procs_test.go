@@ -7,6 +7,8 @@ package integration
 // the test's temporary directory.
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -265,30 +267,34 @@ func TestRQWorkerSignals(t *testing.T) {
 	_, got := ns.Receive(t, time.Second)
 	assert.False(t, got, "rq sent something to NOTIFY_SOCKET")
 	p.signal(t, unix.SIGHUP)
-	// The horse keeps the output pipe open, so p.wait would wait for it:
-	// the main process's end is read from /proc, as a zombie's status.
-	assert.Equal(t, unix.SIGHUP, zombieSignal(t, p.pid), "rq survived HUP")
+	// The main process ends at once and the work horse runs on. p's Wait
+	// reaps the main process as soon as it ends (it is a zombie for a
+	// moment at most), but returns only once the horse, which holds the
+	// output pipe, has finished its job too.
+	exited(t, p.pid)
 	assert.NoError(t, unix.Kill(horse, 0), "the work horse is left running")
+	p.wait(t, procTimeout)
+	assert.Equal(t, unix.SIGHUP, signalOf(p), "rq survived HUP")
 }
 
-// zombieSignal waits until pid, a child of the test, has exited (a zombie
-// not yet reaped) and returns the signal that ended it, 0 for an exit.
-func zombieSignal(t *testing.T, pid int) syscall.Signal {
+// exited waits until pid, a child of the test, has exited: a zombie, or
+// reaped already.
+func exited(t *testing.T, pid int) {
 	t.Helper()
 	deadline := time.Now().Add(procTimeout)
 	for time.Now().Before(deadline) {
 		data, err := os.ReadFile("/proc/" + itoa(pid) + "/stat")
+		if errors.Is(err, fs.ErrNotExist) {
+			return
+		}
 		require.NoError(t, err)
-		// After "pid (comm)": field 3 is the state, field 52 the exit
-		// code as waitpid reports it.
-		fields := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+2:]))
-		if fields[0] == "Z" {
-			return syscall.WaitStatus(atoi(fields[len(fields)-1])).Signal()
+		// After "pid (comm)", field 3 is the state.
+		if strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+2:]))[0] == "Z" {
+			return
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("%d still running after %v", pid, procTimeout)
-	return 0
 }
 
 // celery multi start exits at once and leaves its worker running detached:
