@@ -67,7 +67,7 @@ func supervisor() {
 // playChild is a process Run supervises. It prints -lines lines first (through
 // a small buffer, so that its writes end mid-line), then "ready PID" once its
 // signal handlers are in place; -long prints that many bytes without a
-// newline and exits; -tick prints a line every 20 ms after. SIGTERM makes
+// newline and exits on SIGUSR1; -tick prints a line every 20 ms after. SIGTERM makes
 // it exit 0, or only say so with -ignore-term, or nothing with -deaf (whose
 // write could fail); SIGUSR1 makes it exit -usr1-exit. -grandchild starts a
 // grandchild in its process group first; with -await-grandchild, the child
@@ -95,7 +95,13 @@ func playChild(args []string) {
 	if *long > 0 {
 		w.WriteString(strings.Repeat("x", *long))
 		w.Flush()
-		os.Exit(0)
+		// It exits, its last line unfinished, when told (SIGUSR1): so that
+		// the test can let the others finish their lines first.
+		for s := range sigs {
+			if s == unix.SIGUSR1 {
+				os.Exit(0)
+			}
+		}
 	}
 	ready := fmt.Sprintf("ready %d", os.Getpid())
 	var heard io.Reader
@@ -373,6 +379,13 @@ func TestOutput(t *testing.T) {
 		helper(t, "web", "-lines", strconv.Itoa(n)),
 		helper(t, "worker-x", "-lines", strconv.Itoa(n), "-long", strconv.Itoa(long)),
 	})
+	// worker-x exits first, once web has printed its lines and is ready,
+	// and worker-x its own (its SIGUSR1 handler is in place before them).
+	s.ready(t, "web")
+	s.await(t, `^worker-x +\| worker-x `+strconv.Itoa(n-1)+` `)
+	x := s.await(t, `^runapp +\| worker-x started \(pid (\d+)\)$`)
+	pid, _ := strconv.Atoi(x[1])
+	require.NoError(t, unix.Kill(pid, unix.SIGUSR1))
 	assert.Equal(t, 0, s.wait(t), "worker-x exited 0 first")
 
 	next := map[string]int{}
