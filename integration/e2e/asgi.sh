@@ -98,11 +98,7 @@ check() {
 	systemctl show api.service | fact api/reload.show
 	stop api.service api 'http://127.0.0.1:8092/slow?s=3'
 
-	for unit in dj.socket dj.service api.service; do
-		systemctl cat --no-pager "$unit" >"$R/units/$unit.cat" 2>&1
-		systemctl status --no-pager -l "$unit" >"$R/units/$unit.status" 2>&1
-		journalctl -b -u "$unit" -o short-monotonic --no-pager >"$R/units/$unit.journal" 2>&1
-	done
+	keepunits dj.socket dj.service api.service
 	echo ok | fact done
 }
 

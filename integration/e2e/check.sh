@@ -131,12 +131,7 @@ systemctl show shop.service | fact stop/shop.show
 /e2e/idem.sh check # runapp deploy's idempotence (issue 20)
 /e2e/procs.sh check # an app's processes (issue 17)
 /e2e/busctl.sh check # busctl's JSON, for internal/running's tests
-mkdir -p "$R/units"
-for unit in shop.service ready.service sock.socket sock.service broken.service vault.service; do
-	systemctl cat --no-pager "$unit" >"$R/units/$unit.cat" 2>&1
-	systemctl status --no-pager -l "$unit" >"$R/units/$unit.status" 2>&1
-	journalctl -b -u "$unit" -o short-monotonic --no-pager >"$R/units/$unit.journal" 2>&1
-done
+keepunits shop.service ready.service sock.socket sock.service broken.service vault.service
 journalctl -b -o short-monotonic --no-pager >"$R/journal.txt"
 systemd-analyze time --no-pager | fact boot-time
 echo ok | fact done

@@ -1,6 +1,5 @@
-# lib.sh holds the helpers the in-container scripts share: setup.sh and
-# asgi.sh source it to lay out apps, check.sh, load.sh and asgi.sh to record
-# facts. Facts go under $FACTS (default /results), one per file; a script
+# lib.sh holds the helpers every in-container script sources: to lay out
+# apps, to record facts and to keep each unit's state for the Go test. Facts go under $FACTS (default /results), one per file; a script
 # that keeps its facts apart sets FACTS to its own directory below it.
 
 R=/results
@@ -70,4 +69,16 @@ elapsed() {
 # children PID: the PIDs of PID's children, sorted, one per line.
 children() {
 	cat /proc/"$1"/task/*/children 2>/dev/null | tr ' ' '\n' | sed '/^$/d' | sort -n
+}
+
+# keepunits UNIT...: each UNIT's `systemctl cat`, status and journal into
+# $R/units, where the Go test points when a subtest about it fails.
+keepunits() {
+	local unit
+	mkdir -p "$R/units"
+	for unit; do
+		systemctl cat --no-pager "$unit" >"$R/units/$unit.cat" 2>&1
+		systemctl status --no-pager -l "$unit" >"$R/units/$unit.status" 2>&1
+		journalctl -b -u "$unit" -o short-monotonic --no-pager >"$R/units/$unit.journal" 2>&1
+	done
 }

@@ -118,8 +118,4 @@ echo $? >"$R/deploy/fail.rc"
 /usr/bin/runapp deploy --unit ltcp --restart --dry-run >"$R/deploy/tcp-dry.out" 2>"$R/deploy/tcp-dry.err"
 echo $? >"$R/deploy/tcp-dry.rc"
 
-for unit in lsock.socket lsock.service ltcp.service ldep.socket ldep.service; do
-	systemctl cat --no-pager "$unit" >"$R/units/$unit.cat" 2>&1
-	systemctl status --no-pager -l "$unit" >"$R/units/$unit.status" 2>&1
-	journalctl -b -u "$unit" -o short-monotonic --no-pager >"$R/units/$unit.journal" 2>&1
-done
+keepunits lsock.socket lsock.service ltcp.service ldep.socket ldep.service

@@ -132,11 +132,7 @@ check() {
 	for u in $all; do systemctl show -p ActiveState,SubState,Result "$u" | fact "stop/$u.show"; done
 	journalctl -b -u procs-worker.service -o cat --no-pager | fact stop/worker.journal
 
-	for u in $all; do
-		systemctl cat --no-pager "$u" >"$R/units/$u.cat" 2>&1
-		systemctl status --no-pager -l "$u" >"$R/units/$u.status" 2>&1
-		journalctl -b -u "$u" -o short-monotonic --no-pager >"$R/units/$u.journal" 2>&1
-	done
+	keepunits $all
 	echo ok | fact done
 }
 

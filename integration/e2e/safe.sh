@@ -167,11 +167,7 @@ check() {
 	echo $? >"$FACTS/sdj/two/second.rc"
 	curl -sS --max-time 30 http://127.0.0.1:8101/pid >"$FACTS/sdj/two/pid-body" 2>&1
 
-	for unit in sdj.service sapi.service sfl.service; do
-		systemctl cat --no-pager "$unit" >"$R/units/$unit.cat" 2>&1
-		systemctl status --no-pager -l "$unit" >"$R/units/$unit.status" 2>&1
-		journalctl -b -u "$unit" -o short-monotonic --no-pager >"$R/units/$unit.journal" 2>&1
-	done
+	keepunits sdj.service sapi.service sfl.service
 	echo ok | fact done
 }
 
