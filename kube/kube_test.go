@@ -186,27 +186,27 @@ func decode(t *testing.T, out string) decoded {
 		var err error
 		switch meta.Kind {
 		case "Deployment":
-			var x appsv1.Deployment
-			err = yaml.UnmarshalStrict([]byte(doc), &x)
-			d.deployments = append(d.deployments, x)
+			err = strictAppend(doc, &d.deployments)
 		case "Job":
-			var x batchv1.Job
-			err = yaml.UnmarshalStrict([]byte(doc), &x)
-			d.jobs = append(d.jobs, x)
+			err = strictAppend(doc, &d.jobs)
 		case "CronJob":
-			var x batchv1.CronJob
-			err = yaml.UnmarshalStrict([]byte(doc), &x)
-			d.cronJobs = append(d.cronJobs, x)
+			err = strictAppend(doc, &d.cronJobs)
 		case "Service":
-			var x corev1.Service
-			err = yaml.UnmarshalStrict([]byte(doc), &x)
-			d.services = append(d.services, x)
+			err = strictAppend(doc, &d.services)
 		default:
 			t.Fatalf("unexpected kind %q in\n%s", meta.Kind, doc)
 		}
 		require.NoError(t, err, "strict decode of\n%s", doc)
 	}
 	return d
+}
+
+// strictAppend decodes doc strictly into a new T and appends it to list.
+func strictAppend[T any](doc string, list *[]T) error {
+	var x T
+	err := yaml.UnmarshalStrict([]byte(doc), &x)
+	*list = append(*list, x)
+	return err
 }
 
 // TestStrictDecode decodes every golden case's manifests strictly into
