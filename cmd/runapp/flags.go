@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/runapp/runapp/launcher"
@@ -20,10 +21,11 @@ func usageErr(format string, args ...any) error {
 // how they treat flags, -h and positional arguments.
 type command struct {
 	name     string
-	summary  string // one line, for runapp help
-	synopsis string // the usage line
-	help     string // printed after the flags by -h; "" for none
-	config   bool   // takes the configuration flags (addCommon)
+	summary  string   // one line, for runapp help
+	synopsis string   // the usage line
+	help     string   // printed after the flags by -h; "" for none
+	config   bool     // takes the configuration flags (addCommon)
+	without  []string // configuration flags it does not take, for -h and completions not to offer them
 	args     argRule
 	// declare registers the command's own flags on fs and returns the
 	// function that runs the command once they are parsed. It runs nothing
@@ -52,7 +54,7 @@ func (c *command) flagSet(stdout io.Writer) (*flag.FlagSet, *launcher.Config, ru
 	fs := newFlagSet(c.name, c.synopsis, c.help, stdout)
 	var cfg *launcher.Config
 	if c.config {
-		cfg = addCommon(fs)
+		cfg = addCommon(fs, c.without...)
 	}
 	return fs, cfg, c.declare(fs, cfg)
 }
@@ -165,16 +167,25 @@ func (l listFlag) Set(s string) error {
 // configFlags are the names of the flags addCommon registers.
 var configFlags = []string{"app-dir", "env-file", "venv", "pythonpath", "server", "process", "procfile"}
 
-// addCommon registers the flags every command that builds a plan shares.
-func addCommon(fs *flag.FlagSet) *launcher.Config {
+// addCommon registers the flags every command that builds a plan shares,
+// but those named in without.
+func addCommon(fs *flag.FlagSet, without ...string) *launcher.Config {
 	cfg := &launcher.Config{}
-	fs.StringVar(&cfg.AppDir, "app-dir", "", "the app `DIR`ectory, where the program runs (default: the current directory)")
-	fs.Var(listFlag{&cfg.EnvFiles}, "env-file", "env `FILE`, relative to the app directory; repeatable, later files win; a leading - makes it optional (default .env)")
-	fs.StringVar(&cfg.Venv, "venv", "", "the virtualenv `DIR` (default: VIRTUAL_ENV after the env files, else .venv or venv in the app directory)")
-	fs.Var(listFlag{&cfg.PythonPath}, "pythonpath", "`DIR` to put in front of PYTHONPATH; repeatable (default: src in the app directory, if it exists)")
-	fs.StringVar(&cfg.Server, "server", "", "the server `NAME` or PATH (default "+launcher.DefaultServer+")")
-	fs.StringVar(&cfg.Process, "process", "", "run the Procfile's process type `NAME` instead of the server: its command, expanded as sh would with the environment runapp builds (PORT 5000, +100 per process type before it, unless set)")
-	fs.Var(procfileFlag{cfg}, "procfile", "the Procfile: --procfile for the app directory's "+launcher.DefaultProcfile+", --procfile=FILE for another, relative to the app directory; unit and check then cover every process type")
+	// Registered on a set of their own first, as package flag cannot take
+	// a flag back, then on fs but without.
+	all := flag.NewFlagSet(fs.Name(), flag.ContinueOnError)
+	all.StringVar(&cfg.AppDir, "app-dir", "", "the app `DIR`ectory, where the program runs (default: the current directory)")
+	all.Var(listFlag{&cfg.EnvFiles}, "env-file", "env `FILE`, relative to the app directory; repeatable, later files win; a leading - makes it optional (default .env)")
+	all.StringVar(&cfg.Venv, "venv", "", "the virtualenv `DIR` (default: VIRTUAL_ENV after the env files, else .venv or venv in the app directory)")
+	all.Var(listFlag{&cfg.PythonPath}, "pythonpath", "`DIR` to put in front of PYTHONPATH; repeatable (default: src in the app directory, if it exists)")
+	all.StringVar(&cfg.Server, "server", "", "the server `NAME` or PATH (default "+launcher.DefaultServer+")")
+	all.StringVar(&cfg.Process, "process", "", "run the Procfile's process type `NAME` instead of the server: its command, expanded as sh would with the environment runapp builds (PORT 5000, +100 per process type before it, unless set)")
+	all.Var(procfileFlag{cfg}, "procfile", "the Procfile: --procfile for the app directory's "+launcher.DefaultProcfile+", --procfile=FILE for another, relative to the app directory; unit and check then cover every process type")
+	all.VisitAll(func(f *flag.Flag) {
+		if !slices.Contains(without, f.Name) {
+			fs.Var(f.Value, f.Name, f.Usage)
+		}
+	})
 	return cfg
 }
 

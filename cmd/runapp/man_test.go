@@ -128,11 +128,18 @@ func manMarkdown(readmeText string) (string, error) {
 				own++
 			}
 		})
-		switch {
-		case c.config && own > 0:
-			b.WriteString("Takes the configuration flags, and:\n\n")
-		case c.config:
-			b.WriteString("Takes the configuration flags.\n\n")
+		if c.config {
+			b.WriteString("Takes the configuration flags")
+			sep := " but "
+			for _, name := range c.without {
+				fmt.Fprintf(&b, "%s**\\-\\-%s**", sep, name)
+				sep = " and "
+			}
+			if own > 0 {
+				b.WriteString(", and:\n\n")
+			} else {
+				b.WriteString(".\n\n")
+			}
 		}
 		writeFlags(&b, fs, configFlags)
 		b.WriteString(mdText(c.help))

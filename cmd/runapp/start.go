@@ -26,13 +26,16 @@ var startCommand = &command{
 	synopsis: "runapp start [FLAGS] [PROCESS...]",
 	help: `
 Runs every process type of the Procfile but release, or the ones named, each
-through the plan runapp --process NAME runs, with its output prefixed by its
-name. Ctrl-C or SIGTERM stops them all: each gets its stop signal, and SIGKILL
+with the environment, virtualenv and program its unit would run, and its
+output prefixed by its name. Ctrl-C or SIGTERM stops them all: each gets its stop signal, and SIGKILL
 after its stop timeout; a second Ctrl-C kills them at once. When one process
 exits the others are stopped, and runapp exits with its status.
 `,
 	config: true,
-	args:   anyArgs,
+	// The Procfile's commands name their programs, and the process types
+	// to run are start's arguments.
+	without: []string{"server", "process"},
+	args:    anyArgs,
 	declare: func(fs *flag.FlagSet, cfg *launcher.Config) runFunc {
 		noColor := fs.Bool("no-color", false, "no colours, even on a terminal (as NO_COLOR in the environment)")
 		port := fs.Int("port", 0, "the base `PORT`: the Procfile's first process type gets it, each one after it 100 more (default: PORT from the env files, else inherited, else 5000)")
@@ -45,12 +48,7 @@ exits the others are stopped, and runapp exits with its status.
 // runStart builds the plan of each process before it starts any, so that a
 // mistake in any of them starts none, then hands them to supervise.
 func runStart(cfg *launcher.Config, names []string, port int, colour bool, stdout io.Writer) error {
-	switch {
-	case cfg.Process != "":
-		return usageErr("start: name the process types as arguments (runapp start %s), not with --process", cfg.Process)
-	case cfg.Server != "":
-		return usageErr("start: --server has no use here: the Procfile's commands name their programs")
-	case port < 0 || port > 65535-100:
+	if port < 0 || port > 65535-100 {
 		return usageErr("start: --port %d is not a port number that leaves room for more process types", port)
 	}
 	appDir, err := launcher.AppDirectory(cfg.AppDir)

@@ -64,8 +64,8 @@ func TestStartErrors(t *testing.T) {
 			"start: " + filepath.Join(dir, "Procfile.release") + " has no process type to start but release; name it to run it: runapp start release"},
 		{"celery multi", []string{"--procfile=Procfile.multi"}, nil, 78,
 			filepath.Join(dir, "Procfile.multi") + ":2: process worker: celery multi starts its workers in the background and exits, so the process systemd watches is gone at once (celery's docs pair it with Type=forking and pidfiles); run one `celery -A APP worker` per process type instead, and several instances with runapp unit --procfile --scale worker=N"},
-		{"--process", []string{"--process", "first"}, nil, 2, "start: name the process types as arguments (runapp start first), not with --process"},
-		{"--server", []string{"--server", "uvicorn"}, nil, 2, "start: --server has no use here: the Procfile's commands name their programs"},
+		{"--process", []string{"--process", "first"}, nil, 2, "start: flag provided but not defined: -process (see runapp start -h)"},
+		{"--server", []string{"--server", "uvicorn"}, nil, 2, "start: flag provided but not defined: -server (see runapp start -h)"},
 		{"bad PORT", nil, []string{"PORT=http"}, 78, `start: PORT "http" (inherited) is not a port number to count process types' ports from; set a number, or give --port`},
 		{"bad --port", []string{"--port", "65500"}, nil, 2, "start: --port 65500 is not a port number that leaves room for more process types"},
 	} {

@@ -109,7 +109,7 @@ _runapp() {
 	case $cmd in
 	serve) flags='--app-dir --env-file --process --procfile --pythonpath --server --venv --help' ;;
 	exec) flags='--app-dir --env-file --process --procfile --pythonpath --server --venv --help' ;;
-	start) flags='--app-dir --env-file --no-color --port --process --procfile --pythonpath --server --venv --help' ;;
+	start) flags='--app-dir --env-file --no-color --port --procfile --pythonpath --venv --help' ;;
 	env) flags='--app-dir --env-file --process --procfile --pythonpath --server --show-values --venv --help' ;;
 	check) flags='--app-dir --container --env-file --format --import --longest-task --name --process --procfile --pythonpath --server --unit --user --venv --help' ;;
 	deploy) flags='--dry-run --health --no-release --restart --timeout --unit --help' ;;
