@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -23,6 +24,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/runapp/runapp/internal/testenv"
+	"github.com/runapp/runapp/procfile"
+	"github.com/runapp/runapp/server"
 )
 
 // procTimeout is how long celery or rq may take to start, or a task to
@@ -91,6 +94,8 @@ func newProcsApp(t *testing.T) *procsApp {
 	writeFile(t, filepath.Join(dir, "Procfile"), `worker: celery -A tasks worker --loglevel INFO --concurrency 2 --without-heartbeat --without-gossip --without-mingle
 beat: celery -A tasks beat --loglevel INFO --schedule $PWD/schedule
 rq: rq worker --url $REDIS_URL
+named: celery -A tasks worker -n fixed@%h --loglevel INFO --concurrency 1 --without-heartbeat --without-gossip --without-mingle
+rqnamed: rq worker --url $REDIS_URL --name fixed
 multi: celery -A tasks multi start w1 --pidfile=w1.pid --logfile=w1.log
 `, 0o644)
 	return &procsApp{dir: dir, venv: venv, runapp: needRunapp(t)}
@@ -321,4 +326,82 @@ func TestCeleryMulti(t *testing.T) {
 	})
 	assert.NoError(t, unix.Kill(pid, 0), "the worker runs on, detached, after its starter exited")
 	assert.NotEqual(t, p.pid, pid)
+}
+
+// Every celery worker of a host is celery@HOST unless named: a unit of
+// several instances names each through the table's NameVar, which celery
+// reads as -n/--hostname (click's CELERY_ prefix), with %h the host; a -n
+// on the command line wins over it, so the table reads it (Args.Name) for
+// runapp unit to refuse at --scale.
+func TestCeleryNodeName(t *testing.T) {
+	a := newProcsApp(t)
+	host, err := os.Hostname()
+	require.NoError(t, err)
+	for _, tc := range []struct{ process, env, name string }{
+		{"worker", "", "celery@" + host},
+		{"worker", "shop-worker-2@%h", "shop-worker-2@" + host},
+		{"named", "shop-worker-2@%h", "fixed@" + host},
+	} {
+		t.Run(tc.process+" "+tc.env, func(t *testing.T) {
+			srv, args := procfileArgs(t, a, tc.process)
+			require.Equal(t, "CELERY_WORKER_HOSTNAME", srv.NameVar)
+			assert.Equal(t, tc.process == "named", args.Name != "", "the table's reading of -n in %s", tc.process)
+			var env []string
+			if tc.env != "" {
+				env = append(env, srv.NameVar+"="+tc.env)
+			}
+			p := a.start(t, tc.process, env...)
+			p.log.waitCount(t, "ready.", 1, procTimeout)
+			assert.Contains(t, p.log.String(), "-------------- "+tc.name+" v")
+			p.signal(t, unix.SIGTERM)
+			assert.Equal(t, 0, p.wait(t, procTimeout))
+		})
+	}
+}
+
+// rq names each worker with a random id, so instances of one command
+// differ; a --name is one name, and rq refuses a second worker of a name
+// that runs. The table has no NameVar for rq, and reads --name.
+func TestRQWorkerNames(t *testing.T) {
+	a := newProcsApp(t)
+	started := regexp.MustCompile(`Worker rq:worker:(\S+): started`)
+	name := func(p *proc) string {
+		t.Helper()
+		p.log.waitCount(t, ": started", 1, procTimeout)
+		m := started.FindStringSubmatch(p.log.String())
+		require.NotNil(t, m, "%s", p.log)
+		return m[1]
+	}
+	srv, args := procfileArgs(t, a, "rq")
+	assert.Empty(t, srv.NameVar)
+	assert.Empty(t, args.Name)
+	one, two := a.start(t, "rq"), a.start(t, "rq")
+	assert.NotEqual(t, name(one), name(two))
+
+	_, args = procfileArgs(t, a, "rqnamed")
+	assert.Equal(t, "--name", args.Name)
+	first := a.start(t, "rqnamed")
+	assert.Equal(t, "fixed", name(first))
+	second := a.start(t, "rqnamed")
+	assert.NotEqual(t, 0, second.wait(t, procTimeout), "a second worker named fixed")
+	assert.Contains(t, second.log.String(), "There exists an active worker named 'fixed' already")
+}
+
+// procfileArgs is the table's entry for the app's process type name, and
+// its reading of the command's arguments.
+func procfileArgs(t *testing.T, a *procsApp, name string) (*server.Server, server.Args) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(a.dir, "Procfile"))
+	require.NoError(t, err)
+	f, err := procfile.Parse("Procfile", data)
+	require.NoError(t, err)
+	p, ok := f.Lookup(name)
+	require.True(t, ok, "no process %s", name)
+	argv, err := p.Argv(func(string) (string, bool) { return "x", true })
+	require.NoError(t, err)
+	srv, err := server.ForProcess(name, argv)
+	require.NoError(t, err)
+	args, err := srv.ReadArgs(argv[1:])
+	require.NoError(t, err)
+	return srv, args
 }

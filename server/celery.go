@@ -35,8 +35,13 @@ var celeryWorker = Server{
 	// their tasks fail with WorkerLostError (TestCeleryChildrenTERM): TERM
 	// must reach the main process only, KillMode=mixed.
 	MainOnly: true,
-	args:     unboundedArgs,
-	command:  celeryWorkerCommand,
+	// celery's command line reads options from CELERY_<SUBCOMMAND>_<OPTION>
+	// too (click's auto_envvar_prefix), -n/--hostname among them, %h
+	// the host; the default name is celery@%h, alike for every worker
+	// of a host (TestCeleryNodeName).
+	NameVar: "CELERY_WORKER_HOSTNAME",
+	args:    celeryWorkerArgs,
+	command: celeryWorkerCommand,
 }
 
 var celeryBeat = Server{
@@ -62,6 +67,12 @@ var celeryGlobalValued = [...]string{"-A", "--app", "-b", "--broker", "--result-
 // closure is init work every launch would pay.
 func celeryWorkerCommand(argv []string) (bool, error) { return celeryCommand("worker", argv) }
 func celeryBeatCommand(argv []string) (bool, error)   { return celeryCommand("beat", argv) }
+
+// celeryWorkerArgs reads a worker's command line: its name, and no bound on
+// its graceful stop.
+func celeryWorkerArgs(args []string) (Args, error) {
+	return Args{GracefulUnbounded: true, Name: nameOption(args, "-n", "--hostname")}, nil
+}
 
 // celeryCommand says whether argv runs celery's subcommand sub. celery
 // multi, whichever entry asks, is refused: it is a supervisor that forks

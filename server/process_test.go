@@ -61,3 +61,31 @@ func TestNamesAreWebServers(t *testing.T) {
 	assert.Equal(t, []string{"gunicorn", "uvicorn", "hypercorn", "daphne"}, Names())
 	assert.Nil(t, Lookup("celery"), "--server celery is no server of the table")
 }
+
+// A worker's name option, in each form click takes it; values and other
+// options are not names. (A -n given as another option's value, -Q -n,
+// would be read as a name: not covered.)
+func TestWorkerName(t *testing.T) {
+	for _, tc := range []struct{ argv, name string }{
+		{"celery -A project worker -l INFO", ""},
+		{"celery -A project worker -n w1@%h", "-n"},
+		{"celery -A project worker -nw1@%h", "-nw1@%h"},
+		{"celery -A project worker --hostname w1@%h", "--hostname"},
+		{"celery -A project worker --hostname=w1@%h", "--hostname=w1@%h"},
+		{"celery -A project worker --hostnames", ""},
+		{"rq worker --url redis://x high", ""},
+		{"rq worker -n fixed", "-n"},
+		{"rqworker --name=fixed", "--name=fixed"},
+	} {
+		t.Run(tc.argv, func(t *testing.T) {
+			argv := strings.Fields(tc.argv)
+			srv, err := ForArgv(argv)
+			require.NoError(t, err)
+			require.Equal(t, Worker, srv.Kind)
+			a, err := srv.ReadArgs(argv[1:])
+			require.NoError(t, err)
+			assert.Equal(t, tc.name, a.Name)
+			assert.True(t, a.GracefulUnbounded)
+		})
+	}
+}

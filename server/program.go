@@ -1,6 +1,9 @@
 package server
 
-import "path/filepath"
+import (
+	"path/filepath"
+	"strings"
+)
 
 // program is what runapp assumes of a program it does not know (python
 // manage.py ..., a script): only that it stays in the foreground. No
@@ -24,6 +27,22 @@ var release = Server{
 
 // baseName is the base name of a program's path.
 func baseName(path string) string { return filepath.Base(path) }
+
+// nameOption returns the argument of args that is the option short or
+// long, which name a worker ("-n", "--hostname"), with its value
+// ("--hostname=w1@%h", "-nw1@%h") or written apart; "" when there is none.
+func nameOption(args []string, short, long string) string {
+	for _, a := range args {
+		switch {
+		case a == "--":
+			return ""
+		case a == short, a == long, strings.HasPrefix(a, long+"="),
+			strings.HasPrefix(a, short) && !strings.HasPrefix(a, "--"):
+			return a
+		}
+	}
+	return ""
+}
 
 // unboundedArgs reads the command line of a program whose graceful stop
 // has no bound of its own, and none of whose options runapp reads: the

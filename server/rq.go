@@ -22,8 +22,17 @@ var rqWorker = Server{
 	// action: given TERM itself, it dies with its job
 	// (TestRQWorkerStop): KillMode=mixed.
 	MainOnly: true,
-	args:     unboundedArgs,
-	command:  rqCommand,
+	// Each worker names itself with a random hex id unless -n/--name
+	// names it; rq refuses to start a second worker of a name that is
+	// running (TestRQWorkerNames). No NameVar.
+	args:    rqWorkerArgs,
+	command: rqCommand,
+}
+
+// rqWorkerArgs reads a worker's command line: its name, and no bound on
+// its graceful stop.
+func rqWorkerArgs(args []string) (Args, error) {
+	return Args{GracefulUnbounded: true, Name: nameOption(args, "-n", "--name")}, nil
 }
 
 // rqCommand says whether argv runs rq's worker: rq worker, or rqworker.

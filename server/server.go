@@ -79,6 +79,11 @@ type Server struct {
 	// PROJECT/wsgi.py and serves PROJECT.wsgi. "" when runapp looks for no
 	// application for this server.
 	DjangoApp string
+	// NameVar is the environment variable a worker reads its name among
+	// its peers from, for a unit to give each of several instances on one
+	// host its own; "" when the program has none, or names each worker
+	// uniquely by itself. The value is NAME@HOST, and %h in it the host.
+	NameVar string
 	// ConfFile is the configuration file the server reads from its working
 	// directory when told none; it may name the application, so when it
 	// exists runapp does not look for one. "" when there is none.
@@ -228,6 +233,10 @@ type Args struct {
 	// -k/--worker-class, "uvicorn.workers.UvicornWorker"); "" for the
 	// server's default, or one its configuration file may set.
 	Worker string
+	// Name is the option that names a worker among its peers ("-n
+	// w1@%h"), which wins over NameVar: instances that run one command
+	// share it. "" when none is given.
+	Name string
 }
 
 // SocketArgsFor returns the arguments that make the server serve the
