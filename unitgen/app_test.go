@@ -38,7 +38,7 @@ func shopApp(root string) App {
 		LongestTask: 10 * time.Minute,
 		Processes: []AppProcess{
 			{Name: "web", Argv: []string{"gunicorn", "shop.wsgi", "--bind", "127.0.0.1:8000"}},
-			{Name: "worker", Argv: []string{"celery", "-A", "shop", "worker", "-l", "INFO"}},
+			{Name: "worker", Argv: []string{"celery", "-A", "shop", "worker", "-l", "INFO"}, Scale: 2},
 			{Name: "beat", Argv: []string{"celery", "-A", "shop", "beat", "-s", "/var/lib/shop-beat/schedule"}},
 			{Name: "rq", Argv: []string{"rq", "worker", "--url", "redis://127.0.0.1:6379/0"}, Scale: 3},
 			{Name: "clock", Argv: []string{"python", "clock.py"}},
@@ -64,7 +64,7 @@ func TestAppGolden(t *testing.T) {
 		assert.Equal(t, string(want), f.Text, "%s differs; review and run go test ./unitgen -update", golden)
 	}
 	assert.Equal(t, []string{
-		"shop-web.service", "shop-web.socket", "shop-worker.service", "shop-beat.service",
+		"shop-web.service", "shop-web.socket", "shop-worker@.service", "shop-beat.service",
 		"shop-rq@.service", "shop-clock.service", "shop-clearsessions.service", "shop-clearsessions.timer",
 		"shop.target",
 	}, names, "release is no unit")
@@ -90,11 +90,17 @@ func writeApp(t *testing.T) (string, []File) {
 		require.NoError(t, os.WriteFile(filepath.Join(root, f.Name), []byte(f.Text), 0o644))
 	}
 	// A template is verified as one of its instances.
-	data, err := os.ReadFile(filepath.Join(root, "shop-rq@.service"))
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(root, "shop-rq@1.service"), data, 0o644))
+	for _, f := range files {
+		if strings.HasSuffix(f.Name, "@.service") {
+			require.NoError(t, os.WriteFile(filepath.Join(root, instance(f.Name)), []byte(f.Text), 0o644))
+		}
+	}
 	return root, files
 }
+
+// instance is the name of a template's first instance, and any other
+// unit's own name.
+func instance(name string) string { return strings.Replace(name, "@.", "@1.", 1) }
 
 // Every unit of the app verifies clean, the target with every unit it
 // wants found beside it.
@@ -102,10 +108,7 @@ func TestAppVerify(t *testing.T) {
 	analyze := testenv.LookPath(t, "systemd-analyze")
 	root, files := writeApp(t)
 	for _, f := range files {
-		name := f.Name
-		if name == "shop-rq@.service" {
-			name = "shop-rq@1.service"
-		}
+		name := instance(f.Name)
 		t.Run(name, func(t *testing.T) {
 			out, err := exec.Command(analyze, "verify", "--man=no", "--generators=no", filepath.Join(root, name)).CombinedOutput()
 			assert.NoError(t, err)
@@ -124,7 +127,7 @@ func TestAppSecurity(t *testing.T) {
 		if !strings.HasSuffix(f.Name, ".service") || f.Name == "shop-web.service" {
 			continue
 		}
-		name := strings.Replace(f.Name, "@.", "@1.", 1)
+		name := instance(f.Name)
 		score := exposure(t, analyze, filepath.Join(root, name))
 		t.Logf("exposure of %s: %.1f (web %.1f)", name, score, web)
 		assert.LessOrEqual(t, score, web, name)
@@ -145,14 +148,14 @@ func TestAppFitsTheTable(t *testing.T) {
 	}{
 		{"shop-web.service", []string{"Type=notify", "ExecReload=/bin/kill -HUP $MAINPID", "KillMode=mixed", "TimeoutStopSec=40", "Requires=shop-web.socket", "PartOf=shop.target", "WantedBy=shop.target",
 			"ExecStart=/usr/local/bin/runapp --app-dir /srv/shop --env-file .env --venv /srv/shop/venv --process web\n"}, nil},
-		{"shop-worker.service", []string{"Type=exec", "KillMode=mixed", "TimeoutStopSec=610", "Restart=on-failure", "PartOf=shop.target", "--process worker\n"},
-			[]string{"ExecReload", "Environment=", "EnvironmentFile", "AmbientCapabilities"}},
+		{"shop-worker@.service", []string{"Type=exec", "KillMode=mixed", "TimeoutStopSec=610", "Restart=on-failure", "PartOf=shop.target", "--process worker\n", "\nEnvironment=CELERY_WORKER_HOSTNAME=%p-%i@%%h\n"},
+			[]string{"ExecReload", "EnvironmentFile", "AmbientCapabilities"}},
 		{"shop-beat.service", []string{"Type=exec", "KillMode=mixed", "TimeoutStopSec=40", "StateDirectory=shop-beat", "--process beat\n"}, []string{"ExecReload"}},
-		{"shop-rq@.service", []string{"Type=exec", "KillMode=mixed", "TimeoutStopSec=610", "Description=rq (rq worker) of /srv/shop, started by runapp, instance %i", "--process rq\n"}, []string{"ExecReload"}},
+		{"shop-rq@.service", []string{"Type=exec", "KillMode=mixed", "TimeoutStopSec=610", "Description=rq (rq worker) of /srv/shop, started by runapp, instance %i", "--process rq\n"}, []string{"ExecReload", "Environment="}},
 		{"shop-clock.service", []string{"Type=exec", "TimeoutStopSec=40", "--process clock\n"}, []string{"ExecReload", "AmbientCapabilities"}},
 		{"shop-clearsessions.service", []string{"Type=oneshot", "--process clearsessions\n", "PartOf=shop.target"}, []string{"Restart=", "[Install]", "ExecReload"}},
 		{"shop-clearsessions.timer", []string{"OnCalendar=*-*-* 03:00:00", "WantedBy=shop.target"}, nil},
-		{"shop.target", []string{"Wants=shop-web.socket shop-web.service shop-worker.service shop-beat.service shop-rq@1.service shop-rq@2.service shop-rq@3.service shop-clock.service shop-clearsessions.timer\n", "WantedBy=multi-user.target"}, []string{"release"}},
+		{"shop.target", []string{"Wants=shop-web.socket shop-web.service shop-worker@1.service shop-worker@2.service shop-beat.service shop-rq@1.service shop-rq@2.service shop-rq@3.service shop-clock.service shop-clearsessions.timer\n", "WantedBy=multi-user.target"}, []string{"release"}},
 	} {
 		for _, s := range tc.has {
 			assert.Contains(t, text[tc.file], s, tc.file)

@@ -112,6 +112,12 @@ func (u *units) service() []*unit.UnitOption {
 			s.add("LoadCredential", f.credential+":"+specifiers(f.path))
 		}
 	}
+	if u.Process != nil && u.Process.Template && u.server != nil && u.server.NameVar != "" {
+		// Instances of one command would share the worker's default
+		// name (celery@HOST): each gets NAME-TYPE-I@HOST. Not from the
+		// env files, which are alike for all; a name they set wins.
+		s.add("Environment", u.server.NameVar+"=%p-%i@%%h")
+	}
 	s.add("ExecStart", u.execStart())
 	// A server the unit knows nothing of gets no ExecReload=: a signal it
 	// does not handle would kill it (HUP kills uvicorn), and systemd

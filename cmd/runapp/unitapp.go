@@ -86,6 +86,16 @@ func runUnitApp(cfg *launcher.Config, o unitgen.Options, app appFlags, hardening
 			if a.ServerVersion, err = serverVersion(pcfg, argv[0], version, as, stderr); err != nil {
 				return err
 			}
+		case srv.Kind == server.Scheduler && ap.Scale > 0:
+			return usageErr("process %s is a scheduler (%s): each one running sends every scheduled task, so it runs once, as one service; it takes no --scale", p.Name, srv.Name)
+		case ap.Scale > 1:
+			if a, err := srv.ReadArgs(argv[1:]); err == nil && a.Name != "" {
+				fix := "each instance then names itself uniquely"
+				if srv.NameVar != "" {
+					fix = fmt.Sprintf("each instance is then named %s-%s-I@HOST (%s in its unit)", o.Name, p.Name, srv.NameVar)
+				}
+				return usageErr("%s:%d: process %s names its worker with %s, so its %d instances would all take that one name (%s); remove it: %s", f.Path, p.Line, p.Name, a.Name, ap.Scale, srv.Name, fix)
+			}
 		}
 		if ap.Calendar != "" {
 			if err := checkCalendar(ap.Calendar); err != nil {

@@ -36,9 +36,12 @@ func TestUnitProcfile(t *testing.T) {
 		data, err := os.ReadFile(filepath.Join(out, name))
 		require.NoError(t, err)
 		assert.NotContains(t, string(data), secret)
-		assert.NotContains(t, string(data), "Environment=")
+		// Nothing from the env files: the one Environment= line names
+		// each celery worker instance apart.
+		assert.NotContains(t, strings.ReplaceAll(string(data), "\nEnvironment=CELERY_WORKER_HOSTNAME=%p-%i@%%h\n", "\n"), "Environment=")
 		return string(data)
 	}
+	assert.Contains(t, read("shop-worker@.service"), "\nEnvironment=CELERY_WORKER_HOSTNAME=%p-%i@%%h\n")
 	assert.Contains(t, read("shop-worker@.service"), "\nExecStart=/usr/local/bin/runapp --app-dir "+dir+" --env-file .env --process worker\n")
 	assert.Contains(t, read("shop-worker@.service"), "\nTimeoutStopSec=610\n")
 	assert.Contains(t, read("shop-web.socket"), "\nListenStream=127.0.0.1:8000\n")
@@ -60,13 +63,16 @@ func TestUnitProcfileRefused(t *testing.T) {
 		{[]string{"--scale", "web=2"}, 2, "process web is a web server (gunicorn), which runs as one service with its socket"},
 		{[]string{"--scale", "release=2"}, 2, "process release runs at deploy, never as a service"},
 		{[]string{"--scale", "beat=0"}, 2, "--scale beat=0: want a number of instances, 1 or more"},
+		{[]string{"--scale", "beat=2"}, 2, "process beat is a scheduler (celery beat): each one running sends every scheduled task, so it runs once"},
+		{[]string{"--scale", "named=2"}, 2, "Procfile:5: process named names its worker with -nw@%h, so its 2 instances would all take that one name (celery worker); remove it: each instance is then named "},
+		{[]string{"--scale", "rqn=3"}, 2, "Procfile:6: process rqn names its worker with --name=fixed, so its 3 instances would all take that one name (rq worker); remove it: each instance then names itself uniquely"},
 		{[]string{"--", "x.wsgi"}, 2, "no SERVER-ARGS"},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			if tc.err != "" && !strings.Contains(tc.err, "multi") {
 				// The Procfile's multi line is refused first otherwise.
-				require.NoError(t, os.WriteFile(filepath.Join(dir, "Procfile"), []byte("web: gunicorn\nbeat: celery -A project beat\nrelease: python manage.py migrate\nworker: celery -A project worker\n"), 0o644))
-				tc.err = strings.Replace(tc.err, "web, worker, beat, release", "web, beat, release, worker", 1)
+				require.NoError(t, os.WriteFile(filepath.Join(dir, "Procfile"), []byte("web: gunicorn\nbeat: celery -A project beat\nrelease: python manage.py migrate\nworker: celery -A project worker\nnamed: celery -A project worker -nw@%h\nrqn: rq worker --name=fixed\n"), 0o644))
+				tc.err = strings.Replace(tc.err, "web, worker, beat, release", "web, beat, release, worker, named, rqn", 1)
 			}
 			args := append(append([]string{"unit", "--app-dir", dir, "--procfile"}, fixed...), tc.args...)
 			_, stderr, code := runIn(t, args...)
