@@ -116,6 +116,31 @@ func e2eProcfile(t *testing.T, res e2eResults) {
 		assert.Contains(t, res.read(t, "procs/timer/fail-err"), "Failed to start procs-fail.service")
 	})
 
+	t.Run("deploy-target-refused", func(t *testing.T) {
+		// A view that raises at import: refused, nothing switched.
+		out := res.read(t, "procs/deploy/broken.out") + res.read(t, "procs/deploy/broken.err")
+		t.Logf("runapp deploy --unit procs.target of a broken view:\n%s", out)
+		assert.NotEqual(t, "0", res.line(t, "procs/deploy/broken.rc"))
+		assert.Contains(t, out, "e2e: broken on purpose")
+		assert.Contains(t, out, "nothing of procs.target was switched")
+		for _, u := range []string{"procs-web", "procs-worker", "procs-beat"} {
+			before, after := res.show(t, "procs/deploy/before-"+u+".show"), res.show(t, "procs/deploy/broken-"+u+".show")
+			assert.Equal(t, before["MainPID"], after["MainPID"], "%s was switched", u)
+			assert.Equal(t, "active", after["ActiveState"], u)
+		}
+	})
+
+	t.Run("deploy-target-dry-run", func(t *testing.T) {
+		out := res.read(t, "procs/deploy/dry.out") + res.read(t, "procs/deploy/dry.err")
+		t.Logf("runapp deploy --unit procs.target --dry-run:\n%s", out)
+		assert.Equal(t, "0", res.line(t, "procs/deploy/dry.rc"))
+		assert.Contains(t, out, "would run: systemctl restart procs-worker.service")
+		assert.Contains(t, out, "would run: systemctl restart procs-beat.service")
+		for _, u := range []string{"procs-web", "procs-worker", "procs-beat"} {
+			assert.Equal(t, res.show(t, "procs/deploy/before-"+u+".show")["MainPID"], res.show(t, "procs/deploy/dry-"+u+".show")["MainPID"], "--dry-run switched %s", u)
+		}
+	})
+
 	t.Run("deploy-target", func(t *testing.T) {
 		out := res.read(t, "procs/deploy/out")
 		t.Logf("runapp deploy --unit procs.target:\n%s%s", out, res.read(t, "procs/deploy/err"))
@@ -150,6 +175,21 @@ func e2eProcfile(t *testing.T, res e2eResults) {
 		assert.Contains(t, again, "cannot tell whether code changed: restarted on every deploy")
 		assert.NotEqual(t, pid("after-procs-worker"), pid("again-procs-worker"))
 		t.Logf("a second deploy, nothing changed, took %s s", res.line(t, "procs/deploy/again.seconds"))
+	})
+
+	t.Run("scale", func(t *testing.T) {
+		// Two instances of one celery worker, each its own node name,
+		// both answering celery's remote control.
+		assert.Contains(t, res.read(t, "procs/scale/unit.out"), "scaled-worker@.service")
+		assert.Equal(t, "0", res.line(t, "procs/scale/start.rc"))
+		ping := res.read(t, "procs/scale/ping")
+		t.Logf("celery inspect ping:\n%s", ping)
+		assert.Equal(t, "0", res.line(t, "procs/scale/ping.rc"))
+		host := res.line(t, "procs/scale/hostname")
+		for _, name := range []string{"scaled-worker-1@" + host, "scaled-worker-2@" + host} {
+			assert.Contains(t, ping, "-> "+name+": OK", "no reply from %s", name)
+		}
+		assert.Contains(t, ping, "2 nodes online")
 	})
 
 	t.Run("stop-target", func(t *testing.T) {

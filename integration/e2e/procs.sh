@@ -30,6 +30,11 @@ setup() {
 		--every 'record=*:*:0/5' --every 'fail=*:*:0/5' --longest-task 1m \
 		--after redis-server.service --wants redis-server.service \
 		--write "$units" >/e2e/procs-unit.out 2>/e2e/procs-unit.err
+	# The same app as "scaled", two instances of its worker; check starts
+	# only those, once procs.target is stopped.
+	"$runapp" unit --app-dir /srv/procs --procfile --name scaled --user procs --writable /var/lib/procs \
+		--scale worker=2 --longest-task 1m --after redis-server.service --wants redis-server.service \
+		--write "$units" >/e2e/scaled-unit.out 2>/e2e/scaled-unit.err
 	# The timers' default AccuracySec= is a minute: 1 s keeps the 5 s period.
 	for job in record fail; do
 		mkdir -p "$units/procs-$job.timer.d"
@@ -97,7 +102,24 @@ check() {
 	for u in procs-web procs-worker procs-beat procs-record; do
 		systemctl show "$u.service" | fact "deploy/before-$u.show"
 	done
+	# A view that raises at import: the web process's pre-flight refuses
+	# it, and nothing of the app is switched.
+	views=/srv/procs/src/procsite/views.py
+	cp "$views" /var/tmp/views.py.orig
+	echo 'raise RuntimeError("e2e: broken on purpose")' >>"$views"
+	"$runapp" deploy --unit procs.target >"$FACTS/deploy/broken.out" 2>"$FACTS/deploy/broken.err"
+	echo $? | fact deploy/broken.rc
+	for u in procs-web procs-worker procs-beat; do
+		systemctl show "$u.service" | fact "deploy/broken-$u.show"
+	done
+	cp /var/tmp/views.py.orig "$views"
 	sed -i 's/JsonResponse({"id": task.id})/JsonResponse({"id": task.id, "code": "v2"})/' /srv/procs/src/procsite/views.py
+	# --dry-run says what it would do, and does none of it.
+	"$runapp" deploy --unit procs.target --dry-run >"$FACTS/deploy/dry.out" 2>"$FACTS/deploy/dry.err"
+	echo $? | fact deploy/dry.rc
+	for u in procs-web procs-worker procs-beat; do
+		systemctl show "$u.service" | fact "deploy/dry-$u.show"
+	done
 	id=$(enqueue 6 deploy/enqueue)
 	waitfor 60 started
 	start=$EPOCHREALTIME
@@ -131,6 +153,22 @@ check() {
 	echo $? | fact stop/task-done
 	for u in $all; do systemctl show -p ActiveState,SubState,Result "$u" | fact "stop/$u.show"; done
 	journalctl -b -u procs-worker.service -o cat --no-pager | fact stop/worker.journal
+
+	# --scale worker=2: two instances of one command, each with its own
+	# node name, both answering celery's remote control.
+	fact scale/unit.out </e2e/scaled-unit.out
+	systemctl start scaled-worker@1.service scaled-worker@2.service
+	echo $? | fact scale/start.rc
+	scaled_ready() {
+		journalctl -b -u scaled-worker@1.service -o cat --no-pager | grep -q ' ready\.' &&
+			journalctl -b -u scaled-worker@2.service -o cat --no-pager | grep -q ' ready\.'
+	}
+	waitfor 120 scaled_ready
+	hostname | fact scale/hostname
+	"$runapp" exec --app-dir /srv/procs -- celery -A procsite inspect ping --timeout 10 >"$FACTS/scale/ping" 2>&1
+	echo $? | fact scale/ping.rc
+	systemctl stop scaled-worker@1.service scaled-worker@2.service
+	keepunits scaled-worker@1.service scaled-worker@2.service
 
 	keepunits $all
 	echo ok | fact done
