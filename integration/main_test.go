@@ -53,6 +53,15 @@ func run(m *testing.M) int {
 	}
 	repoRoot = filepath.Dir(wd)
 	tmpDir = tmp
+	// Under nohup, as a runner may start the tests, SIGHUP is ignored, and
+	// an ignored signal stays ignored through execve: runapp passes it on
+	// as bash does (TestSignalDisposition), so every server the tests start
+	// would survive HUP. A caught signal is reset by execve: catching it
+	// here gives the tests' processes the default, as systemd gives a
+	// service.
+	if signal.Ignored(syscall.SIGHUP) {
+		signal.Notify(make(chan os.Signal, 1), syscall.SIGHUP)
+	}
 	runappBin, buildErr = build(tmp, "")
 	venvDir, venvErr = mkvenv(filepath.Join(tmp, "venv"))
 	return m.Run()
