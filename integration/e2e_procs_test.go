@@ -116,6 +116,17 @@ func e2eProcfile(t *testing.T, res e2eResults) {
 		assert.Contains(t, res.read(t, "procs/timer/fail-err"), "Failed to start procs-fail.service")
 	})
 
+	// untouched checks that the deploy recorded as deploy/STEP-* switched
+	// no process of the app: the MainPIDs of before it, still active.
+	untouched := func(t *testing.T, step string) {
+		t.Helper()
+		for _, u := range []string{"procs-web", "procs-worker", "procs-beat"} {
+			after := res.show(t, "procs/deploy/"+step+"-"+u+".show")
+			assert.Equal(t, res.show(t, "procs/deploy/before-"+u+".show")["MainPID"], after["MainPID"], "%s switched %s", step, u)
+			assert.Equal(t, "active", after["ActiveState"], "%s: %s", step, u)
+		}
+	}
+
 	t.Run("deploy-target-refused", func(t *testing.T) {
 		// A view that raises at import: refused, nothing switched.
 		out := res.read(t, "procs/deploy/broken.out") + res.read(t, "procs/deploy/broken.err")
@@ -123,11 +134,7 @@ func e2eProcfile(t *testing.T, res e2eResults) {
 		assert.NotEqual(t, "0", res.line(t, "procs/deploy/broken.rc"))
 		assert.Contains(t, out, "e2e: broken on purpose")
 		assert.Contains(t, out, "nothing of procs.target was switched")
-		for _, u := range []string{"procs-web", "procs-worker", "procs-beat"} {
-			before, after := res.show(t, "procs/deploy/before-"+u+".show"), res.show(t, "procs/deploy/broken-"+u+".show")
-			assert.Equal(t, before["MainPID"], after["MainPID"], "%s was switched", u)
-			assert.Equal(t, "active", after["ActiveState"], u)
-		}
+		untouched(t, "broken")
 	})
 
 	t.Run("deploy-target-dry-run", func(t *testing.T) {
@@ -136,9 +143,7 @@ func e2eProcfile(t *testing.T, res e2eResults) {
 		assert.Equal(t, "0", res.line(t, "procs/deploy/dry.rc"))
 		assert.Contains(t, out, "would run: systemctl restart procs-worker.service")
 		assert.Contains(t, out, "would run: systemctl restart procs-beat.service")
-		for _, u := range []string{"procs-web", "procs-worker", "procs-beat"} {
-			assert.Equal(t, res.show(t, "procs/deploy/before-"+u+".show")["MainPID"], res.show(t, "procs/deploy/dry-"+u+".show")["MainPID"], "--dry-run switched %s", u)
-		}
+		untouched(t, "dry")
 	})
 
 	t.Run("deploy-target", func(t *testing.T) {
