@@ -99,4 +99,5 @@ const (
 	IDProcessKillMode   = "process.killmode"   // KillMode= that sends TERM to a worker's children
 	IDProcessTimeout    = "process.timeout"    // TimeoutStopSec= shorter than the worker's longest task
 	IDProcessRelease    = "process.release"    // a unit runs the release command as a service
+	IDProcessInstances  = "process.instances"  // a template unit's instances share a worker's name, or run several beats
 )

@@ -84,6 +84,7 @@ var catalogue = []struct{ name, id string }{
 	{"IDProcessKillMode", "process.killmode"},
 	{"IDProcessTimeout", "process.timeout"},
 	{"IDProcessRelease", "process.release"},
+	{"IDProcessInstances", "process.instances"},
 }
 
 // The constants of ids.go are exactly the catalogue, in its order.

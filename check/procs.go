@@ -94,6 +94,59 @@ func (c *checker) checkProcess(f *procfile.File, p procfile.Process) {
 		return
 	}
 	c.checkProcessUnit(srv, u)
+	c.checkInstances(srv, plan, u, where)
+}
+
+// checkInstances: the instances of a template unit (NAME-TYPE@.service)
+// run one command with one set of env files. A scheduler must run once,
+// and a worker named among its peers must take its name from the instance.
+func (c *checker) checkInstances(srv *server.Server, plan *launcher.Plan, u *unitFile, where string) {
+	if !strings.HasSuffix(u.name, "@") {
+		return
+	}
+	switch srv.Kind {
+	case server.Scheduler:
+		c.add(Error, IDProcessInstances, u.path,
+			fmt.Sprintf("%s is a template: each of its instances runs %s, and every one sends each scheduled task", u.name+".service", srv.Name),
+			"run it once, as a plain service (runapp unit --procfile writes one when not given --scale)")
+		return
+	case server.Worker:
+	default:
+		return
+	}
+	args, err := srv.ReadArgs(plan.Argv[1:])
+	if err != nil {
+		return
+	}
+	if args.Name != "" {
+		sev, what := Warning, "celery merges their replies to remote control and warns of duplicate nodes"
+		if srv.NameVar == "" {
+			sev, what = Error, srv.Name+" refuses to start a second worker of a name that runs"
+		}
+		c.add(sev, IDProcessInstances, where,
+			fmt.Sprintf("the command names its worker with %s, and every instance of %s runs it: they all take that name (%s)", args.Name, u.name+".service", what),
+			"remove it from the Procfile's command (runapp unit --procfile --scale names each instance apart)")
+		return
+	}
+	if srv.NameVar == "" {
+		return // each worker names itself apart
+	}
+	for _, v := range plan.Env {
+		if v.Name == srv.NameVar && v.Origin == launcher.FromFile {
+			c.add(Warning, IDProcessInstances, v.Where(),
+				fmt.Sprintf("%s names the %s, one name for every instance of %s: the env files win over the unit's Environment=", srv.NameVar, srv.Name, u.name+".service"),
+				"remove it from the env file; the unit names each instance (runapp unit --procfile --scale writes "+srv.NameVar+"=%p-%i@%%h)")
+			return
+		}
+	}
+	for _, o := range u.all("Service", "Environment") {
+		if strings.Contains(o.Value, srv.NameVar+"=") && namesInstance(o.Value) {
+			return
+		}
+	}
+	c.add(Warning, IDProcessInstances, u.path,
+		fmt.Sprintf("every instance of %s runs %s under its default name, celery@HOST: celery merges their replies to remote control and warns of duplicate nodes", u.name+".service", srv.Name),
+		"add Environment="+srv.NameVar+"=%p-%i@%%h to [Service] (runapp unit --procfile --scale writes it)")
 }
 
 // processUnit is the installed unit of a process type, NAME-TYPE.service
@@ -237,4 +290,15 @@ func procfileProblem(path string, err error) (where, msg, fix string) {
 	}
 	msg, fix, _ = strings.Cut(msg, "; ")
 	return where, msg, fix
+}
+
+// namesInstance says whether value holds a specifier that differs between
+// a template's instances: %i, %I, %n or %N.
+func namesInstance(value string) bool {
+	for _, s := range []string{"%i", "%I", "%n", "%N"} {
+		if strings.Contains(value, s) {
+			return true
+		}
+	}
+	return false
 }

@@ -81,6 +81,64 @@ func TestProcesses(t *testing.T) {
 	}
 }
 
+// A template unit's instances run one command with one set of env files:
+// a scheduler runs once, and a worker named among its peers takes its name
+// from the instance.
+func TestProcessInstances(t *testing.T) {
+	run := func(t *testing.T, dir string, units map[string]string) map[string]string {
+		t.Helper()
+		path := t.TempDir()
+		for name, text := range units {
+			require.NoError(t, os.WriteFile(filepath.Join(path, "app-"+name+"@.service"),
+				[]byte("[Service]\nUser=nobody\nKillMode=mixed\nTimeoutStopSec=1h\nExecStart=/usr/bin/runapp --app-dir "+dir+" --process "+name+"\n"+text), 0o644))
+		}
+		r := Run(Options{Config: launcher.Config{AppDir: dir}, Environ: []string{"PATH=/usr/bin:/bin"}, Processes: true, WholeApp: true, Name: "app", UnitPath: []string{path}, User: "nobody"})
+		got := map[string]string{}
+		for _, p := range r.Problems {
+			if p.Check == IDProcessInstances {
+				got[p.Where] = string(p.Severity) + ": " + p.Message + "; " + p.Fix
+			}
+		}
+		return got
+	}
+	t.Run("units", func(t *testing.T) {
+		dir := app(t, with("Procfile", "web: gunicorn\n"+
+			"worker: celery -A project worker\n"+
+			"named: celery -A project worker -n fixed@%h\n"+
+			"good: celery -A project worker\n"+
+			"rqnamed: rq worker --name fixed\n"+
+			"beat: celery -A project beat\n"+
+			"rq: rq worker\n")...)
+		got := run(t, dir, map[string]string{
+			"worker": "", "named": "Environment=CELERY_WORKER_HOSTNAME=%p-%i@%%h\n",
+			"good": "Environment=CELERY_WORKER_HOSTNAME=%p-%i@%%h\n", "rqnamed": "", "beat": "", "rq": "",
+		})
+		procfile := filepath.Join(dir, "Procfile")
+		want := map[string]string{
+			"app-worker@.service": "warning: every instance of app-worker@.service runs celery worker under its default name, celery@HOST",
+			procfile + ":3":       "warning: the command names its worker with -n, and every instance of app-named@.service runs it",
+			procfile + ":5":       "error: the command names its worker with --name, and every instance of app-rqnamed@.service runs it: they all take that name (rq worker refuses to start a second worker",
+			"app-beat@.service":   "error: app-beat@.service is a template: each of its instances runs celery beat, and every one sends each scheduled task",
+		}
+		assert.Len(t, got, len(want), "%v", got)
+		for where, text := range want {
+			found := false
+			for w, g := range got {
+				if strings.HasSuffix(w, where) {
+					found = true
+					assert.Contains(t, g, text)
+				}
+			}
+			assert.True(t, found, "nothing at %s in %v", where, got)
+		}
+	})
+	t.Run("env file", func(t *testing.T) {
+		dir := app(t, with("Procfile", "worker: celery -A project worker\n", ".env", "SECRET_KEY=x\nCELERY_WORKER_HOSTNAME=one@%h\n")...)
+		got := run(t, dir, map[string]string{"worker": "Environment=CELERY_WORKER_HOSTNAME=%p-%i@%%h\n"})
+		assert.Equal(t, map[string]string{".env:2": "warning: CELERY_WORKER_HOSTNAME names the celery worker, one name for every instance of app-worker@.service: the env files win over the unit's Environment=; remove it from the env file; the unit names each instance (runapp unit --procfile --scale writes CELERY_WORKER_HOSTNAME=%p-%i@%%h)"}, got)
+	})
+}
+
 // Without --longest-task a short TimeoutStopSec= is a warning.
 func TestProcessTimeoutDefault(t *testing.T) {
 	dir := app(t, with("Procfile", "worker: celery -A project worker\n")...)
