@@ -2,6 +2,7 @@ package integration
 
 import (
 	"encoding/json"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -192,7 +193,7 @@ func e2eProcfile(t *testing.T, res e2eResults) {
 		assert.Equal(t, "0", res.line(t, "procs/scale/ping.rc"))
 		host := res.line(t, "procs/scale/hostname")
 		for _, name := range []string{"scaled-worker-1@" + host, "scaled-worker-2@" + host} {
-			assert.Contains(t, ping, "-> "+name+": OK", "no reply from %s", name)
+			assert.Regexp(t, `(?m)^->\s+`+regexp.QuoteMeta(name)+`: OK$`, ping, "no reply from %s", name)
 		}
 		assert.Contains(t, ping, "2 nodes online")
 	})

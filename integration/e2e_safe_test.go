@@ -30,9 +30,15 @@ func e2eSafe(t *testing.T, res e2eResults) {
 			// scenario reads one deploy's facts: its output, the MainPIDs
 			// before and after, what /pid answers afterwards; and asserts
 			// that the load on /pid lost no request, but in the unhealthy
-			// scenario, which is about deploy's verdict (there uvicorn's
-			// restart reset 2 of 800 connections in one run: measured, not
-			// required).
+			// scenario, which is about deploy's verdict, and where uvicorn
+			// stopped. uvicorn 0.17's graceful stop closes the connections
+			// it has accepted and not read yet (httptools_impl's shutdown,
+			// with no request cycle), which resets them or closes them
+			// unanswered: behind a socket held as systemd holds it, 3 of 20
+			// restarts under this load lost 1 to 4 requests, and 2 of 20
+			// gunicorn reloads of uvicorn's worker class 2 and 5 (README,
+			// Deploying). There, those are allowed, one per client at
+			// most, and nothing else.
 			scenario := func(t *testing.T, name string) (out, msg, rc string, pids []string, body string) {
 				t.Helper()
 				f := "safe/" + app.name + "/" + name
@@ -40,12 +46,17 @@ func e2eSafe(t *testing.T, res e2eResults) {
 				t.Logf("runapp deploy took %s:\n%s%s", e2eSeconds(t, res.line(t, f+".seconds")), out, msg)
 				r := e2eLoadResult(t, res, f+".json")
 				t.Logf("%s: %s", name, r)
-				if name != "unhealthy" {
+				pids = strings.Fields(res.read(t, f+".pids"))
+				require.Len(t, pids, 2)
+				switch {
+				case name == "unhealthy":
+				case app.name == "sapi" && pids[0] != pids[1]:
+					assert.Equal(t, r.Failed, r.Failures["reset"]+r.Failures["closed"], "failed requests but resets and closes: %v %v", r.Failures, r.Errors)
+					assert.LessOrEqual(t, r.Failed, r.Clients, "more lost than clients: %v", r.Errors)
+				default:
 					assert.Zero(t, r.Failed, "failed requests: %v %v", r.Failures, r.Errors)
 				}
 				assert.Greater(t, r.Requests, 100, "the load was too small to tell")
-				pids = strings.Fields(res.read(t, f+".pids"))
-				require.Len(t, pids, 2)
 				return out, msg, res.line(t, f+".rc"), pids, res.read(t, f+".pid-body")
 			}
 			t.Run("broken", func(t *testing.T) {
