@@ -28,6 +28,7 @@ import (
 	"github.com/runapp/runapp/check"
 	"github.com/runapp/runapp/internal/running"
 	"github.com/runapp/runapp/launcher"
+	"github.com/runapp/runapp/server"
 	"github.com/runapp/runapp/unitfile"
 )
 
@@ -288,6 +289,11 @@ func Run(ctx context.Context, o Options, stdout io.Writer) error {
 	say("%s: %s: %s", o.Unit, act.Verb, strings.Join(act.Why, "; "))
 	if act.Verb != "reload" && len(t.Service.Sockets()) == 0 && t.Service.Active() {
 		say("warning: %s has no socket unit: from the moment the server stops listening until the new one listens, connections are refused; with a socket unit (runapp unit --socket) they wait instead", o.Unit)
+	}
+	if srv, err := server.ForProcess(t.Plan.Process, t.Plan.Argv); err == nil && len(t.Plan.Argv) > 0 && t.Service.Active() {
+		if a, err := srv.ReadArgs(t.Plan.Argv[1:]); err == nil && srv.ClosesUnread(a) {
+			say("note: %s's graceful stop closes, unanswered, the connections it has accepted and not read a request from yet: under load, the request of each client connecting just then can fail (README, Deploying)", srv.Name)
+		}
 	}
 	network, addr := address(ctx, sys, t)
 	if err := o.preflightCode(ctx, t.Plan, network, addr, say); err != nil {

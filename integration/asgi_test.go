@@ -9,7 +9,9 @@ package integration
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -25,6 +27,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/runapp/runapp/internal/testenv"
+	"github.com/runapp/runapp/server"
 )
 
 // asgiApp is the example Django project's ASGI application.
@@ -328,6 +331,49 @@ func TestASGIStop(t *testing.T) {
 				assert.False(t, res.err == nil && res.status == http.StatusOK, "the request in flight completed")
 			}
 			t.Logf("%s: exit %d %v after TERM; request: %d %v", tc.name, code, stopped.Round(time.Millisecond), res.status, res.err)
+		})
+	}
+}
+
+// uvicorn's graceful stop closes, unanswered, a connection it has accepted
+// and whose request it has not read yet (uvicorn 0.17's httptools_impl
+// shutdown: no request cycle, transport.close()), as gunicorn's uvicorn
+// worker does when the master stops or reloads it: a request that arrives
+// on it, while a slow one in flight keeps the server up, gets no answer.
+// Under load that loses the requests of the clients connecting at that
+// moment (README, Deploying).
+func TestASGIStopClosesUnread(t *testing.T) {
+	bin := needRunapp(t)
+	for _, s := range []asgiServer{uvicorn, gunicornUvicorn} {
+		t.Run(s.label(), func(t *testing.T) {
+			venv := needASGI(t, s)
+			addr := freeAddr(t)
+			argv := s.args(venv, newApp(t), addr, false)
+			srv := server.Lookup(s.name)
+			require.NotNil(t, srv)
+			args, err := srv.ReadArgs(argv[slices.Index(argv, "--")+1:])
+			require.NoError(t, err)
+			assert.True(t, srv.ClosesUnread(args), "the table says nothing of it")
+			p := start(t, t.TempDir(), baseEnv(), append([]string{bin}, argv...)...)
+			p.waitIndex(t, client, "http://"+addr+"/")
+
+			go func() { _, _, _ = get("http://" + addr + "/async/slow?s=3") }()
+			p.log.waitCount(t, "slow: worker", 1, bootTimeout)
+			conn, err := net.Dial("tcp", addr)
+			require.NoError(t, err)
+			defer conn.Close()
+			time.Sleep(300 * time.Millisecond) // accepted by the server's loop
+			p.signal(t, unix.SIGTERM)
+			time.Sleep(500 * time.Millisecond)
+			require.False(t, p.exited(), "the slow request keeps it up")
+			_, _ = conn.Write([]byte("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"))
+			require.NoError(t, conn.SetReadDeadline(time.Now().Add(10*time.Second)))
+			n, err := conn.Read(make([]byte, 1024))
+			assert.Zero(t, n, "the request was answered")
+			var ne net.Error
+			assert.False(t, errors.As(err, &ne) && ne.Timeout(), "the connection is still open: %v", err)
+			assert.True(t, errors.Is(err, io.EOF) || errors.Is(err, unix.ECONNRESET), "%v", err)
+			p.wait(t, 20*time.Second)
 		})
 	}
 }

@@ -98,6 +98,12 @@ func e2eSafe(t *testing.T, res e2eResults) {
 				// SECRET_KEY: the pre-flight ran as the service runs.
 				assert.Contains(t, out, "deploy: pre-flight: ")
 				assert.True(t, strings.HasPrefix(body, "v4 "), "the new code does not serve: %q", body)
+				note := "deploy: note: uvicorn's graceful stop closes, unanswered, the connections it has accepted and not read a request from yet"
+				if app.name == "sapi" {
+					assert.Contains(t, out, note)
+				} else {
+					assert.NotContains(t, out, "deploy: note: ")
+				}
 			})
 			procfile := "/srv/" + app.name + "/Procfile"
 			t.Run("release-fail", func(t *testing.T) {

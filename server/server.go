@@ -79,6 +79,10 @@ type Server struct {
 	// PROJECT/wsgi.py and serves PROJECT.wsgi. "" when runapp looks for no
 	// application for this server.
 	DjangoApp string
+	// closesUnread: the graceful stop closes, unanswered, the connections
+	// the server has accepted and whose request it has not read yet; see
+	// ClosesUnread.
+	closesUnread bool
 	// NameVar is the environment variable a worker reads its name among
 	// its peers from, for a unit to give each of several instances on one
 	// host its own; "" when the program has none, or names each worker
@@ -237,6 +241,15 @@ type Args struct {
 	// w1@%h"), which wins over NameVar: instances that run one command
 	// share it. "" when none is given.
 	Name string
+}
+
+// ClosesUnread says whether the server's graceful stop, with the command
+// line a, closes the connections it has accepted and whose request it has
+// not read yet: under load, the requests of the clients connecting just
+// then are lost at each restart, and at each reload where the stop is of
+// workers (gunicorn's, of uvicorn's worker class).
+func (s *Server) ClosesUnread(a Args) bool {
+	return s.closesUnread || s == &gunicorn && GunicornASGIWorker(a.Worker)
 }
 
 // SocketArgsFor returns the arguments that make the server serve the

@@ -178,3 +178,29 @@ func TestDjangoApp(t *testing.T) {
 	assert.Equal(t, "wsgi.py", gunicorn.AppFile())
 	assert.Equal(t, "project.wsgi", gunicorn.App("project"))
 }
+
+// Which command lines lose the requests on connections accepted and not
+// read at a stop: uvicorn's, alone or as gunicorn's worker class
+// (integration/TestASGIStopClosesUnread).
+func TestClosesUnread(t *testing.T) {
+	for _, tc := range []struct {
+		argv string
+		want bool
+	}{
+		{"uvicorn --fd 3 api:app", true},
+		{"gunicorn -k uvicorn.workers.UvicornWorker api:app", true},
+		{"gunicorn --worker-class=uvicorn.workers.UvicornH11Worker api:app", true},
+		{"gunicorn project.wsgi", false},
+		{"gunicorn -k gthread project.wsgi", false},
+		{"hypercorn api:app", false},
+	} {
+		t.Run(tc.argv, func(t *testing.T) {
+			argv := strings.Fields(tc.argv)
+			s := Lookup(argv[0])
+			require.NotNil(t, s)
+			a, err := s.ReadArgs(argv[1:])
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, s.ClosesUnread(a))
+		})
+	}
+}

@@ -24,6 +24,10 @@ var uvicorn = Server{
 	// --timeout-graceful-shutdown, added in 0.20 (TestASGIOptionsRefused).
 	GracefulTimeout:   0,
 	GracefulUnbounded: true,
+	// But a connection it has accepted and not read a request from yet,
+	// it closes at once, unanswered (TestASGIStopClosesUnread); so does
+	// its worker class under gunicorn.
+	closesUnread: true,
 	// --fd 3 serves the socket systemd passes, of any family: uvicorn hands
 	// it to asyncio as it is (TestASGISocketActivation).
 	SocketArgs: []string{"--fd", "3"},
