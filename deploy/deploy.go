@@ -290,9 +290,9 @@ func Run(ctx context.Context, o Options, stdout io.Writer) error {
 	if act.Verb != "reload" && len(t.Service.Sockets()) == 0 && t.Service.Active() {
 		say("warning: %s has no socket unit: from the moment the server stops listening until the new one listens, connections are refused; with a socket unit (runapp unit --socket) they wait instead", o.Unit)
 	}
-	if srv, err := server.ForProcess(t.Plan.Process, t.Plan.Argv); err == nil && len(t.Plan.Argv) > 0 && t.Service.Active() {
-		if a, err := srv.ReadArgs(t.Plan.Argv[1:]); err == nil && srv.ClosesUnread(a) {
-			say("note: %s's graceful stop closes, unanswered, the connections it has accepted and not read a request from yet: under load, the request of each client connecting just then can fail (README, Deploying)", srv.Name)
+	if t.Service.Active() {
+		for _, n := range stopNotes(t.Plan.Process, t.Plan.Argv) {
+			say("note: %s", n)
 		}
 	}
 	network, addr := address(ctx, sys, t)
@@ -409,4 +409,30 @@ func journal(ctx context.Context, args []string) []string {
 		return nil
 	}
 	return strings.FieldsFunc(string(out), func(r rune) bool { return r == '\n' })
+}
+
+// stopNotes says what the stop of the server argv runs costs its clients
+// when deploy switches it, by the table: every request in flight (a
+// graceful stop of no time: daphne, or --graceful-timeout 0), or those on
+// connections it has not read yet (uvicorn).
+func stopNotes(process string, argv []string) []string {
+	if len(argv) == 0 {
+		return nil
+	}
+	srv, err := server.ForProcess(process, argv)
+	if err != nil || srv.Kind != server.Web {
+		return nil
+	}
+	a, err := srv.ReadArgs(argv[1:])
+	if err != nil {
+		return nil
+	}
+	var notes []string
+	if a.Graceful == 0 && !a.GracefulUnbounded {
+		notes = append(notes, fmt.Sprintf("%s stops with no graceful time: the requests in flight when it stops fail", srv.Name))
+	}
+	if srv.ClosesUnread(a) {
+		notes = append(notes, fmt.Sprintf("%s's graceful stop closes, unanswered, the connections it has accepted and not read a request from yet: under load, the request of each client connecting just then can fail (README, Deploying)", srv.Name))
+	}
+	return notes
 }

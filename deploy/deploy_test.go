@@ -499,3 +499,27 @@ func TestLock(t *testing.T) {
 	require.NoError(t, err)
 	again()
 }
+
+// What a switch of each server costs its clients, as the table says.
+func TestStopNotes(t *testing.T) {
+	for _, tc := range []struct {
+		argv  string
+		notes []string
+	}{
+		{"gunicorn --workers 2 project.wsgi", nil},
+		{"gunicorn --graceful-timeout 0 project.wsgi", []string{"gunicorn stops with no graceful time"}},
+		{"gunicorn -k uvicorn.workers.UvicornWorker project.asgi:application", []string{"gunicorn's graceful stop closes, unanswered,"}},
+		{"uvicorn --fd 3 api:app", []string{"uvicorn's graceful stop closes, unanswered,"}},
+		{"hypercorn --bind fd://3 api:app", nil},
+		{"daphne --fd 3 project.asgi:application", []string{"daphne stops with no graceful time: the requests in flight when it stops fail"}},
+		{"python manage.py runworker", nil},
+	} {
+		t.Run(tc.argv, func(t *testing.T) {
+			got := stopNotes("", strings.Fields(tc.argv))
+			require.Len(t, got, len(tc.notes), "%q", got)
+			for i, n := range tc.notes {
+				assert.True(t, strings.HasPrefix(got[i], n), "%q", got[i])
+			}
+		})
+	}
+}
