@@ -19,6 +19,7 @@ import (
 	"github.com/runapp/runapp/procfile"
 	"github.com/runapp/runapp/server"
 	"github.com/runapp/runapp/unitfile"
+	"github.com/runapp/runapp/unitgen"
 )
 
 // defaultTimeoutStop is systemd's DefaultTimeoutStopSec=, for a unit that
@@ -135,7 +136,7 @@ func (c *checker) checkInstances(srv *server.Server, plan *launcher.Plan, u *uni
 		if v.Name == srv.NameVar && v.Origin == launcher.FromFile {
 			c.add(Warning, IDProcessInstances, v.Where(),
 				fmt.Sprintf("%s names the %s, one name for every instance of %s: the env files win over the unit's Environment=", srv.NameVar, srv.Name, u.name+".service"),
-				"remove it from the env file; the unit names each instance (runapp unit --procfile --scale writes "+srv.NameVar+"=%p-%i@%%h)")
+				"remove it from the env file; the unit names each instance (runapp unit --procfile --scale writes "+unitgen.InstanceName(srv)+")")
 			return
 		}
 	}
@@ -146,7 +147,7 @@ func (c *checker) checkInstances(srv *server.Server, plan *launcher.Plan, u *uni
 	}
 	c.add(Warning, IDProcessInstances, u.path,
 		fmt.Sprintf("every instance of %s runs %s under its default name, celery@HOST: celery merges their replies to remote control and warns of duplicate nodes", u.name+".service", srv.Name),
-		"add Environment="+srv.NameVar+"=%p-%i@%%h to [Service] (runapp unit --procfile --scale writes it)")
+		"add Environment="+unitgen.InstanceName(srv)+" to [Service] (runapp unit --procfile --scale writes it)")
 }
 
 // processUnit is the installed unit of a process type, NAME-TYPE.service

@@ -112,11 +112,10 @@ func (u *units) service() []*unit.UnitOption {
 			s.add("LoadCredential", f.credential+":"+specifiers(f.path))
 		}
 	}
-	if u.Process != nil && u.Process.Template && u.server != nil && u.server.NameVar != "" {
-		// Instances of one command would share the worker's default
-		// name (celery@HOST): each gets NAME-TYPE-I@HOST. Not from the
-		// env files, which are alike for all; a name they set wins.
-		s.add("Environment", u.server.NameVar+"=%p-%i@%%h")
+	if u.Process != nil && u.Process.Template && u.server != nil {
+		if name := InstanceName(u.server); name != "" {
+			s.add("Environment", name)
+		}
 	}
 	s.add("ExecStart", u.execStart())
 	// A server the unit knows nothing of gets no ExecReload=: a signal it
@@ -381,4 +380,16 @@ func join(sections ...*section) []*unit.UnitOption {
 		opts = append(opts, s.opts...)
 	}
 	return opts
+}
+
+// InstanceName is the Environment= assignment that gives each instance of
+// a template of srv's worker a name of its own, NAME-TYPE-I@HOST; "" when
+// srv names its workers apart by itself. Instances of one command would
+// otherwise share the worker's default name (celery@HOST). It is not taken
+// from the env files, which are alike for all; a name they set wins.
+func InstanceName(srv *server.Server) string {
+	if srv.NameVar == "" {
+		return ""
+	}
+	return srv.NameVar + "=%p-%i@%%h"
 }
