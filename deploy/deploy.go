@@ -428,7 +428,7 @@ func stopNotes(process string, argv []string) []string {
 		return nil
 	}
 	var notes []string
-	if a.Graceful == 0 && !a.GracefulUnbounded {
+	if server.GracefulStop(&a, 0) == 0 {
 		notes = append(notes, fmt.Sprintf("%s stops with no graceful time: the requests in flight when it stops fail", srv.Name))
 	}
 	if srv.ClosesUnread(a) {
