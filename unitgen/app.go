@@ -207,20 +207,3 @@ func (u *units) readProcess() error {
 	}
 	return nil
 }
-
-// processListen is DefaultListen for a Procfile's web process.
-func processListen(argv []string) string {
-	srv, err := server.ForArgv(argv)
-	if err != nil || srv.Kind != server.Web || srv.SocketArgsFor(false, false) != nil {
-		return ""
-	}
-	args, err := srv.ReadArgs(argv[1:])
-	if err != nil || len(args.Binds) != 1 || !args.Binds[0].TCP {
-		return ""
-	}
-	addr := strings.TrimPrefix(args.Binds[0].Addr, "tcp://")
-	if !strings.Contains(addr, ":") || !tcpListen(addr) {
-		return ""
-	}
-	return addr
-}

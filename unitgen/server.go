@@ -143,18 +143,24 @@ func Notice(o Options) (string, error) {
 //
 // With a socket unit systemd holds the listening socket across a restart,
 // so connections wait instead of being refused (BENCHMARKS.md, Deploys).
+// For a Procfile's process (o.Process), the server is its command's, when
+// that is a web server.
 func DefaultListen(o Options) string {
-	if o.Process != nil {
-		if o.ServerVersion == "" {
-			return ""
-		}
-		return processListen(o.Process.Argv)
-	}
-	srv := server.Lookup(cmp.Or(o.Config.Server, launcher.DefaultServer))
-	if srv == nil || o.ServerVersion == "" || srv.SocketArgsFor(false, false) != nil {
+	if o.ServerVersion == "" {
 		return ""
 	}
-	args, err := srv.ReadArgs(o.Config.Args)
+	srv, argv := server.Lookup(cmp.Or(o.Config.Server, launcher.DefaultServer)), o.Config.Args
+	if o.Process != nil {
+		s, err := server.ForArgv(o.Process.Argv)
+		if err != nil || s.Kind != server.Web {
+			return ""
+		}
+		srv, argv = s, o.Process.Argv[1:]
+	}
+	if srv == nil || srv.SocketArgsFor(false, false) != nil {
+		return ""
+	}
+	args, err := srv.ReadArgs(argv)
 	if err != nil || len(args.Binds) != 1 || !args.Binds[0].TCP {
 		return ""
 	}
